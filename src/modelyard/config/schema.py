@@ -1,0 +1,390 @@
+"""The schemas of the files a user writes: ``modelyard.yaml``, ``runtimes.yaml``,
+``models/<id>/model.yaml`` and ``models/<id>/deploy.yaml``.
+
+Every field has a default that suits a small model, so a minimal ``model.yaml`` is a few lines.
+Each field's docstring is its documentation: it lands in the exported JSON Schema and in the
+generated config reference.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from modelyard.config.quantity import Cpu, Duration, Memory, cpu_millis, memory_bytes
+
+MODEL_ID = re.compile(r"^[a-z][a-z0-9-]{0,40}[a-z0-9]$|^[a-z]$")
+
+
+def _scalar(value: object) -> object:
+    if not isinstance(value, str | int | float | bool):
+        raise ValueError(f"expected a string, a number or true/false, got {value!r}")
+    return value
+
+
+Scalar = Annotated[
+    str | int | float | bool,
+    BeforeValidator(_scalar),
+    WithJsonSchema({"type": ["string", "number", "boolean"]}),
+]
+
+
+class Strict(BaseModel):
+    """Base of every user-facing schema: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+# --------------------------------------------------------------------------- modelyard.yaml
+
+
+class KubernetesSettings(Strict):
+    namespace: str = "modelyard"
+    """Namespace that rendered objects go to."""
+    image_registry: str = "registry.example.com/modelyard"
+    """Registry prefix for runtime images that do not name a full image."""
+    context: str | None = None
+    """kubeconfig context to use; the current one when unset."""
+    service_account: str = "modelyard"
+    """Service account of training jobs and model servers."""
+
+
+class Prices(Strict):
+    cpu_hour: float = Field(0.04, ge=0)
+    """Price of one CPU core for one hour, in the currency of your bill."""
+    memory_gib_hour: float = Field(0.005, ge=0)
+    """Price of one GiB of memory for one hour."""
+    gpu_hour: float = Field(2.5, ge=0)
+    """Price of one GPU for one hour."""
+
+
+class NodeClass(Strict):
+    label: str = "node.kubernetes.io/instance-type"
+    """Node label that identifies the class."""
+    values: list[str] = Field(min_length=1)
+    """Values of that label that belong to the class (instance types, say)."""
+    taint: str | None = None
+    """Taint key such nodes carry, if any, so that avoiding pods need no toleration."""
+
+
+class WorkspaceSettings(Strict):
+    name: str | None = None
+    """Workspace name; the folder name when unset."""
+    backend: Literal["local", "kubernetes"] = "local"
+    """Where jobs and servers run: processes on this machine, or a Kubernetes cluster."""
+    tracking_uri: str | None = None
+    """MLflow tracking and registry URI; ``sqlite:///.modelyard/mlflow.db`` when unset."""
+    artifact_store: str | None = None
+    """Where artifacts go (a path or ``s3://``); ``.modelyard/artifacts`` when unset."""
+    kubernetes: KubernetesSettings = KubernetesSettings()
+    """Settings of the Kubernetes backend."""
+    prices: Prices = Prices()
+    """Resource prices, for cost per team."""
+    node_classes: dict[str, NodeClass] = {}
+    """Named classes of nodes that ``deploy.yaml`` can ask to avoid (old instance types)."""
+
+
+# --------------------------------------------------------------------------- runtimes.yaml
+
+
+class Runtime(Strict):
+    python: str = "3.11"
+    """Python version of the environment."""
+    framework: str = "sklearn"
+    """Framework the runtime is made for (sklearn, onnx, pytorch, xgboost, lightgbm, pyfunc)."""
+    packages: list[str] = []
+    """Pinned packages installed in the environment, e.g. ``scikit-learn>=1.5``."""
+    cuda: str | None = None
+    """CUDA version for GPU runtimes; unset for CPU-only runtimes."""
+    image: str | None = None
+    """Container image for the Kubernetes backend; built from the registry prefix when unset."""
+    local: Literal["inherit", "venv"] = "inherit"
+    """Local environment: reuse modelyard's own interpreter, or build a cached venv with uv."""
+
+
+class RuntimeCatalog(Strict):
+    runtimes: dict[str, Runtime] = {}
+    """Runtime name -> runtime."""
+
+
+# --------------------------------------------------------------------------- model.yaml
+
+
+class Owner(Strict):
+    team: str = Field(min_length=1)
+    """Team that owns the model; cost reports aggregate on it."""
+    dri: str = Field(min_length=1)
+    """Directly responsible individual (a person or an email)."""
+
+
+class TrainingResources(Strict):
+    cpu: Cpu = "1"
+    """CPU the training job asks for."""
+    memory: Memory = "1Gi"
+    """Memory the job may use; the local runner stops a job that goes above it."""
+    gpu: int = Field(0, ge=0)
+    """Number of GPUs (``nvidia.com/gpu`` on Kubernetes)."""
+
+
+class Training(Strict):
+    entrypoint: str = "train.py"
+    """Training script, relative to the model's folder."""
+    params: dict[str, Scalar] = {}
+    """Default parameters; ``--param k=v`` overrides them. Logged to MLflow."""
+    resources: TrainingResources = TrainingResources()
+    """Resources of the training job."""
+    timeout: Duration = 3600.0
+    """The job is stopped after this long (``activeDeadlineSeconds`` on Kubernetes)."""
+    retries: int = Field(0, ge=0, le=10)
+    """Times a failed job is retried (``backoffLimit`` on Kubernetes)."""
+    schedule: str | None = None
+    """Cron schedule for retraining (a ``CronJob`` on Kubernetes), e.g. ``0 3 * * *``."""
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None and len(value.split()) != 5:
+            raise ValueError(f"{value!r} is not a cron schedule of five fields like '0 3 * * *'")
+        return value
+
+
+class Gate(Strict):
+    metric: str = "auc"
+    """Metric the gate reads from the training run."""
+    min: float | None = None
+    """The metric must be at least this (for scores such as AUC)."""
+    max: float | None = None
+    """The metric must be at most this (for losses)."""
+    max_regression: float | None = Field(None, ge=0)
+    """How much worse than production the metric may be (absolute); unset skips the check."""
+
+
+class Evaluation(Strict):
+    dataset: str | None = None
+    """Evaluation dataset (a path relative to the model folder); the script's split when unset."""
+    metrics: list[str] = ["loss", "auc", "p50_ms", "p90_ms"]
+    """Metrics recorded for every version."""
+    gate: Gate | None = None
+    """Condition a new version must meet before it may be deployed."""
+
+
+class Warmup(Strict):
+    inputs: list[list[Scalar]] | None = None
+    """Sample rows sent before the server reports ready; generated from the signature if unset."""
+    requests: int = Field(3, ge=0, le=1000)
+    """Number of warm-up requests."""
+
+
+class Serving(Strict):
+    method: Literal["predict", "predict_proba"] = "predict"
+    """Model method that answers requests; ``predict_proba`` returns class probabilities."""
+    format: Literal["native", "onnx"] = "native"
+    """Serve the framework's own artifact, or convert a scikit-learn model to ONNX."""
+    warmup: Warmup = Warmup()
+    """Pre-warming before the server takes traffic."""
+
+
+class ModelSpec(Strict):
+    id: str
+    """Model id: lowercase letters, digits and '-', at most 42 characters (a DNS label)."""
+    owner: Owner
+    """Owning team and DRI."""
+    description: str = ""
+    """One line on what the model does."""
+    state: Literal["development", "staging", "production", "deprecated"] = "development"
+    """Lifecycle state; ``modelyard up`` serves staging and production models."""
+    framework: Literal["sklearn", "onnx", "pytorch", "xgboost", "lightgbm", "pyfunc"] = "sklearn"
+    """Framework of the trained model."""
+    runtime: str = "sklearn-cpu"
+    """Runtime from ``runtimes.yaml`` that trains and serves the model."""
+    training: Training = Training()
+    """How the model is trained."""
+    evaluation: Evaluation = Evaluation()
+    """How a new version is evaluated and gated."""
+    serving: Serving = Serving()
+    """How the model is served."""
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not MODEL_ID.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid model id: use lowercase letters, digits and '-', "
+                "start with a letter, at most 42 characters"
+            )
+        return value
+
+
+# --------------------------------------------------------------------------- deploy.yaml
+
+
+class Limits(Strict):
+    cpu: Cpu | None = None
+    """CPU limit; unset leaves the pod burstable on CPU."""
+    memory: Memory | None = None
+    """Memory limit; the request when unset."""
+
+
+class Resources(Strict):
+    cpu: Cpu = "500m"
+    """CPU request of each replica."""
+    memory: Memory = "512Mi"
+    """Memory request of each replica."""
+    gpu: int = Field(0, ge=0)
+    """GPUs per replica."""
+    limits: Limits = Limits()
+    """Limits, when they differ from the requests."""
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Resources:
+        if self.limits.cpu is not None and cpu_millis(self.cpu) > cpu_millis(self.limits.cpu):
+            raise ValueError(f"cpu request {self.cpu} is above its limit {self.limits.cpu}")
+        if self.limits.memory is not None and memory_bytes(self.memory) > memory_bytes(
+            self.limits.memory
+        ):
+            raise ValueError(
+                f"memory request {self.memory} is above its limit {self.limits.memory}"
+            )
+        return self
+
+
+class Replicas(Strict):
+    min: int = Field(1, ge=0)
+    """Fewest replicas."""
+    max: int = Field(3, ge=1)
+    """Most replicas."""
+
+    @model_validator(mode="after")
+    def _order(self) -> Replicas:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+
+class Autoscaling(Strict):
+    enabled: bool = True
+    """Scale between ``replicas.min`` and ``replicas.max``."""
+    cpu_percent: int | None = Field(70, ge=1, le=1000)
+    """Target average CPU use, percent of the request."""
+    memory_percent: int | None = Field(None, ge=1, le=1000)
+    """Target average memory use, percent of the request."""
+    rps_per_replica: float | None = Field(None, gt=0)
+    """Target requests per second per replica (a custom metric)."""
+
+
+class RateLimit(Strict):
+    rps: float | None = Field(None, gt=0)
+    """Sustained requests per second allowed; unset means no limit."""
+    burst: int | None = Field(None, ge=1)
+    """Requests allowed at once above the rate; the rate (rounded up) when unset."""
+    per_client: str | None = None
+    """Header naming the client key (e.g. ``x-client-id``); limits then apply per key."""
+
+
+class CircuitBreaker(Strict):
+    max_in_flight: int = Field(256, ge=1)
+    """Requests in progress at once; more wait in the queue."""
+    queue_timeout: Duration = 1.0
+    """A request waiting longer than this for a slot is shed with 503."""
+    error_rate: float = Field(0.5, gt=0, le=1)
+    """Share of failed requests in the window that opens the breaker."""
+    min_requests: int = Field(20, ge=1)
+    """Requests needed in the window before the error rate counts."""
+    window: Duration = 10.0
+    """Window over which the error rate is measured."""
+    cooldown: Duration = 5.0
+    """Time the breaker stays open before a half-open probe."""
+
+
+class Batching(Strict):
+    enabled: bool = True
+    """Gather concurrent requests into one model call."""
+    max_batch_size: int = Field(32, ge=1, le=4096)
+    """Most rows in one call."""
+    max_wait_ms: float = Field(2.0, ge=0, le=1000)
+    """Longest a request waits for others to join its batch."""
+
+
+class Analysis(Strict):
+    max_error_rate: float = Field(0.01, ge=0, le=1)
+    """Highest error rate of the new version."""
+    max_latency_p90_ratio: float = Field(1.5, gt=0)
+    """Highest ratio of the new version's P90 latency to the current one's."""
+    max_divergence: float = Field(0.05, ge=0)
+    """Highest share of shadow predictions that differ from the current version's."""
+    min_requests: int = Field(50, ge=1)
+    """Requests the new version must have served before a check can pass or fail."""
+
+
+class Rollout(Strict):
+    enabled: bool = True
+    """Ship new versions progressively; off replaces the version at once."""
+    shadow: Duration | None = 120.0
+    """Time the new version gets mirrored traffic before any live share; unset skips it."""
+    steps: list[float] = [5, 25, 50, 100]
+    """Canary weights in percent, increasing, ending at 100."""
+    interval: Duration = 30.0
+    """Time each step is held while analysis runs."""
+    analysis: Analysis = Analysis()
+    """Checks that compare the new version with the current one."""
+
+    @field_validator("steps")
+    @classmethod
+    def _steps(cls, steps: list[float]) -> list[float]:
+        if not steps:
+            raise ValueError("steps must name at least one weight, e.g. [5, 25, 50, 100]")
+        for weight in steps:
+            if not 0 < weight <= 100:
+                raise ValueError(f"step weight {weight} is outside (0, 100]")
+        if any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
+            raise ValueError(f"steps {steps} must increase")
+        if steps[-1] != 100:
+            raise ValueError(f"the last step must be 100, not {steps[-1]}")
+        return steps
+
+
+class Scheduling(Strict):
+    numa: bool = False
+    """Guaranteed QoS with whole CPUs, for the kubelet's static CPU and topology managers."""
+    avoid: list[str] = []
+    """Node classes from ``modelyard.yaml`` to keep this model off (old instance types)."""
+
+
+class PredictionLog(Strict):
+    enabled: bool = True
+    """Record request id, inputs, outputs, version and latency to Parquet."""
+    sample_rate: float = Field(1.0, ge=0, le=1)
+    """Share of requests recorded."""
+    buffer: int = Field(10000, ge=1)
+    """Records held in memory before new ones are dropped (and counted)."""
+
+
+class DeploySpec(Strict):
+    resources: Resources = Resources()
+    """Requests and limits of each replica."""
+    replicas: Replicas = Replicas()
+    """Replica bounds."""
+    autoscaling: Autoscaling = Autoscaling()
+    """Autoscaling rules."""
+    rate_limit: RateLimit = RateLimit()
+    """Token-bucket rate limits; excess gets 429."""
+    circuit_breaker: CircuitBreaker = CircuitBreaker()
+    """Load shedding and the error-rate breaker; shed requests get 503."""
+    batching: Batching = Batching()
+    """Adaptive batching."""
+    rollout: Rollout = Rollout()
+    """Progressive delivery of new versions."""
+    scheduling: Scheduling = Scheduling()
+    """Placement on nodes."""
+    prediction_log: PredictionLog = PredictionLog()
+    """Prediction logging."""

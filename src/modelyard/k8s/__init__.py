@@ -1,0 +1,1 @@
+"""modelyard.k8s."""

@@ -1,0 +1,5 @@
+"""Observe: metric names, evaluation metrics, dashboards and alert rules."""
+
+from modelyard.observe import names
+
+__all__ = ["names"]
