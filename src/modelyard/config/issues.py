@@ -29,7 +29,9 @@ class ConfigIssue:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else str(self.file)
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
 
 
 class InvalidConfig(ConfigError):
@@ -54,7 +56,9 @@ def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
     """Field names of the sub-model that ``loc`` points into (for did-you-mean)."""
     current: Any = model
     for part in loc:
-        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+        if isinstance(part, int) or not (
+            isinstance(current, type) and issubclass(current, BaseModel)
+        ):
             continue
         info = current.model_fields.get(part)
         if info is None:

@@ -67,9 +67,7 @@ def duration_seconds(value: str | float) -> float:
         return float(value)
     match = _DURATION.match(str(value).strip())
     if not match:
-        raise ValueError(
-            f"{value!r} is not a duration; write it like '500ms', '30s', '2m' or '1h'"
-        )
+        raise ValueError(f"{value!r} is not a duration; write it like '500ms', '30s', '2m' or '1h'")
     return float(match["num"]) * _DURATION_FACTOR[match["unit"]]
 
 
@@ -124,6 +122,8 @@ Duration = Annotated[
     float,
     BeforeValidator(_duration),
     PlainSerializer(format_duration),
-    WithJsonSchema({"anyOf": [{"type": "string", "pattern": _DURATION.pattern}, {"type": "number"}]}),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "pattern": _DURATION.pattern}, {"type": "number"}]}
+    ),
 ]
 """A duration in seconds, written as ``'30s'``, ``'2m'`` or a number of seconds."""

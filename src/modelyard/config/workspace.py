@@ -197,7 +197,9 @@ def _load_models(root: Path, issues: list[ConfigIssue]) -> list[_Loaded]:
     for folder in sorted(p for p in models_dir.iterdir() if p.is_dir()):
         model_path, deploy_path = folder / "model.yaml", folder / "deploy.yaml"
         if not model_path.exists():
-            issues.append(ConfigIssue(model_path, None, "", "missing: every model folder needs one"))
+            issues.append(
+                ConfigIssue(model_path, None, "", "missing: every model folder needs one")
+            )
             continue
         model_doc = _read(model_path, issues)
         deploy_doc = _read(deploy_path, issues) if deploy_path.exists() else None

@@ -1,0 +1,84 @@
+"""Workspace commands: ``init``, ``validate``, ``schema``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modelyard.cli.output import console, emit, err_console, errors_to_exit, exit_code_for
+
+WorkspaceOpt = Annotated[
+    Path, typer.Option("--workspace", "-w", help="Workspace folder (or any folder inside it).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("validate")(validate)
+    app.command("schema")(schema)
+
+
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")] = Path(),
+) -> None:
+    """Create a workspace: modelyard.yaml, runtimes.yaml and an example model 'ctr'."""
+    from modelyard.config import init_workspace
+
+    with errors_to_exit():
+        written = init_workspace(directory)
+    for path in written:
+        console.print(f"  created {path}")
+    console.print(
+        f"[green]Workspace ready in {directory}.[/] Next: "
+        f"'modelyard validate -w {directory}' then 'modelyard train ctr -w {directory}'."
+    )
+
+
+def validate(workspace: WorkspaceOpt = Path(), as_json: JsonOpt = False) -> None:
+    """Check every file of the workspace; report each problem as file:line: field: message."""
+    from modelyard.config import InvalidConfig, load_workspace
+
+    try:
+        ws = load_workspace(workspace)
+    except InvalidConfig as exc:
+        if as_json:
+            issues = [
+                {"file": str(i.file), "line": i.line, "field": i.field, "message": i.message}
+                for i in exc.issues
+            ]
+            typer.echo(json.dumps({"valid": False, "issues": issues}, indent=2))
+        else:
+            err_console.print(str(exc), highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(exit_code_for(exc)) from None
+    summary = {"valid": True, "root": str(ws.root), "models": sorted(ws.models)}
+    emit(
+        as_json,
+        summary,
+        lambda: console.print(
+            f"[green]ok[/] {ws.root}: {len(ws.models)} model(s) valid: "
+            f"{', '.join(sorted(ws.models)) or '-'}"
+        ),
+    )
+
+
+def schema(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write one <file>.schema.json per file here.")
+    ] = None,
+) -> None:
+    """Export JSON Schema of modelyard.yaml, runtimes.yaml, model.yaml and deploy.yaml."""
+    from modelyard.config import json_schemas
+
+    schemas = json_schemas()
+    if out is None:
+        typer.echo(json.dumps(schemas, indent=2))
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name, body in schemas.items():
+        path = out / f"{name.removesuffix('.yaml')}.schema.json"
+        path.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+        console.print(f"  wrote {path}")
