@@ -1,1 +1,6 @@
-"""modelyard.jobs."""
+"""Jobs: a JobSpec and its runners (a local subprocess here, a Kubernetes Job in k8s)."""
+
+from modelyard.jobs.local import LocalRunner
+from modelyard.jobs.spec import JobResult, JobSpec, LineSink, Runner, UsageSample
+
+__all__ = ["JobResult", "JobSpec", "LineSink", "LocalRunner", "Runner", "UsageSample"]

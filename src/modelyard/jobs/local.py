@@ -1,0 +1,146 @@
+"""The local runner: a job as a subprocess, watched every second.
+
+The output is streamed line by line to the caller and to the log file; the process tree's CPU
+and memory are sampled (psutil) once a second for the usage record and four times a second
+for the memory limit, so a job that runs away is stopped before it takes the machine with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+
+import psutil
+
+from modelyard.jobs.spec import JobResult, JobSpec, LineSink, UsageSample
+
+CHECK_EVERY_S = 0.25
+SAMPLE_EVERY_S = 1.0
+TAIL_LINES = 40
+GRACE_S = 3.0
+
+
+def _tree(proc: psutil.Process) -> Iterator[psutil.Process]:
+    yield proc
+    with contextlib.suppress(psutil.Error):
+        yield from proc.children(recursive=True)
+
+
+class _Sampler:
+    """Tracks CPU and RSS of a process tree; CPU needs two readings per process."""
+
+    def __init__(self, pid: int) -> None:
+        self.root = psutil.Process(pid)
+        self._known: dict[int, psutil.Process] = {}
+
+    def read(self) -> tuple[float, int]:
+        cpu = 0.0
+        rss = 0
+        alive: dict[int, psutil.Process] = {}
+        for proc in _tree(self.root):
+            tracked = self._known.get(proc.pid, proc)
+            try:
+                with tracked.oneshot():
+                    rss += tracked.memory_info().rss
+                    cpu += tracked.cpu_percent(None)
+            except psutil.Error:
+                continue
+            alive[proc.pid] = tracked
+        self._known = alive
+        return cpu, rss
+
+
+def _kill_tree(proc: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(GRACE_S)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+class LocalRunner:
+    """Runs jobs as local subprocesses, each in its own process group."""
+
+    def run(self, spec: JobSpec, on_line: LineSink | None = None) -> JobResult:
+        tail: deque[str] = deque(maxlen=TAIL_LINES)
+        env = {**os.environ, **spec.env, "PYTHONUNBUFFERED": "1"}
+        start = time.monotonic()
+        log = spec.log_path.open("a", encoding="utf-8") if spec.log_path else None
+        proc = subprocess.Popen(
+            list(spec.command),
+            cwd=spec.cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
+
+        def pump() -> None:
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                line = raw.rstrip("\n")
+                tail.append(line)
+                if log is not None:
+                    log.write(raw)
+                    log.flush()
+                if on_line is not None:
+                    on_line(line)
+
+        reader = threading.Thread(target=pump, name=f"job-{spec.name}-log", daemon=True)
+        reader.start()
+        usage: list[UsageSample] = []
+        stopped_for: str | None = None
+        try:
+            stopped_for = self._watch(proc, spec, start, usage)
+        except KeyboardInterrupt:
+            stopped_for = "interrupted"
+            _kill_tree(proc)
+        finally:
+            reader.join(timeout=5)
+            if log is not None:
+                log.close()
+        code = proc.returncode if proc.returncode is not None else proc.wait()
+        return JobResult(
+            exit_code=code,
+            duration_s=time.monotonic() - start,
+            usage=tuple(usage),
+            log_tail=tuple(tail),
+            stopped_for=stopped_for,
+        )
+
+    def _watch(
+        self, proc: subprocess.Popen[str], spec: JobSpec, start: float, usage: list[UsageSample]
+    ) -> str | None:
+        try:
+            sampler: _Sampler | None = _Sampler(proc.pid)
+        except psutil.Error:
+            sampler = None
+        next_sample = start
+        while proc.poll() is None:
+            now = time.monotonic()
+            if sampler is not None:
+                cpu, rss = sampler.read()
+                if now >= next_sample:
+                    usage.append(UsageSample(round(now - start, 3), cpu, rss))
+                    next_sample += SAMPLE_EVERY_S
+                if spec.memory_limit_bytes is not None and rss > spec.memory_limit_bytes:
+                    usage.append(UsageSample(round(now - start, 3), cpu, rss))
+                    _kill_tree(proc)
+                    return "memory"
+            if spec.timeout_s is not None and now - start > spec.timeout_s:
+                _kill_tree(proc)
+                return "timeout"
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(CHECK_EVERY_S)
+        return None

@@ -1,0 +1,68 @@
+"""A job: what to run, where, with which limits; and what came of it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A command to run as a job."""
+
+    name: str
+    command: tuple[str, ...]
+    cwd: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    memory_limit_bytes: int | None = None
+    """The job is stopped when its process tree's resident memory goes above this."""
+    timeout_s: float | None = None
+    """The job is stopped after this many seconds."""
+    log_path: Path | None = None
+    """Where the job's combined output is written (as well as streamed)."""
+
+
+@dataclass(frozen=True)
+class UsageSample:
+    """Resource use of the job's whole process tree at one moment."""
+
+    t: float
+    """Seconds since the job started."""
+    cpu_percent: float
+    """CPU use, percent of one core (200 = two cores busy)."""
+    rss_bytes: int
+    """Resident memory of the tree."""
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """How a job ended."""
+
+    exit_code: int
+    duration_s: float
+    usage: tuple[UsageSample, ...]
+    log_tail: tuple[str, ...]
+    stopped_for: str | None = None
+    """Why modelyard stopped the job ('memory', 'timeout', 'interrupted'), or None."""
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    @property
+    def peak_rss_bytes(self) -> int:
+        return max((s.rss_bytes for s in self.usage), default=0)
+
+
+class LineSink(Protocol):
+    """Receives each line of a job's output as it is produced."""
+
+    def __call__(self, line: str) -> None: ...
+
+
+class Runner(Protocol):
+    """Runs a job to completion."""
+
+    def run(self, spec: JobSpec, on_line: LineSink | None = None) -> JobResult: ...

@@ -1,0 +1,231 @@
+"""The training workflow: run a model's script as a job inside an MLflow run, record its
+resource use and log, and register what it logged as a new, checksummed version.
+
+A failed job registers nothing; its run is marked FAILED with the log attached.
+"""
+
+from __future__ import annotations
+
+import getpass
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelyard.config import ModelEntry, Workspace, memory_bytes
+from modelyard.config.schema import Gate
+from modelyard.errors import ConfigError, JobFailed
+from modelyard.jobs import JobResult, JobSpec, LineSink, LocalRunner, Runner
+from modelyard.registry import ModelVersion, Registry
+from modelyard.runtimes import local_environment
+from modelyard.tracking import Tracking
+
+GATE_TAG = "modelyard.gate"
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """Whether a run's metric met the model's evaluation gate."""
+
+    metric: str
+    value: float | None
+    passed: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training produced."""
+
+    model_id: str
+    run_id: str
+    experiment_id: str
+    job: JobResult
+    params: Mapping[str, str]
+    metrics: Mapping[str, float]
+    version: ModelVersion | None
+    gate: GateResult | None
+    log_path: Path
+
+
+def parse_params(pairs: list[str], defaults: Mapping[str, object]) -> dict[str, object]:
+    """``['C=0.5', 'max_iter=50']`` over the model's defaults, typed like the defaults."""
+    params: dict[str, object] = dict(defaults)
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--param {pair!r}: write it as key=value, e.g. --param C=0.5")
+        default = defaults.get(key)
+        try:
+            if isinstance(default, bool):
+                if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(raw)
+                params[key] = raw.lower() in ("true", "1", "yes")
+            elif isinstance(default, int):
+                params[key] = int(raw)
+            elif isinstance(default, float):
+                params[key] = float(raw)
+            else:
+                params[key] = raw
+        except ValueError:
+            kind = type(default).__name__
+            raise ConfigError(
+                f"--param {key}={raw!r}: model.yaml's default is {default!r}, expected a {kind}"
+            ) from None
+    return params
+
+
+def git_commit(folder: Path) -> str | None:
+    """The commit of the repository holding ``folder`` (``+dirty`` if it has changes)."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(folder), "status", "--porcelain", "--", "."],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{head}+dirty" if dirty else head
+
+
+def check_gate(gate: Gate | None, metrics: Mapping[str, float]) -> GateResult | None:
+    """Apply ``model.yaml``'s evaluation gate to a run's metrics."""
+    if gate is None:
+        return None
+    value = metrics.get(gate.metric)
+    if value is None:
+        return GateResult(gate.metric, None, False, f"the run logged no metric {gate.metric!r}")
+    if gate.min is not None and value < gate.min:
+        return GateResult(gate.metric, value, False, f"{gate.metric}={value:.4g} < min {gate.min}")
+    if gate.max is not None and value > gate.max:
+        return GateResult(gate.metric, value, False, f"{gate.metric}={value:.4g} > max {gate.max}")
+    return GateResult(gate.metric, value, True, f"{gate.metric}={value:.4g} meets the gate")
+
+
+def _job_spec(
+    workspace: Workspace, entry: ModelEntry, params: Mapping[str, object], env: dict[str, str],
+    log_path: Path,
+) -> JobSpec:
+    runtime = workspace.runtimes[entry.spec.runtime]
+    environment = local_environment(entry.spec.runtime, runtime, workspace.state_dir / "envs")
+    args = [f"--{key}={value}" for key, value in params.items()]
+    training = entry.spec.training
+    return JobSpec(
+        name=f"train-{entry.id}",
+        command=(str(environment.python), str(entry.entrypoint), *args),
+        cwd=entry.dir,
+        env=env,
+        memory_limit_bytes=memory_bytes(training.resources.memory),
+        timeout_s=training.timeout,
+        log_path=log_path,
+    )
+
+
+def _failure(entry: ModelEntry, job: JobResult, log_path: Path) -> JobFailed:
+    training = entry.spec.training
+    if job.stopped_for == "memory":
+        why = (
+            f"went above its memory limit of {training.resources.memory} "
+            f"(peak {job.peak_rss_bytes / 2**20:.0f} MiB) and was stopped; raise "
+            "training.resources.memory in model.yaml or use less"
+        )
+    elif job.stopped_for == "timeout":
+        why = f"ran longer than its timeout of {training.timeout:g}s and was stopped"
+    elif job.stopped_for == "interrupted":
+        why = "was interrupted"
+    else:
+        why = f"exited with code {job.exit_code}"
+    tail = "\n".join(f"    {line}" for line in job.log_tail[-15:])
+    message = (
+        f"training of {entry.id!r} {why}; no version was registered.\n"
+        f"  last lines of {log_path}:\n{tail}"
+    )
+    code = job.exit_code if job.exit_code > 0 else (137 if job.stopped_for == "memory" else 1)
+    return JobFailed(message, exit_code=code)
+
+
+def train(
+    workspace: Workspace,
+    model_id: str,
+    params: list[str] | None = None,
+    on_line: LineSink | None = None,
+    runner: Runner | None = None,
+) -> TrainResult:
+    """Train ``model_id`` and register the result; raise :class:`JobFailed` on failure."""
+    entry = workspace.model(model_id)
+    values = parse_params(params or [], entry.spec.training.params)
+    registry = Registry.for_workspace(workspace)
+    tracking: Tracking = registry.tracking
+    commit = git_commit(entry.dir)
+    tags = {
+        "modelyard.model": entry.id,
+        "modelyard.team": entry.spec.owner.team,
+        "modelyard.dri": entry.spec.owner.dri,
+        "modelyard.config_hash": entry.config_hash,
+        "mlflow.source.name": str(entry.entrypoint),
+        "mlflow.user": getpass.getuser(),
+    }
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+    experiment_id = tracking.experiment_id(entry.id)
+    run_id = tracking.start_run(experiment_id, values, tags)
+    logs = workspace.state_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = logs / f"train-{entry.id}-{run_id}.log"
+    spec = _job_spec(workspace, entry, values, tracking.run_env(run_id, experiment_id), log_path)
+    job = (runner or LocalRunner()).run(spec, on_line)
+    _record_usage(tracking, run_id, job, log_path)
+    if not job.ok:
+        tracking.finish_run(run_id, ok=False)
+        raise _failure(entry, job, log_path)
+    try:
+        version, gate, metrics = _register(registry, entry, experiment_id, run_id, commit)
+    except Exception:
+        tracking.finish_run(run_id, ok=False)
+        raise
+    return TrainResult(
+        model_id=entry.id, run_id=run_id, experiment_id=experiment_id, job=job,
+        params={k: str(v) for k, v in values.items()}, metrics=metrics, version=version,
+        gate=gate, log_path=log_path,
+    )
+
+
+def _record_usage(tracking: Tracking, run_id: str, job: JobResult, log_path: Path) -> None:
+    series = {
+        "usage.cpu_percent": [(s.t, s.cpu_percent) for s in job.usage],
+        "usage.rss_mib": [(s.t, s.rss_bytes / 2**20) for s in job.usage],
+    }
+    tracking.log_series(run_id, series)
+    tracking.log_metrics(
+        run_id,
+        {"usage.peak_rss_mib": job.peak_rss_bytes / 2**20, "usage.duration_s": job.duration_s},
+    )
+    if log_path.exists():
+        tracking.log_artifact(run_id, log_path, "logs")
+
+
+def _register(
+    registry: Registry, entry: ModelEntry, experiment_id: str, run_id: str, commit: str | None
+) -> tuple[ModelVersion, GateResult | None, dict[str, float]]:
+    tracking = registry.tracking
+    logged = tracking.logged_model(experiment_id, run_id)
+    if logged is None:
+        raise JobFailed(
+            f"training of {entry.id!r} succeeded but logged no model; call "
+            f"mlflow.{entry.spec.framework}.log_model(model, name='model') in "
+            f"{entry.spec.training.entrypoint}. No version was registered.",
+            exit_code=1,
+        )
+    metrics = dict(tracking.get_run(run_id).metrics)
+    gate = check_gate(entry.spec.evaluation.gate, metrics)
+    extra = {GATE_TAG: "none" if gate is None else ("passed" if gate.passed else "failed")}
+    if commit:
+        extra["modelyard.git_commit"] = commit
+    version = registry.register(entry, run_id, logged.artifact_location, logged.model_id, extra)
+    tracking.finish_run(run_id, ok=True)
+    return version, gate, metrics
+

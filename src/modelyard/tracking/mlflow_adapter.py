@@ -1,0 +1,272 @@
+"""The only module that imports mlflow: runs, params, metrics, logged models and the registry.
+
+MLflow is modelyard's tracking server and model registry. Everything above this module speaks
+in modelyard's own small types; MLflow's exceptions are translated here, once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelyard.errors import Conflict, ModelyardError, NotFound, Unavailable
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+
+class TrackingError(Unavailable):
+    """The tracking server or registry failed; the message carries MLflow's own words."""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What modelyard reads back from an MLflow run."""
+
+    run_id: str
+    experiment_id: str
+    status: str
+    params: Mapping[str, str]
+    metrics: Mapping[str, float]
+    tags: Mapping[str, str]
+    start_time: float | None
+    end_time: float | None
+
+
+@dataclass(frozen=True)
+class LoggedModelRef:
+    """A model a run logged: its id and where its artifacts are."""
+
+    model_id: str
+    name: str
+    artifact_location: str
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """A registered model version."""
+
+    name: str
+    version: int
+    source: str
+    run_id: str | None
+    tags: Mapping[str, str]
+    aliases: tuple[str, ...]
+    created: float
+
+
+@contextlib.contextmanager
+def _translated(what: str) -> Iterator[None]:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        yield
+    except MlflowException as exc:
+        code = getattr(exc, "error_code", "")
+        if code == "RESOURCE_DOES_NOT_EXIST":
+            raise NotFound(f"{what}: {exc.message}") from exc
+        if code == "RESOURCE_ALREADY_EXISTS":
+            raise Conflict(f"{what}: {exc.message}") from exc
+        raise TrackingError(f"{what} failed in MLflow: {exc.message}") from exc
+
+
+def _version(mv: Any) -> VersionRecord:
+    return VersionRecord(
+        name=mv.name,
+        version=int(mv.version),
+        source=mv.source,
+        run_id=mv.run_id,
+        tags=dict(mv.tags or {}),
+        aliases=tuple(mv.aliases or ()),
+        created=(mv.creation_timestamp or 0) / 1000,
+    )
+
+
+class Tracking:
+    """MLflow tracking and registry for one workspace (a tracking URI and an artifact root)."""
+
+    def __init__(self, tracking_uri: str, artifact_root: str) -> None:
+        self.tracking_uri = tracking_uri
+        self.artifact_root = artifact_root
+        self._client: MlflowClient | None = None
+
+    @property
+    def client(self) -> MlflowClient:
+        if self._client is None:
+            from mlflow.tracking import MlflowClient
+
+            if self.tracking_uri.startswith("sqlite:///"):
+                Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
+                    parents=True, exist_ok=True
+                )
+            self._client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        return self._client
+
+    # ------------------------------------------------------------------ runs
+
+    def experiment_id(self, name: str) -> str:
+        """The experiment named ``name`` (one per model), created on first use."""
+        with _translated(f"experiment {name!r}"):
+            found = self.client.get_experiment_by_name(name)
+            if found is not None:
+                return str(found.experiment_id)
+            location = self.artifact_root.rstrip("/") + f"/{name}"
+            return str(self.client.create_experiment(name, artifact_location=location))
+
+    def start_run(
+        self, experiment_id: str, params: Mapping[str, object], tags: Mapping[str, str]
+    ) -> str:
+        """Create a run with its params and tags; returns the run id."""
+        from mlflow.entities import Param, RunTag
+
+        with _translated("start run"):
+            run = self.client.create_run(experiment_id, tags=dict(tags))
+            run_id = str(run.info.run_id)
+            self.client.log_batch(
+                run_id,
+                params=[Param(k, str(v)) for k, v in params.items()],
+                tags=[RunTag(k, v) for k, v in tags.items()],
+            )
+        return run_id
+
+    def run_env(self, run_id: str, experiment_id: str) -> dict[str, str]:
+        """Environment a training script needs so that its ``mlflow`` calls land in the run."""
+        return {
+            "MLFLOW_TRACKING_URI": self.tracking_uri,
+            "MLFLOW_REGISTRY_URI": self.tracking_uri,
+            "MLFLOW_RUN_ID": run_id,
+            "MLFLOW_EXPERIMENT_ID": experiment_id,
+        }
+
+    def log_series(self, run_id: str, series: Mapping[str, Sequence[tuple[float, float]]]) -> None:
+        """Log metric series: name -> [(seconds since start, value), ...]."""
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        metrics = [
+            Metric(name, value, now, int(step))
+            for name, points in series.items()
+            for step, value in points
+        ]
+        with _translated("log metrics"):
+            for start in range(0, len(metrics), 900):
+                self.client.log_batch(run_id, metrics=metrics[start : start + 900])
+
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float]) -> None:
+        self.log_series(run_id, {k: [(0, v)] for k, v in metrics.items()})
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        from mlflow.entities import RunTag
+
+        with _translated("set tags"):
+            self.client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+
+    def log_artifact(self, run_id: str, path: Path, folder: str | None = None) -> None:
+        with _translated("log artifact"):
+            self.client.log_artifact(run_id, str(path), artifact_path=folder)
+
+    def finish_run(self, run_id: str, ok: bool) -> None:
+        with _translated("finish run"):
+            self.client.set_terminated(run_id, "FINISHED" if ok else "FAILED")
+
+    def get_run(self, run_id: str) -> RunRecord:
+        with _translated(f"run {run_id}"):
+            run = self.client.get_run(run_id)
+        return RunRecord(
+            run_id=run.info.run_id,
+            experiment_id=run.info.experiment_id,
+            status=run.info.status,
+            params=dict(run.data.params),
+            metrics=dict(run.data.metrics),
+            tags=dict(run.data.tags),
+            start_time=(run.info.start_time or 0) / 1000 or None,
+            end_time=(run.info.end_time or 0) / 1000 or None,
+        )
+
+    def logged_model(self, experiment_id: str, run_id: str) -> LoggedModelRef | None:
+        """The model the run logged (the newest if several), or None."""
+        with _translated("search logged models"):
+            found = self.client.search_logged_models(
+                experiment_ids=[experiment_id],
+                filter_string=f"source_run_id = '{run_id}'",
+                order_by=[{"field_name": "creation_timestamp", "ascending": False}],
+            )
+        if not found:
+            return None
+        model = found[0]
+        return LoggedModelRef(model.model_id, model.name, model.artifact_location)
+
+    # ------------------------------------------------------------------ registry
+
+    def ensure_registered_model(self, name: str, tags: Mapping[str, str], description: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.create_registered_model(name, tags=dict(tags), description=description)
+        except MlflowException as exc:
+            if getattr(exc, "error_code", "") != "RESOURCE_ALREADY_EXISTS":
+                raise TrackingError(f"register model {name!r}: {exc.message}") from exc
+            with _translated(f"model {name!r}"):
+                for key, value in tags.items():
+                    self.client.set_registered_model_tag(name, key, value)
+
+    def create_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str,
+        model_id: str | None,
+        tags: Mapping[str, str],
+        description: str,
+    ) -> VersionRecord:
+        """Register a version with all its tags in one call (one transaction in the store)."""
+        with _translated(f"register a version of {name!r}"):
+            mv = self.client.create_model_version(
+                name,
+                source=source,
+                run_id=run_id,
+                tags=dict(tags),
+                description=description,
+                model_id=model_id,
+            )
+        return _version(mv)
+
+    def get_version(self, name: str, version: int) -> VersionRecord:
+        with _translated(f"version {version} of model {name!r}"):
+            return _version(self.client.get_model_version(name, str(version)))
+
+    def get_version_by_alias(self, name: str, alias: str) -> VersionRecord:
+        with _translated(f"alias {alias!r} of model {name!r}"):
+            return _version(self.client.get_model_version_by_alias(name, alias))
+
+    def versions(self, name: str) -> list[VersionRecord]:
+        """Every version of ``name``, oldest first; empty when the model is not registered."""
+        with _translated(f"versions of {name!r}"):
+            found = self.client.search_model_versions(f"name = '{name}'")
+        return sorted((_version(mv) for mv in found), key=lambda v: v.version)
+
+    def set_alias(self, name: str, alias: str, version: int) -> None:
+        with _translated(f"alias {alias!r} of model {name!r}"):
+            self.client.set_registered_model_alias(name, alias, str(version))
+
+    def download(self, source: str, dest: Path) -> Path:
+        """Copy the artifacts at ``source`` (any MLflow artifact URI or path) into ``dest``."""
+        import mlflow.artifacts
+
+        with _translated(f"download {source}"):
+            return Path(mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(dest)))
+
+
+def load_pyfunc(path: Path) -> Any:
+    """Load an MLflow model folder as a pyfunc (the serving fallback for other flavors)."""
+    import mlflow.pyfunc
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow.pyfunc.load_model(str(path))
+    except MlflowException as exc:
+        raise ModelyardError(f"cannot load the model at {path}: {exc.message}") from exc
