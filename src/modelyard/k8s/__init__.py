@@ -1,1 +1,45 @@
-"""modelyard.k8s."""
+"""The Kubernetes backend: pure rendering of specs into manifests (Argo Rollouts, Istio,
+Prometheus Operator, batch Jobs), validation against the official schemas, a pure apply plan,
+and server-side apply and prune through a small :class:`Cluster` seam.
+
+Only :mod:`modelyard.k8s.kube` imports the Kubernetes client, lazily.
+"""
+
+from __future__ import annotations
+
+from modelyard.k8s.apply import apply_workspace, describe, desired_objects, workspace_plan
+from modelyard.k8s.cluster import MANAGED_KINDS, Cluster, InMemoryCluster, Kind
+from modelyard.k8s.context import RenderContext, RenderError, label_value
+from modelyard.k8s.jobrun import JobCluster, run_training_job
+from modelyard.k8s.output import to_documents, write_tree
+from modelyard.k8s.plan import Change, ObjectKey, Plan, plan
+from modelyard.k8s.render import ModelManifests, all_objects, render_model, render_workspace
+from modelyard.k8s.validate import InvalidManifests, Validator
+
+__all__ = [
+    "MANAGED_KINDS",
+    "Change",
+    "Cluster",
+    "InMemoryCluster",
+    "InvalidManifests",
+    "JobCluster",
+    "Kind",
+    "ModelManifests",
+    "ObjectKey",
+    "Plan",
+    "RenderContext",
+    "RenderError",
+    "Validator",
+    "all_objects",
+    "apply_workspace",
+    "describe",
+    "desired_objects",
+    "label_value",
+    "plan",
+    "render_model",
+    "render_workspace",
+    "run_training_job",
+    "to_documents",
+    "workspace_plan",
+    "write_tree",
+]

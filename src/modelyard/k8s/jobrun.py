@@ -1,0 +1,116 @@
+"""``modelyard train --backend kubernetes``: create a training Job from the specs, stream its
+pods' logs and events to the caller, and return the exit code of the run.
+
+The cluster calls go through :class:`JobCluster`, a small protocol that
+:class:`~modelyard.k8s.kube.KubeCluster` implements, so the follow-loop is tested with a fake.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from modelyard.config import Workspace
+from modelyard.k8s.bundle import workspace_configmap
+from modelyard.k8s.context import RenderContext
+from modelyard.k8s.render import read_script
+from modelyard.k8s.training import job
+
+POLL_S = 2.0
+
+
+class JobCluster(Protocol):
+    """The cluster calls a training run makes."""
+
+    def apply(self, obj: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]: ...
+
+    def job_status(self, namespace: str, name: str) -> dict[str, Any]: ...
+
+    def job_pods(self, namespace: str, job: str) -> list[dict[str, Any]]: ...
+
+    def follow_logs(self, namespace: str, pod: str) -> Iterator[str]: ...
+
+    def events(self, namespace: str, name: str) -> list[str]: ...
+
+
+def run_name(model_id: str, now: datetime | None = None) -> str:
+    """``<id>-train-<UTC timestamp>``: at most 63 characters for a 42-character id."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S")
+    return f"{model_id}-train-{stamp}"
+
+
+def training_job(
+    ws: Workspace, model_id: str, params: Mapping[str, str], name: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ConfigMap and the Job of one run; ``params`` become ``--param k=v`` arguments."""
+    ctx = RenderContext.of(ws)
+    entry = ws.model(model_id)
+    configmap = workspace_configmap(ctx, entry, read_script(entry))
+    manifest = job(ctx, entry, name)
+    container = manifest["spec"]["template"]["spec"]["containers"][0]
+    for key, value in sorted(params.items()):
+        container["args"] += ["--param", f"{key}={value}"]
+    manifest["metadata"]["labels"]["modelyard.dev/run"] = name
+    return configmap, manifest
+
+
+def _exit_code(pods: list[dict[str, Any]]) -> int:
+    for pod in reversed(pods):
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            terminated = (status.get("state") or {}).get("terminated")
+            if terminated and terminated.get("exitCode"):
+                return int(terminated["exitCode"])
+    return 1
+
+
+def run_training_job(
+    workspace: Workspace,
+    model_id: str,
+    params: Mapping[str, str],
+    *,
+    cluster: JobCluster | None = None,
+    echo: Callable[[str], None] = print,
+    poll_s: float = POLL_S,
+) -> int:
+    """Run one training of ``model_id`` as a Kubernetes Job; 0 on success, else its exit code.
+
+    Logs of every pod (retries included) and the Job's events are passed to ``echo``.
+    """
+    if cluster is None:
+        from modelyard.k8s.kube import KubeCluster
+
+        cluster = KubeCluster(workspace.settings.kubernetes.context)
+    namespace = workspace.settings.kubernetes.namespace
+    name = run_name(model_id)
+    configmap, manifest = training_job(workspace, model_id, params, name)
+    cluster.apply(configmap)
+    cluster.apply(manifest)
+    echo(f"job {namespace}/{name} created")
+    followed: set[str] = set()
+    seen_events: set[str] = set()
+    while True:
+        for line in cluster.events(namespace, name):
+            if line not in seen_events:
+                seen_events.add(line)
+                echo(f"[event] {line}")
+        pods = cluster.job_pods(namespace, name)
+        for pod in pods:
+            pod_name = pod["metadata"]["name"]
+            phase = (pod.get("status") or {}).get("phase")
+            if pod_name not in followed and phase in ("Running", "Succeeded", "Failed"):
+                followed.add(pod_name)
+                for line in cluster.follow_logs(namespace, pod_name):
+                    echo(line.rstrip("\n"))
+        status = cluster.job_status(namespace, name)
+        for condition in status.get("conditions") or []:
+            if condition.get("status") != "True":
+                continue
+            if condition.get("type") == "Complete":
+                echo(f"job {name} succeeded")
+                return 0
+            if condition.get("type") == "Failed":
+                echo(f"job {name} failed: {condition.get('reason')}: {condition.get('message')}")
+                return _exit_code(cluster.job_pods(namespace, name))
+        time.sleep(poll_s)

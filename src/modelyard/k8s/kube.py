@@ -1,0 +1,155 @@
+"""The thin adapter over lightkube: the only module that imports the Kubernetes client.
+
+:class:`KubeCluster` implements :class:`~modelyard.k8s.cluster.Cluster` (server-side apply with
+field manager ``modelyard``, list by labels, delete) and the few calls a training run needs
+(pods of a Job, their logs, events). lightkube is imported when a KubeCluster is made, never
+at module import, and its errors are translated once, here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from modelyard.errors import Conflict, ModelyardError, NotFound, Unavailable
+from modelyard.k8s.cluster import MANAGED_KINDS, Kind
+from modelyard.k8s.context import FIELD_MANAGER
+from modelyard.k8s.plan import ObjectKey
+from modelyard.k8s.validate import CRD_GROUPS
+
+T = TypeVar("T")
+
+
+class KubeError(ModelyardError):
+    """The Kubernetes API refused a request for a reason none of the bases covers."""
+
+
+def _translate(call: Callable[[], T], what: str) -> T:
+    import httpx
+    from lightkube.core.exceptions import ApiError, ConfigError
+
+    try:
+        return call()
+    except ApiError as exc:
+        code, message = exc.status.code, exc.status.message
+        text = f"{what}: Kubernetes answered {code}: {message}"
+        if code == 404:
+            raise NotFound(text) from exc
+        if code == 409:
+            raise Conflict(f"{text}; another field manager owns these fields") from exc
+        if code is not None and (code >= 500 or code == 429):
+            raise Unavailable(text) from exc
+        raise KubeError(text) from exc
+    except ConfigError as exc:
+        raise Unavailable(f"{what}: no usable kubeconfig: {exc}; set KUBECONFIG") from exc
+    except httpx.HTTPError as exc:
+        raise Unavailable(f"{what}: cannot reach the Kubernetes API: {exc}") from exc
+
+
+class KubeCluster:
+    """A real cluster, reached through the kubeconfig (``context`` or the current one)."""
+
+    def __init__(self, context: str | None = None) -> None:
+        from lightkube import Client, KubeConfig
+        from lightkube.generic_resource import create_namespaced_resource
+
+        def connect() -> Any:
+            config = KubeConfig.from_env()
+            return Client(config.get(context_name=context), field_manager=FIELD_MANAGER)
+
+        self._client = _translate(connect, "connect")
+        for kind in MANAGED_KINDS:
+            if kind.group in CRD_GROUPS:
+                version = kind.api_version.split("/")[1]
+                create_namespaced_resource(kind.group, version, kind.kind, kind.plural)
+
+    @staticmethod
+    def _resource(api_version: str, kind: str) -> Any:
+        from lightkube.codecs import resource_registry
+
+        return resource_registry.load(api_version, kind)
+
+    def list_owned(
+        self, kinds: Sequence[Kind], namespace: str, selector: Mapping[str, str]
+    ) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for kind in kinds:
+            res = self._resource(kind.api_version, kind.kind)
+
+            def listing(res: Any = res) -> list[Any]:
+                return list(self._client.list(res, namespace=namespace, labels=dict(selector)))
+
+            for obj in _translate(listing, f"list {kind.kind}"):
+                data = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+                data.setdefault("apiVersion", kind.api_version)
+                data.setdefault("kind", kind.kind)
+                out.append(data)
+        return out
+
+    def apply(self, obj: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        from lightkube.codecs import from_dict
+
+        resource = from_dict(dict(obj))
+        stored = _translate(
+            lambda: self._client.apply(
+                resource, field_manager=FIELD_MANAGER, force=True, dry_run=dry_run
+            ),
+            f"apply {ObjectKey.of(obj)}",
+        )
+        result: dict[str, Any] = stored.to_dict() if hasattr(stored, "to_dict") else dict(stored)
+        return result
+
+    def delete(self, key: ObjectKey, *, dry_run: bool = False) -> None:
+        kind = next(k for k in MANAGED_KINDS if k.kind == key.kind and k.group == key.group)
+        res = self._resource(kind.api_version, kind.kind)
+        with contextlib.suppress(NotFound):  # already gone is what we wanted
+            _translate(
+                lambda: self._client.delete(
+                    res, key.name, namespace=key.namespace, dry_run=dry_run
+                ),
+                f"delete {key}",
+            )
+
+    # -- what a training run needs -------------------------------------------------------
+
+    def create(self, obj: Mapping[str, Any]) -> None:
+        """Server-side apply (used to create a Job, which must not exist yet)."""
+        self.apply(obj)
+
+    def job_status(self, namespace: str, name: str) -> dict[str, Any]:
+        from lightkube.resources.batch_v1 import Job
+
+        job = _translate(lambda: self._client.get(Job, name, namespace=namespace), f"get {name}")
+        status = job.to_dict().get("status") or {}
+        return dict(status)
+
+    def job_pods(self, namespace: str, job: str) -> list[dict[str, Any]]:
+        from lightkube.resources.core_v1 import Pod
+
+        pods = _translate(
+            lambda: list(
+                self._client.list(
+                    Pod, namespace=namespace, labels={"batch.kubernetes.io/job-name": job}
+                )
+            ),
+            f"list pods of {job}",
+        )
+        return [pod.to_dict() for pod in pods]
+
+    def follow_logs(self, namespace: str, pod: str) -> Iterator[str]:
+        yield from _translate(
+            lambda: self._client.log(pod, namespace=namespace, follow=True, newlines=False),
+            f"logs of {pod}",
+        )
+
+    def events(self, namespace: str, name: str) -> list[str]:
+        from lightkube.resources.core_v1 import Event
+
+        found = _translate(
+            lambda: list(
+                self._client.list(Event, namespace=namespace, fields={"involvedObject.name": name})
+            ),
+            f"events of {name}",
+        )
+        return [f"{e.type} {e.reason}: {e.message}" for e in found]

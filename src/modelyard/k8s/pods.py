@@ -1,0 +1,220 @@
+"""Pod templates: resources, probes, graceful drain, placement and the "restricted" security
+standard, shared by the model server and the training job.
+
+``scheduling.numa`` asks for Guaranteed QoS with whole CPUs (what the kubelet's static CPU
+manager pins); ``scheduling.avoid`` keeps pods off node classes by a required node affinity,
+so a class's taint needs no toleration at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelyard.config import ModelEntry, cpu_millis, memory_bytes
+from modelyard.k8s.bundle import MOUNT_PATH, workspace_volume
+from modelyard.k8s.context import HTTP_PORT, RenderContext, RenderError, selector_labels
+
+GPU_RESOURCE = "nvidia.com/gpu"
+PRESTOP_DRAIN_S = 10
+"""Seconds a stopping server keeps serving while endpoints and Istio forget it."""
+RUN_AS = 10001
+STATE_DIR = "/tmp/modelyard"  # noqa: S108 - an emptyDir, private to the pod
+"""Writable state folder inside pods (the root filesystem is read-only)."""
+
+
+def server_resources(entry: ModelEntry) -> dict[str, Any]:
+    """Requests and limits of a server container from ``deploy.yaml``."""
+    res = entry.deploy.resources
+    if entry.deploy.scheduling.numa:
+        return _guaranteed(entry)
+    requests: dict[str, str] = {"cpu": res.cpu, "memory": res.memory}
+    limits: dict[str, str] = {"memory": res.limits.memory or res.memory}
+    if res.limits.cpu is not None:
+        limits["cpu"] = res.limits.cpu
+    if res.gpu:
+        requests[GPU_RESOURCE] = limits[GPU_RESOURCE] = str(res.gpu)
+    return {"requests": requests, "limits": limits}
+
+
+def _guaranteed(entry: ModelEntry) -> dict[str, Any]:
+    res = entry.deploy.resources
+    millis = cpu_millis(res.cpu)
+    if millis % 1000:
+        raise RenderError(
+            entry.id,
+            str(entry.dir / "deploy.yaml"),
+            "resources.cpu",
+            f"scheduling.numa needs whole CPUs, got {res.cpu!r}; "
+            f"write {max(millis // 1000, 1)} or {millis // 1000 + 1}, or set numa: false",
+        )
+    if res.limits.cpu is not None and cpu_millis(res.limits.cpu) != millis:
+        raise RenderError(
+            entry.id,
+            str(entry.dir / "deploy.yaml"),
+            "resources.limits.cpu",
+            f"scheduling.numa needs the cpu limit equal to the request ({res.cpu}), "
+            f"got {res.limits.cpu!r}; remove the limit or make them equal",
+        )
+    if res.limits.memory is not None and memory_bytes(res.limits.memory) != memory_bytes(
+        res.memory
+    ):
+        raise RenderError(
+            entry.id,
+            str(entry.dir / "deploy.yaml"),
+            "resources.limits.memory",
+            f"scheduling.numa needs the memory limit equal to the request ({res.memory}), "
+            f"got {res.limits.memory!r}; remove the limit or make them equal",
+        )
+    both: dict[str, str] = {"cpu": str(millis // 1000), "memory": res.memory}
+    if res.gpu:
+        both[GPU_RESOURCE] = str(res.gpu)
+    return {"requests": dict(both), "limits": dict(both)}
+
+
+def training_resources(entry: ModelEntry) -> dict[str, Any]:
+    """Requests and limits of a training container from ``model.yaml``."""
+    res = entry.spec.training.resources
+    requests: dict[str, str] = {"cpu": res.cpu, "memory": res.memory}
+    limits: dict[str, str] = {"memory": res.memory}
+    if res.gpu:
+        requests[GPU_RESOURCE] = limits[GPU_RESOURCE] = str(res.gpu)
+    return {"requests": requests, "limits": limits}
+
+
+def container_security() -> dict[str, Any]:
+    """The container half of the "restricted" pod security standard."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def pod_security() -> dict[str, Any]:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": RUN_AS,
+        "runAsGroup": RUN_AS,
+        "fsGroup": RUN_AS,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def env(ctx: RenderContext, entry: ModelEntry) -> list[dict[str, Any]]:
+    return [
+        {"name": "MODELYARD_MODEL", "value": entry.id},
+        {"name": "MODELYARD_STATE_DIR", "value": STATE_DIR},
+        {"name": "HOME", "value": "/tmp"},  # noqa: S108 - an emptyDir
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+    ]
+
+
+def _mounts() -> list[dict[str, Any]]:
+    return [
+        {"name": "workspace", "mountPath": MOUNT_PATH, "readOnly": True},
+        {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir
+    ]
+
+
+def volumes(ctx: RenderContext, entry: ModelEntry) -> list[dict[str, Any]]:
+    return [workspace_volume(ctx, entry), {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}]
+
+
+def credentials() -> list[dict[str, Any]]:
+    """Optional secret with object-store and tracking credentials, one per namespace."""
+    return [{"secretRef": {"name": "modelyard-credentials", "optional": True}}]
+
+
+def server_container(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
+    probe = {"httpGet": {"path": "/v2/health/live", "port": "http"}, "periodSeconds": 5}
+    return {
+        "name": "server",
+        "image": ctx.image(entry),
+        "args": [
+            *("modelyard", "serve", entry.id, "-w", MOUNT_PATH),
+            *("--host", "0.0.0.0", "--port", str(HTTP_PORT)),  # noqa: S104 - inside the pod
+        ],
+        "ports": [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}],
+        "env": env(ctx, entry),
+        "envFrom": credentials(),
+        "resources": server_resources(entry),
+        # Ready only once the model is loaded and warm-up requests have run.
+        "readinessProbe": {
+            "httpGet": {"path": "/v2/health/ready", "port": "http"},
+            "periodSeconds": 5,
+            "failureThreshold": 3,
+        },
+        "livenessProbe": {**probe, "failureThreshold": 6},
+        # Loading a large model may take minutes; liveness starts counting after it.
+        "startupProbe": {**probe, "failureThreshold": 120},
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_DRAIN_S}}},
+        "securityContext": container_security(),
+        "volumeMounts": _mounts(),
+    }
+
+
+def training_container(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
+    return {
+        "name": "train",
+        "image": ctx.image(entry),
+        "args": [
+            *("modelyard", "train", entry.id, "--backend", "local", "--in-cluster"),
+            *("-w", MOUNT_PATH),
+        ],
+        "env": env(ctx, entry),
+        "envFrom": credentials(),
+        "resources": training_resources(entry),
+        "securityContext": container_security(),
+        "volumeMounts": _mounts(),
+    }
+
+
+def node_affinity(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any] | None:
+    """Required node affinity keeping pods off ``scheduling.avoid`` classes (None if none)."""
+    avoided: dict[str, list[str]] = {}
+    for name in entry.deploy.scheduling.avoid:
+        node_class = ctx.node_classes.get(name)
+        if node_class is None:  # config refuses this at load; guard direct callers
+            raise RenderError(
+                entry.id,
+                str(entry.dir / "deploy.yaml"),
+                "scheduling.avoid",
+                f"unknown node class {name!r}; define it under node_classes in modelyard.yaml",
+            )
+        values = avoided.setdefault(node_class.label, [])
+        values.extend(v for v in node_class.values if v not in values)
+    if not avoided:
+        return None
+    expressions = [
+        {"key": key, "operator": "NotIn", "values": values} for key, values in avoided.items()
+    ]
+    return {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchExpressions": expressions}]
+            }
+        }
+    }
+
+
+def topology_spread(entry: ModelEntry) -> list[dict[str, Any]]:
+    """Spread replicas over zones and nodes, softly so that a small cluster still schedules."""
+    selector = {"matchLabels": selector_labels(entry, "server")}
+    return [
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": selector,
+        }
+        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+    ]
+
+
+def gpu_tolerations(gpus: int) -> list[dict[str, Any]]:
+    """GPU nodes are commonly tainted ``nvidia.com/gpu``; pods that use a GPU tolerate it."""
+    if not gpus:
+        return []
+    return [{"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}]

@@ -1,0 +1,84 @@
+"""Training as ``batch/v1``: a ``Job`` from ``model.yaml``'s training section and, when
+``training.schedule`` is set, a ``CronJob`` that retrains on that schedule.
+
+The container runs ``modelyard train <id> --backend local --in-cluster -w /workspace``: inside
+the pod, training is an ordinary local run of the workspace slice mounted from the model's
+ConfigMap, with state under ``/tmp`` and tracking and artifacts where ``modelyard.yaml`` says.
+The rendered Job is a template (Jobs are immutable, and applying it would retrain at every
+apply): ``run_training_job`` names a copy per run; only the CronJob is applied and pruned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelyard.config import ModelEntry
+from modelyard.k8s.context import RenderContext, labels, metadata, seconds
+from modelyard.k8s.pods import gpu_tolerations, pod_security, training_container, volumes
+
+FINISHED_TTL_S = 7 * 24 * 3600
+"""Finished Jobs (and their logs) are kept a week, then garbage-collected."""
+
+
+def job_name(entry: ModelEntry) -> str:
+    return f"{entry.id}-train"
+
+
+def cronjob_name(entry: ModelEntry) -> str:
+    return f"{entry.id}-retrain"
+
+
+def job_spec(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
+    """The ``spec`` of a training Job: deadline, retries, TTL and the pod."""
+    training = entry.spec.training
+    pod: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "serviceAccountName": ctx.service_account,
+        "automountServiceAccountToken": False,
+        "securityContext": pod_security(),
+        "containers": [training_container(ctx, entry)],
+        "volumes": volumes(ctx, entry),
+    }
+    tolerations = gpu_tolerations(training.resources.gpu)
+    if tolerations:
+        pod["tolerations"] = tolerations
+    return {
+        "backoffLimit": training.retries,
+        "activeDeadlineSeconds": max(seconds(training.timeout), 1),
+        "ttlSecondsAfterFinished": FINISHED_TTL_S,
+        "template": {"metadata": {"labels": labels(ctx, entry, "training")}, "spec": pod},
+    }
+
+
+def job(ctx: RenderContext, entry: ModelEntry, name: str | None = None) -> dict[str, Any]:
+    """A training Job named ``name`` (``<id>-train`` by default)."""
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": metadata(ctx, entry, name or job_name(entry), "training"),
+        "spec": job_spec(ctx, entry),
+    }
+
+
+def cronjob(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any] | None:
+    """A CronJob retraining on ``training.schedule`` (None when unset)."""
+    schedule = entry.spec.training.schedule
+    if schedule is None:
+        return None
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": metadata(ctx, entry, cronjob_name(entry), "training"),
+        "spec": {
+            "schedule": schedule,
+            "timeZone": "Etc/UTC",
+            # A run still going when the next is due means the schedule is too tight.
+            "concurrencyPolicy": "Forbid",
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {
+                "metadata": {"labels": labels(ctx, entry, "training")},
+                "spec": job_spec(ctx, entry),
+            },
+        },
+    }
