@@ -1,0 +1,127 @@
+"""Kubernetes commands: ``render``, ``diff`` and ``apply``.
+
+``render`` needs no cluster; ``diff`` and ``apply`` reach the cluster of the kubeconfig
+(``kubernetes.context`` in modelyard.yaml, else the current context).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from modelyard.cli.output import console, emit, errors_to_exit
+from modelyard.cli.workspace_cmds import JsonOpt, WorkspaceOpt
+
+if TYPE_CHECKING:
+    from modelyard.k8s import Cluster, Plan
+
+IdsArg = Annotated[
+    list[str] | None, typer.Argument(help="Model ids; every model of the workspace if none.")
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("render")(render)
+    app.command("diff")(diff)
+    app.command("apply")(apply)
+
+
+def render(
+    model_ids: IdsArg = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write one kustomize folder per model here (else stdout)."),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Validate every object against its schema.")
+    ] = False,
+    workspace: WorkspaceOpt = Path(),
+) -> None:
+    """Render Kubernetes manifests of the models (YAML, deterministic)."""
+    from modelyard.config import load_workspace
+    from modelyard.k8s import Validator, all_objects, render_workspace, to_documents, write_tree
+
+    with errors_to_exit():
+        ws = load_workspace(workspace)
+        rendered = render_workspace(ws, model_ids or ())
+        if check:
+            Validator().check(
+                [*all_objects(rendered), *(m.job for m in rendered if m.job is not None)]
+            )
+        if out is None:
+            typer.echo(to_documents(all_objects(rendered)), nl=False)
+            return
+        written = write_tree(rendered, out, ws.settings.kubernetes.namespace)
+    console.print(
+        f"[green]rendered[/] {len(rendered)} model(s), {len(written)} file(s) in {out}"
+        + (" (validated)" if check else "")
+    )
+
+
+def _plan(ws_path: Path, model_ids: list[str] | None, prune: bool) -> tuple[Plan, Cluster]:
+    from modelyard.config import load_workspace
+    from modelyard.k8s import workspace_plan
+    from modelyard.k8s.kube import KubeCluster
+
+    ws = load_workspace(ws_path)
+    cluster = KubeCluster(ws.settings.kubernetes.context)
+    return workspace_plan(cluster, ws, model_ids or (), prune=prune), cluster
+
+
+def _plan_json(the_plan: Plan) -> dict[str, object]:
+    return {
+        "summary": the_plan.summary(),
+        "changes": [
+            {"action": c.action, "object": str(c.key), "fields": list(c.fields)}
+            for c in the_plan.changes
+        ],
+    }
+
+
+def _show(the_plan: Plan, as_json: bool, verbose: bool = False) -> None:
+    from modelyard.k8s import describe
+
+    def human() -> None:
+        for line in describe(the_plan, verbose=verbose):
+            console.print(line, highlight=False)
+
+    emit(as_json, _plan_json(the_plan), human)
+
+
+def diff(
+    model_ids: IdsArg = None,
+    prune: Annotated[
+        bool, typer.Option("--prune/--no-prune", help="Show objects that would be pruned.")
+    ] = True,
+    workspace: WorkspaceOpt = Path(),
+    as_json: JsonOpt = False,
+) -> None:
+    """Show what 'apply' would change in the cluster: create, update, prune."""
+    with errors_to_exit():
+        the_plan, _ = _plan(workspace, model_ids, prune)
+    _show(the_plan, as_json)
+
+
+def apply(
+    model_ids: IdsArg = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Server-side dry run: nothing is changed.")
+    ] = False,
+    prune: Annotated[
+        bool,
+        typer.Option("--prune/--no-prune", help="Delete owned objects no longer rendered."),
+    ] = True,
+    workspace: WorkspaceOpt = Path(),
+    as_json: JsonOpt = False,
+) -> None:
+    """Server-side apply the rendered objects (field manager 'modelyard') and prune."""
+    from modelyard.k8s.apply import execute
+
+    with errors_to_exit():
+        the_plan, cluster = _plan(workspace, model_ids, prune)
+        execute(cluster, the_plan, dry_run=dry_run)
+    _show(the_plan, as_json)
+    if dry_run and not as_json:
+        console.print("[yellow]dry run:[/] nothing was changed")
