@@ -7,6 +7,7 @@ in modelyard's own small types; MLflow's exceptions are translated here, once.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ def _translated(what: str) -> Iterator[None]:
         yield
     except MlflowException as exc:
         code = getattr(exc, "error_code", "")
-        if code == "RESOURCE_DOES_NOT_EXIST":
+        if code == "RESOURCE_DOES_NOT_EXIST" or "not found" in str(exc.message).lower():
             raise NotFound(f"{what}: {exc.message}") from exc
         if code == "RESOURCE_ALREADY_EXISTS":
             raise Conflict(f"{what}: {exc.message}") from exc
@@ -99,6 +100,9 @@ class Tracking:
         if self._client is None:
             from mlflow.tracking import MlflowClient
 
+            # MLflow's INFO lines (database migrations, run links) are noise on a terminal.
+            for name in ("mlflow", "alembic"):
+                logging.getLogger(name).setLevel(logging.WARNING)
             if self.tracking_uri.startswith("sqlite:///"):
                 Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
                     parents=True, exist_ok=True

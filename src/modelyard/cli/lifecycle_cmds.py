@@ -1,0 +1,160 @@
+"""Lifecycle commands: ``train``, ``versions``, ``serve``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from modelyard.cli.output import console, emit, errors_to_exit
+from modelyard.cli.workspace_cmds import JsonOpt, WorkspaceOpt
+
+if TYPE_CHECKING:
+    from modelyard.platform import TrainResult
+    from modelyard.registry import ModelVersion
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)
+    app.command("versions")(versions)
+    app.command("serve")(serve)
+
+
+def _train_summary(result: TrainResult) -> dict[str, object]:
+    version = result.version
+    return {
+        "model": result.model_id,
+        "run_id": result.run_id,
+        "experiment_id": result.experiment_id,
+        "version": version.version if version else None,
+        "sha256": version.sha256 if version else None,
+        "params": dict(result.params),
+        "metrics": dict(result.metrics),
+        "gate": None
+        if result.gate is None
+        else {"passed": result.gate.passed, "reason": result.gate.reason},
+        "duration_s": round(result.job.duration_s, 2),
+        "peak_rss_mib": round(result.job.peak_rss_bytes / 2**20, 1),
+        "log": str(result.log_path),
+    }
+
+
+def print_train_result(result: TrainResult) -> None:
+    """A table of the run and the version it registered."""
+    table = Table(title=f"Trained {result.model_id}", show_header=False, title_justify="left")
+    summary = _train_summary(result)
+    table.add_row("MLflow run", str(summary["run_id"]))
+    table.add_row("registered version", str(summary["version"]))
+    table.add_row("sha256", str(summary["sha256"])[:16] + "…")
+    for name, value in sorted(result.metrics.items()):
+        if not name.startswith("usage."):
+            table.add_row(f"metric {name}", f"{value:.4g}")
+    table.add_row("params", ", ".join(f"{k}={v}" for k, v in result.params.items()))
+    table.add_row("duration", f"{result.job.duration_s:.1f} s")
+    table.add_row("peak memory", f"{summary['peak_rss_mib']} MiB")
+    if result.gate is not None:
+        mark = "[green]passed[/]" if result.gate.passed else "[red]failed[/]"
+        table.add_row("evaluation gate", f"{mark} ({result.gate.reason})")
+    table.add_row("log", str(result.log_path))
+    console.print(table)
+
+
+def train(
+    model_id: Annotated[str, typer.Argument(help="Model id (the folder under models/).")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="Override a training param: -p C=0.5 (repeatable)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not stream the log.")] = False,
+    workspace: WorkspaceOpt = Path(),
+    as_json: JsonOpt = False,
+) -> None:
+    """Train a model: run its script in an MLflow run, then register the model it logged.
+
+    The script's log streams here and to .modelyard/logs/; CPU and memory are sampled every
+    second. Exits with the script's own exit code when it fails (137 when stopped for memory).
+    """
+    from modelyard.config import load_workspace
+    from modelyard.platform import train as run_training
+
+    def show(line: str) -> None:
+        console.print(Text("│ ", style="dim") + Text(line), highlight=False)
+
+    with errors_to_exit():
+        ws = load_workspace(workspace)
+        streaming = not (quiet or as_json)
+        with console.status(f"training {model_id}…", spinner="dots") if streaming else nullcontext():
+            result = run_training(ws, model_id, param or [], on_line=show if streaming else None)
+    emit(as_json, _train_summary(result), lambda: print_train_result(result))
+
+
+def _version_row(mv: ModelVersion) -> dict[str, object]:
+    return {
+        "version": mv.version,
+        "created": dt.datetime.fromtimestamp(mv.created, dt.UTC).isoformat(timespec="seconds"),
+        "run_id": mv.run_id,
+        "aliases": list(mv.aliases),
+        "gate": mv.tags.get("modelyard.gate"),
+        "sha256": mv.sha256,
+        "git_commit": mv.git_commit,
+    }
+
+
+def versions(
+    model_id: Annotated[str, typer.Argument(help="Model id.")],
+    workspace: WorkspaceOpt = Path(),
+    as_json: JsonOpt = False,
+) -> None:
+    """List the registered versions of a model."""
+    from modelyard.config import load_workspace
+    from modelyard.registry import Registry
+
+    with errors_to_exit():
+        ws = load_workspace(workspace)
+        ws.model(model_id)
+        rows = [_version_row(mv) for mv in Registry.for_workspace(ws).versions(model_id)]
+
+    def human() -> None:
+        table = Table(title=f"Versions of {model_id}", title_justify="left")
+        for column in ("version", "created", "run", "aliases", "gate", "sha256"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(
+                str(row["version"]), str(row["created"]), str(row["run_id"]),
+                ", ".join(row["aliases"]) if isinstance(row["aliases"], list) else "",
+                str(row["gate"]), str(row["sha256"])[:12],
+            )
+        console.print(table if rows else f"{model_id} has no registered version yet")
+
+    emit(as_json, rows, human)
+
+
+def serve(
+    model_id: Annotated[str, typer.Argument(help="Model id.")],
+    version: Annotated[int | None, typer.Option("--version", "-v", help="Version number.")] = None,
+    alias: Annotated[str | None, typer.Option("--alias", "-a", help="Version alias.")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+    workspace: WorkspaceOpt = Path(),
+) -> None:
+    """Serve a registered version over HTTP (OIP v2 and v1 predict) until interrupted.
+
+    The newest version is served when neither --version nor --alias is given. The artifacts'
+    checksum is verified before the model is loaded.
+    """
+    from modelyard.config import load_workspace
+    from modelyard.errors import ConfigError
+    from modelyard.platform.serve import serve as run_serve
+
+    with errors_to_exit():
+        if version is not None and alias is not None:
+            raise ConfigError("give --version or --alias, not both")
+        ws = load_workspace(workspace)
+        console.print(f"serving {model_id} on http://{host}:{port} (Ctrl-C stops)")
+        run_serve(ws, model_id, version, alias, host, port, workers)

@@ -1,0 +1,121 @@
+"""Training on the local runner: real subprocesses, real MLflow on SQLite."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from modelyard.config import load_workspace
+from modelyard.errors import ConfigError, JobFailed
+from modelyard.platform import train
+from modelyard.registry import Registry
+
+
+def _client(root: Path) -> MlflowClient:
+    uri = load_workspace(root).tracking_uri
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def test_two_trainings_make_versions_one_and_two(trained_workspace_dir: Path) -> None:
+    client = _client(trained_workspace_dir)
+    versions = sorted(client.search_model_versions("name = 'ctr'"), key=lambda v: int(v.version))
+    assert [int(v.version) for v in versions] == [1, 2]
+    for mv in versions:
+        run = client.get_run(mv.run_id)
+        assert run.info.status == "FINISHED"
+        assert run.data.params["n_samples"] == "4000"
+        assert {"loss", "auc", "p50_ms", "p90_ms"} <= set(run.data.metrics)
+        assert run.data.metrics["usage.peak_rss_mib"] > 10
+        assert mv.tags["modelyard.run_id"] == mv.run_id
+        assert len(mv.tags["modelyard.sha256"]) == 64
+        assert mv.tags["modelyard.gate"] == "passed"
+        assert mv.tags["modelyard.config_hash"]
+    assert client.get_run(versions[1].run_id).data.params["C"] == "0.01"
+    # The script's own mlflow calls landed in modelyard's run, not a second one.
+    experiment = client.get_experiment_by_name("ctr")
+    assert len(client.search_runs([experiment.experiment_id])) == 2
+
+
+def test_usage_series_and_log_are_recorded(trained_workspace_dir: Path) -> None:
+    client = _client(trained_workspace_dir)
+    mv = client.get_model_version("ctr", "1")
+    history = client.get_metric_history(mv.run_id, "usage.rss_mib")
+    assert len(history) >= 2
+    artifacts = [a.path for a in client.list_artifacts(mv.run_id, "logs")]
+    assert artifacts and artifacts[0].startswith("logs/train-ctr-")
+
+
+def _script(root: Path, body: str, memory: str = "1Gi", timeout: str = "10m") -> None:
+    folder = root / "models" / "ctr"
+    (folder / "train.py").write_text(body)
+    text = (folder / "model.yaml").read_text()
+    text = text.replace("memory: 1Gi", f"memory: {memory}").replace("timeout: 10m", f"timeout: {timeout}")
+    (folder / "model.yaml").write_text(text)
+
+
+def _no_versions(root: Path) -> bool:
+    return Registry.for_workspace(load_workspace(root)).tracking.versions("ctr") == []
+
+
+def test_failing_script_propagates_exit_code_and_registers_nothing(workspace_dir: Path) -> None:
+    _script(workspace_dir, "import sys\nprint('loading data')\nraise SystemExit(3)\n")
+    lines: list[str] = []
+    with pytest.raises(JobFailed) as caught:
+        train(load_workspace(workspace_dir), "ctr", on_line=lines.append)
+    assert caught.value.exit_code == 3
+    assert "exited with code 3" in str(caught.value)
+    assert "loading data" in str(caught.value)  # the log tail
+    assert lines == ["loading data"]
+    assert _no_versions(workspace_dir)
+    runs = _client(workspace_dir).search_runs(
+        [_client(workspace_dir).get_experiment_by_name("ctr").experiment_id]
+    )
+    assert [r.info.status for r in runs] == ["FAILED"]
+
+
+def test_script_above_its_memory_is_stopped(workspace_dir: Path) -> None:
+    _script(
+        workspace_dir,
+        "import time\nblocks = []\nfor _ in range(60):\n"
+        "    blocks.append(bytearray(20 * 2**20))\n    time.sleep(0.05)\ntime.sleep(30)\n",
+        memory="200Mi",
+    )
+    with pytest.raises(JobFailed) as caught:
+        train(load_workspace(workspace_dir), "ctr")
+    assert caught.value.exit_code == 137
+    assert "above its memory limit of 200Mi" in str(caught.value)
+    assert _no_versions(workspace_dir)
+
+
+def test_script_past_its_timeout_is_stopped(workspace_dir: Path) -> None:
+    _script(workspace_dir, "import time\nprint('working', flush=True)\ntime.sleep(60)\n", timeout="1s")
+    with pytest.raises(JobFailed, match="longer than its timeout of 1s"):
+        train(load_workspace(workspace_dir), "ctr")
+    assert _no_versions(workspace_dir)
+
+
+def test_script_that_logs_no_model(workspace_dir: Path) -> None:
+    _script(workspace_dir, "import mlflow\nwith mlflow.start_run():\n    mlflow.log_metric('auc', 0.9)\n")
+    with pytest.raises(JobFailed, match="logged no model"):
+        train(load_workspace(workspace_dir), "ctr")
+    assert _no_versions(workspace_dir)
+
+
+def test_bad_param_changes_nothing(workspace_dir: Path) -> None:
+    with pytest.raises(ConfigError, match="expected a int"):
+        train(load_workspace(workspace_dir), "ctr", ["max_iter=lots"])
+    assert not (workspace_dir / ".modelyard" / "mlflow.db").exists()
+
+
+def test_cli_exit_code_is_the_scripts(workspace_dir: Path) -> None:
+    _script(workspace_dir, "raise SystemExit(7)\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "modelyard", "train", "ctr", "-w", str(workspace_dir)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 7, done.stderr
+    assert "exited with code 7" in done.stderr
