@@ -1,0 +1,238 @@
+"""Rendering: every object of the example workspace and of the ten-model zoo validates, and
+each spec field lands where it should."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from modelyard.config import Workspace
+from modelyard.k8s import Validator, all_objects, render_workspace
+from modelyard.k8s.output import write_tree
+
+
+def _everything(ws: Workspace) -> list[dict[str, Any]]:
+    rendered = render_workspace(ws)
+    return [*all_objects(rendered), *(m.job for m in rendered if m.job is not None)]
+
+
+def _find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
+def _pod(obj: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = obj["spec"]["template"]["spec"]
+    return spec
+
+
+def test_example_workspace_validates(workspace: Workspace, validator: Validator) -> None:
+    objects = _everything(workspace)
+    assert {o["kind"] for o in objects} >= {"Rollout", "AnalysisTemplate", "VirtualService"}
+    assert [p for obj in objects for p in validator.problems(obj)] == []
+
+
+def test_zoo_validates(zoo: Workspace, validator: Validator) -> None:
+    objects = _everything(zoo)
+    assert len({o["metadata"]["labels"]["modelyard.dev/model"] for o in objects}) == 10
+    assert [p for obj in objects for p in validator.problems(obj)] == []
+
+
+def test_validator_catches_mistakes(zoo: Workspace, validator: Validator) -> None:
+    objects = all_objects(render_workspace(zoo, ["ranker"]))
+    rollout = _find(objects, "Rollout", "ranker")
+    rollout["spec"]["strategy"]["canary"]["steps"][0]["setWieght"] = 5
+    hpa = _find(objects, "HorizontalPodAutoscaler", "ranker")
+    hpa["spec"]["maxReplicas"] = "many"
+    assert validator.problems(rollout) and validator.problems(hpa)
+
+
+def test_rendering_is_deterministic(zoo: Workspace) -> None:
+    assert render_workspace(zoo) == render_workspace(zoo)
+
+
+def test_every_object_carries_ownership_labels(zoo: Workspace) -> None:
+    for obj in _everything(zoo):
+        labels = obj["metadata"]["labels"]
+        assert labels["app.kubernetes.io/managed-by"] == "modelyard"
+        assert labels["app.kubernetes.io/part-of"] == "zoo"
+        assert labels["modelyard.dev/model"] == labels["app.kubernetes.io/name"]
+        assert {"app.kubernetes.io/instance", "app.kubernetes.io/component"} <= set(labels)
+        assert obj["metadata"]["namespace"] == "ml"
+    long_id = "a-very-long-model-identifier-of-42-chars-x"
+    cm = _find(_everything(zoo), "ConfigMap", f"{long_id}-workspace")
+    assert cm["metadata"]["labels"]["modelyard.dev/team"] == "Risk-Fraud"
+    assert cm["metadata"]["labels"]["modelyard.dev/dri"] == "Zo-O-Brien-zoe_at_example.com"
+
+
+def test_pods_follow_the_restricted_standard_and_probe_health(zoo: Workspace) -> None:
+    for obj in _everything(zoo):
+        if obj["kind"] not in ("Rollout", "Deployment", "Job"):
+            continue
+        pod = _pod(obj)
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        container = pod["containers"][0]
+        security = container["securityContext"]
+        assert security["allowPrivilegeEscalation"] is False
+        assert security["readOnlyRootFilesystem"] is True
+        assert security["capabilities"] == {"drop": ["ALL"]}
+        assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+        if obj["kind"] != "Job":
+            assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
+            assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
+            assert container["lifecycle"]["preStop"] == {"sleep": {"seconds": 10}}
+            assert pod["terminationGracePeriodSeconds"] > 10
+            assert len(pod["topologySpreadConstraints"]) == 2
+
+
+def test_numa_gives_guaranteed_whole_cpus(zoo: Workspace) -> None:
+    resources = _pod(_find(_everything(zoo), "Rollout", "pinned"))["containers"][0]["resources"]
+    assert resources["requests"] == resources["limits"] == {"cpu": "4", "memory": "8Gi"}
+
+
+def test_avoid_keeps_pods_off_node_classes_without_tolerations(zoo: Workspace) -> None:
+    pod = _pod(_find(_everything(zoo), "Rollout", "picky"))
+    terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert terms["nodeSelectorTerms"][0]["matchExpressions"] == [
+        {
+            "key": "node.kubernetes.io/instance-type",
+            "operator": "NotIn",
+            "values": ["m4.large", "c4.large"],
+        },
+        {"key": "node.example.com/lifecycle", "operator": "NotIn", "values": ["spot"]},
+    ]
+    assert "tolerations" not in pod
+
+
+def test_gpu_model_asks_for_nvidia_gpus(zoo: Workspace) -> None:
+    objects = _everything(zoo)
+    serving = _pod(_find(objects, "Rollout", "vision"))
+    assert serving["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert serving["tolerations"][0]["key"] == "nvidia.com/gpu"
+    job = _find(objects, "Job", "vision-train")
+    assert _pod(job)["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "2"
+    assert job["spec"]["activeDeadlineSeconds"] == 6 * 3600
+
+
+def test_rollout_off_gives_a_deployment(zoo: Workspace) -> None:
+    objects = [
+        o for o in _everything(zoo) if o["metadata"]["labels"]["modelyard.dev/model"] == "plain"
+    ]
+    kinds = sorted(o["kind"] for o in objects)
+    assert "Deployment" in kinds and "Rollout" not in kinds and "AnalysisTemplate" not in kinds
+    hpa = _find(objects, "HorizontalPodAutoscaler", "plain")
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "plain",
+    }
+    assert "replicas" not in _find(objects, "Deployment", "plain")["spec"]
+
+
+def test_autoscaling_rules(zoo: Workspace) -> None:
+    objects = _everything(zoo)
+    metrics = _find(objects, "HorizontalPodAutoscaler", "busy")["spec"]["metrics"]
+    assert [m["type"] for m in metrics] == ["Resource", "Pods"]
+    assert metrics[0]["resource"]["name"] == "memory"
+    assert metrics[1]["pods"]["metric"]["name"] == "modelyard_requests_per_second"
+    assert metrics[1]["pods"]["target"]["averageValue"] == "12500m"
+    steady = [o for o in objects if o["metadata"]["name"] == "steady"]
+    assert "HorizontalPodAutoscaler" not in {o["kind"] for o in steady}
+    assert _find(objects, "Rollout", "steady")["spec"]["replicas"] == 2
+
+
+def test_canary_steps_shadow_and_analysis(zoo: Workspace) -> None:
+    objects = _everything(zoo)
+    canary = _find(objects, "Rollout", "ranker")["spec"]["strategy"]["canary"]
+    steps = canary["steps"]
+    assert steps[1] == {"setMirrorRoute": {"name": "mirror", "percentage": 100}}
+    assert steps[2] == {"pause": {"duration": "120s"}}
+    assert [s["setWeight"] for s in steps if "setWeight" in s] == [5, 25, 50, 100]
+    assert canary["trafficRouting"]["managedRoutes"] == [{"name": "mirror"}]
+    steady = _find(objects, "Rollout", "steady")["spec"]["strategy"]["canary"]
+    assert steady["steps"] == [
+        {"setWeight": 10},
+        {"pause": {"duration": "120s"}},
+        {"setWeight": 100},
+    ]
+    assert "managedRoutes" not in steady["trafficRouting"]
+    template = _find(objects, "AnalysisTemplate", "ranker")
+    queries = {m["name"]: m["provider"]["prometheus"]["query"] for m in template["spec"]["metrics"]}
+    assert "modelyard_requests_total" in queries["error-rate"]
+    assert "modelyard_request_duration_seconds_bucket" in queries["latency-p90-ratio"]
+    assert "modelyard_shadow_diverged_total" in queries["shadow-divergence"]
+    assert "{{args.canary-hash}}" in queries["error-rate"]
+
+
+def test_alerts_per_model(zoo: Workspace) -> None:
+    rule = _find(_everything(zoo), "PrometheusRule", "ranker")
+    alerts = [r["alert"] for r in rule["spec"]["groups"][0]["rules"]]
+    assert alerts == [
+        "ModelyardHighErrorRate",
+        "ModelyardHighLatency",
+        "ModelyardUnavailable",
+        "ModelyardPodCpuHot",
+    ]
+
+
+def test_training_job_cronjob_and_images(zoo: Workspace) -> None:
+    objects = _everything(zoo)
+    cron = _find(objects, "CronJob", "nightly-retrain")
+    assert cron["spec"]["schedule"] == "0 3 * * *"
+    assert cron["spec"]["jobTemplate"]["spec"]["backoffLimit"] == 2
+    nightly = {
+        o["kind"] for o in objects if o["metadata"]["labels"]["modelyard.dev/model"] == "nightly"
+    }
+    assert nightly == {"ConfigMap", "CronJob", "Job"}  # development: trained, not served
+    job = _find(objects, "Job", "ranker-train")
+    args = _pod(job)["containers"][0]["args"]
+    assert args[:4] == ["modelyard", "train", "ranker", "--backend"] and "--in-cluster" in args
+    image = {
+        name: _pod(_find(objects, "Rollout", name))["containers"][0]["image"]
+        for name in ("ranker", "onnx-scorer", "steady")
+    }
+    assert image == {
+        "ranker": "registry.example.com/zoo/sklearn-cpu:3.11",
+        "onnx-scorer": "ghcr.io/acme/onnx-runtime:1.18",
+        "steady": "registry.example.com/zoo/py312:3.12",
+    }
+
+
+def test_write_tree_is_kustomize_friendly(zoo: Workspace, tmp_path: Path) -> None:
+    rendered = render_workspace(zoo)
+    out = tmp_path / "out"
+    write_tree(rendered, out, "ml")
+    first = {p: p.read_bytes() for p in out.rglob("*.yaml")}
+    write_tree(rendered, out, "ml")
+    assert {p: p.read_bytes() for p in out.rglob("*.yaml")} == first
+    top = yaml.safe_load((out / "kustomization.yaml").read_text())
+    assert len(top["resources"]) == 10
+    ranker = yaml.safe_load((out / "ranker" / "kustomization.yaml").read_text())
+    assert all((out / "ranker" / name).is_file() for name in ranker["resources"])
+    assert "training-job.yaml" not in ranker["resources"]
+
+
+def test_cli_render_check(zoo_dir: Path, tmp_path: Path) -> None:
+    from modelyard.cli import app
+
+    result = CliRunner().invoke(
+        app, ["render", "--check", "--out", str(tmp_path / "o"), "-w", str(zoo_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "validated" in result.output
+    result = CliRunner().invoke(app, ["render", "ranker", "-w", str(zoo_dir)])
+    assert result.exit_code == 0
+    docs = [d for d in yaml.safe_load_all(result.output) if d]
+    assert {d["metadata"]["labels"]["modelyard.dev/model"] for d in docs} == {"ranker"}
+
+
+@pytest.mark.parametrize("model_id", ["nope"])
+def test_render_unknown_model_is_not_found(zoo: Workspace, model_id: str) -> None:
+    from modelyard.errors import NotFound
+
+    with pytest.raises(NotFound, match="nope"):
+        render_workspace(zoo, [model_id])
