@@ -1,0 +1,247 @@
+"""Request and response bodies of the two protocols, decoded with orjson into numpy arrays.
+
+Open Inference Protocol v2 (``inputs``/``outputs`` tensors, with Triton's binary tensor data
+extension on input) and the v1 ``{"instances": [...]}`` API both come down to one 2-D array of
+rows checked against the model's signature. Every malformed payload raises ``BadRequest``.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+
+from modelyard.serving.errors import BadRequest
+from modelyard.serving.signature import Signature
+
+DATATYPES: dict[str, np.dtype[Any]] = {
+    "BOOL": np.dtype(np.bool_),
+    "UINT8": np.dtype(np.uint8),
+    "UINT16": np.dtype(np.uint16),
+    "UINT32": np.dtype(np.uint32),
+    "UINT64": np.dtype(np.uint64),
+    "INT8": np.dtype(np.int8),
+    "INT16": np.dtype(np.int16),
+    "INT32": np.dtype(np.int32),
+    "INT64": np.dtype(np.int64),
+    "FP16": np.dtype(np.float16),
+    "FP32": np.dtype(np.float32),
+    "FP64": np.dtype(np.float64),
+    "BYTES": np.dtype(object),
+}
+_ACCEPTED_KINDS = {"b": "b", "u": "iu", "i": "iu", "f": "iuf", "O": "USO"}
+
+
+def datatype_of(dtype: np.dtype[Any] | str | None) -> str:
+    """The OIP datatype name of a numpy dtype (``BYTES`` for strings and objects)."""
+    if dtype is None:
+        return "FP64"
+    dt = np.dtype(dtype)
+    for name, candidate in DATATYPES.items():
+        if dt == candidate:
+            return name
+    return "BYTES"
+
+
+@dataclass(frozen=True)
+class InferRequest:
+    """A decoded v2 request: the rows to predict plus what must be echoed back."""
+
+    rows: np.ndarray
+    id: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the request body is not valid JSON: {exc}") from exc
+
+
+def decode_v2(
+    body: bytes, sig: Signature, outputs: tuple[str, ...], header_length: int | None = None
+) -> InferRequest:
+    """Decode an OIP v2 inference request into rows that match ``sig``."""
+    payload = _json(body[:header_length] if header_length is not None else body)
+    if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
+        raise BadRequest("the request must be a JSON object with an 'inputs' list")
+    if not payload["inputs"]:
+        raise BadRequest("'inputs' is empty: send at least one input tensor")
+    binary = memoryview(body)[header_length:] if header_length is not None else None
+    tensors: dict[str, np.ndarray] = {}
+    offset = 0
+    for item in payload["inputs"]:
+        name, arr, used = _tensor(item, binary, offset)
+        offset += used
+        if name in tensors:
+            raise BadRequest(f"input {name!r} is given twice")
+        tensors[name] = arr
+    _check_outputs(payload.get("outputs"), outputs)
+    request_id = payload.get("id")
+    parameters = payload.get("parameters") or {}
+    if request_id is not None and not isinstance(request_id, str):
+        raise BadRequest("'id' must be a string")
+    if not isinstance(parameters, dict):
+        raise BadRequest("'parameters' must be an object")
+    return InferRequest(_rows_from_tensors(tensors, sig), request_id, parameters)
+
+
+def _tensor(item: Any, binary: memoryview | None, offset: int) -> tuple[str, np.ndarray, int]:
+    if not isinstance(item, dict):
+        raise BadRequest("each input must be an object with name, shape, datatype and data")
+    name, shape, datatype = item.get("name"), item.get("shape"), item.get("datatype")
+    if not isinstance(name, str):
+        raise BadRequest("an input has no 'name' string")
+    if not isinstance(shape, list) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+    ):
+        raise BadRequest(f"input {name!r}: 'shape' must be a list of non-negative integers")
+    if datatype not in DATATYPES:
+        raise BadRequest(
+            f"input {name!r}: unknown datatype {datatype!r}; use one of {list(DATATYPES)}"
+        )
+    size = math.prod(shape)
+    params = item.get("parameters") or {}
+    used = 0
+    if isinstance(params, dict) and "binary_data_size" in params:
+        used = int(params["binary_data_size"])
+        if binary is None or offset + used > len(binary):
+            raise BadRequest(f"input {name!r}: binary data is shorter than binary_data_size")
+        arr = _from_binary(binary[offset : offset + used], datatype, name)
+    elif "data" in item:
+        arr = _from_json(item["data"], datatype, name)
+    else:
+        raise BadRequest(f"input {name!r} has no 'data'")
+    if arr.size != size:
+        raise BadRequest(f"input {name!r}: shape {shape} needs {size} values, data has {arr.size}")
+    return name, arr.reshape(shape), used
+
+
+def _from_json(data: Any, datatype: str, name: str) -> np.ndarray:
+    try:
+        raw = np.asarray(data if isinstance(data, list) else [data])
+    except ValueError as exc:
+        raise BadRequest(f"input {name!r}: data is ragged or malformed: {exc}") from exc
+    target = DATATYPES[datatype]
+    if raw.size and raw.dtype.kind not in _ACCEPTED_KINDS[target.kind]:
+        raise BadRequest(
+            f"input {name!r}: data of kind {raw.dtype} does not fit datatype {datatype}"
+        )
+    return raw.ravel().astype(target)
+
+
+def _from_binary(buf: memoryview, datatype: str, name: str) -> np.ndarray:
+    if datatype != "BYTES":
+        dt = DATATYPES[datatype].newbyteorder("<")
+        if len(buf) % dt.itemsize:
+            raise BadRequest(
+                f"input {name!r}: {len(buf)} bytes is not a whole number of {datatype}"
+            )
+        return np.frombuffer(buf, dtype=dt).astype(DATATYPES[datatype])
+    items: list[str] = []
+    pos = 0
+    while pos + 4 <= len(buf):
+        (length,) = struct.unpack_from("<I", buf, pos)
+        items.append(bytes(buf[pos + 4 : pos + 4 + length]).decode("utf-8", "replace"))
+        pos += 4 + length
+    return np.array(items, dtype=object)
+
+
+def _check_outputs(outputs: Any, known: tuple[str, ...]) -> None:
+    if outputs is None:
+        return
+    if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
+        raise BadRequest("'outputs' must be a list of objects with a 'name'")
+    for out in outputs:
+        if out.get("name") not in known:
+            raise BadRequest(f"unknown output {out.get('name')!r}; this model has {sorted(known)}")
+
+
+def _rows_from_tensors(tensors: dict[str, np.ndarray], sig: Signature) -> np.ndarray:
+    known = [spec.name for spec in sig.inputs]
+    for name in tensors:
+        if name not in known:
+            raise BadRequest(f"unknown input {name!r}; this model takes {known}")
+    if sig.columns is None:
+        return check_rows(tensors[known[0]], sig)
+    missing = [n for n in known if n not in tensors]
+    if missing:
+        raise BadRequest(f"missing inputs {missing}; this model takes {known}")
+    cols = [
+        tensors[n].reshape(len(tensors[n]), -1) if tensors[n].ndim else tensors[n] for n in known
+    ]
+    if any(c.ndim != 2 or c.shape[1] != 1 for c in cols) or len({len(c) for c in cols}) != 1:
+        raise BadRequest("column inputs must each have shape [N] or [N, 1] with the same N")
+    return check_rows(np.concatenate([c.astype(object) for c in cols], axis=1), sig)
+
+
+def check_rows(arr: np.ndarray, sig: Signature) -> np.ndarray:
+    """Check a 2-D array of rows against the signature and cast it to the model's dtype."""
+    if arr.ndim != 2:
+        raise BadRequest(f"expected rows of shape [N, features], got shape {list(arr.shape)}")
+    features = sig.features
+    if features is not None and arr.shape[1] != features:
+        raise BadRequest(f"each row must have {features} values, got {arr.shape[1]}")
+    if arr.shape[0] == 0:
+        raise BadRequest("the request has no rows")
+    dtype = sig.dtype
+    if dtype is None or dtype == "object" or arr.dtype == dtype:
+        return arr
+    if arr.dtype.kind not in _ACCEPTED_KINDS[np.dtype(dtype).kind]:
+        raise BadRequest(f"values of type {arr.dtype} do not fit the model's input type {dtype}")
+    return arr.astype(dtype)
+
+
+def decode_v1(body: bytes, sig: Signature) -> np.ndarray:
+    """Decode ``{"instances": [[...], ...]}`` (or rows of objects keyed by column name)."""
+    payload = _json(body)
+    instances = payload.get("instances") if isinstance(payload, dict) else None
+    if not isinstance(instances, list) or not instances:
+        raise BadRequest("the request must be a JSON object with a non-empty 'instances' list")
+    if sig.columns is not None and all(isinstance(row, dict) for row in instances):
+        try:
+            instances = [[row[c] for c in sig.columns] for row in instances]
+        except KeyError as exc:
+            raise BadRequest(f"an instance lacks column {exc}; columns are {sig.columns}") from exc
+    try:
+        arr = np.asarray(instances)
+    except ValueError as exc:
+        raise BadRequest(f"'instances' is ragged or malformed: {exc}") from exc
+    if arr.dtype.kind not in "biufUO":
+        raise BadRequest(f"'instances' holds values of unsupported type {arr.dtype}")
+    return check_rows(arr, sig)
+
+
+def _numpy(arr: np.ndarray) -> Any:
+    return arr.tolist() if arr.dtype.kind in "OUS" else np.ascontiguousarray(arr)
+
+
+def encode_v2(
+    model: str, version: str, output: str, result: np.ndarray, request_id: str | None
+) -> bytes:
+    """An OIP v2 inference response holding one output tensor."""
+    body: dict[str, Any] = {
+        "model_name": model,
+        "model_version": version,
+        "outputs": [
+            {
+                "name": output,
+                "shape": list(result.shape),
+                "datatype": datatype_of(result.dtype),
+                "data": _numpy(result.ravel()),
+            }
+        ],
+    }
+    if request_id is not None:
+        body["id"] = request_id
+    return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def encode_v1(result: np.ndarray) -> bytes:
+    """A v1 ``{"predictions": [...]}`` response."""
+    return orjson.dumps({"predictions": _numpy(result)}, option=orjson.OPT_SERIALIZE_NUMPY)

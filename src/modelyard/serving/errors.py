@@ -1,0 +1,89 @@
+"""The model server's errors and the one table that maps every error to an HTTP status.
+
+Handlers raise these; the middleware in ``app.py`` turns them into ``{"error": ...}`` bodies
+with the status from ``status_for`` and, for refusals, a ``Retry-After`` header.
+"""
+
+from __future__ import annotations
+
+import math
+
+from modelyard.errors import (
+    ConfigError,
+    Conflict,
+    IntegrityError,
+    ModelyardError,
+    NotFound,
+    Unavailable,
+)
+
+
+class BadRequest(ConfigError):
+    """The request body is wrong (bad JSON, shape, datatype, input name): fix it and resend."""
+
+
+class Unauthorized(ModelyardError):
+    """The admin API needs ``Authorization: Bearer <token>``."""
+
+
+class Forbidden(ModelyardError):
+    """The admin token given is wrong, or the admin API is disabled (no token configured)."""
+
+
+class ModelNotFound(NotFound):
+    """The model or version named in the path is not served here."""
+
+
+class RateLimited(Unavailable):
+    """The rate limit is reached: retry after ``retry_after`` seconds."""
+
+
+class Shed(Unavailable):
+    """The server refused the request to protect itself (breaker open, queue timeout)."""
+
+    def __init__(self, message: str, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(message, retry_after)
+        self.reason = reason
+
+
+class NotReady(Unavailable):
+    """The model is still warming up; retry shortly."""
+
+
+class ModelLoadError(ModelyardError):
+    """A model artifact could not be loaded (unknown flavor, missing file, framework error)."""
+
+
+class InferenceError(ModelyardError):
+    """The model raised while predicting; the cause is chained."""
+
+
+_STATUS: tuple[tuple[type[BaseException], int], ...] = (
+    (RateLimited, 429),
+    (Unauthorized, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (ConfigError, 400),
+    (Unavailable, 503),
+    (IntegrityError, 500),
+    (ModelLoadError, 500),
+    (InferenceError, 500),
+)
+"""Most specific first: the first class an error is an instance of gives its status."""
+
+
+def status_for(exc: BaseException) -> int:
+    """The HTTP status of an error; 500 for anything unexpected."""
+    for cls, status in _STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+def retry_after_header(exc: BaseException) -> dict[str, str]:
+    """``Retry-After`` (whole seconds, at least 1) for errors that carry a retry hint."""
+    if isinstance(exc, Unavailable):
+        wait = exc.retry_after if exc.retry_after is not None else 1.0
+        return {"retry-after": str(max(1, math.ceil(wait)))}
+    return {}

@@ -1,0 +1,128 @@
+"""The prediction log: request id, inputs, outputs, version and latency, to hourly Parquet.
+
+Requests only append a record to a bounded queue (a full queue drops the record and counts
+it, never blocking a request); a writer thread encodes and writes the records every
+``flush_interval`` seconds to ``<dir>/model=<name>/date=YYYY-MM-DD/hour=HH/*.parquet``
+(written under a temporary name, then renamed). ``close()`` flushes what is left.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import queue
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from modelyard.serving.metrics import ServingMetrics
+from modelyard.serving.source import PredictionLogOptions
+
+
+@dataclass(frozen=True)
+class PredictionRecord:
+    """One answered request."""
+
+    request_id: str
+    version: str
+    role: str
+    timestamp: float
+    latency_ms: float
+    inputs: np.ndarray
+    outputs: np.ndarray
+
+
+class PredictionLog:
+    """Buffer plus writer thread for one model's prediction log."""
+
+    def __init__(self, model: str, options: PredictionLogOptions, metrics: ServingMetrics) -> None:
+        if options.directory is None:
+            raise ValueError("PredictionLog needs options.directory")
+        self.model = model
+        self.options = options
+        self.root = options.directory / f"model={model}"
+        self._metrics = metrics
+        self._queue: queue.Queue[PredictionRecord] = queue.Queue(maxsize=options.buffer)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"predlog-{model}", daemon=True)
+        self._seq = itertools.count()
+        self._random = random.Random()
+        self.dropped = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def record(self, rec: PredictionRecord) -> None:
+        """Queue a record without blocking; counts a drop when the buffer is full."""
+        if self.options.sample_rate < 1.0 and self._random.random() >= self.options.sample_rate:
+            return
+        try:
+            self._queue.put_nowait(rec)
+        except queue.Full:
+            self.dropped += 1
+            self._metrics.log_dropped.labels(self.model).inc()
+
+    def close(self) -> None:
+        """Stop the writer and flush every queued record."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+        self._flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.options.flush_interval):
+            self._flush()
+
+    def _flush(self) -> None:
+        records: list[PredictionRecord] = []
+        while True:
+            try:
+                records.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        if not records:
+            return
+        partitions: dict[tuple[str, str], list[PredictionRecord]] = {}
+        for rec in records:
+            stamp = datetime.fromtimestamp(rec.timestamp, tz=UTC)
+            key = (stamp.strftime("%Y-%m-%d"), stamp.strftime("%H"))
+            partitions.setdefault(key, []).append(rec)
+        for (date, hour), recs in partitions.items():
+            self._write(self.root / f"date={date}" / f"hour={hour}", recs)
+        self._metrics.log_written.labels(self.model).inc(len(records))
+
+    def _write(self, directory: Path, recs: list[PredictionRecord]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        opt = orjson.OPT_SERIALIZE_NUMPY
+
+        def encode(arr: np.ndarray) -> str:
+            value = arr.tolist() if arr.dtype.kind in "OUS" else np.ascontiguousarray(arr)
+            return orjson.dumps(value, option=opt).decode()
+
+        table = pa.table(
+            {
+                "request_id": pa.array([r.request_id for r in recs], pa.string()),
+                "model": pa.array([self.model] * len(recs), pa.string()),
+                "version": pa.array([r.version for r in recs], pa.string()),
+                "role": pa.array([r.role for r in recs], pa.string()),
+                "timestamp": pa.array(
+                    [int(r.timestamp * 1e6) for r in recs], pa.timestamp("us", tz="UTC")
+                ),
+                "latency_ms": pa.array([r.latency_ms for r in recs], pa.float64()),
+                "inputs": pa.array([encode(r.inputs) for r in recs], pa.string()),
+                "outputs": pa.array([encode(r.outputs) for r in recs], pa.string()),
+            }
+        )
+        directory.mkdir(parents=True, exist_ok=True)
+        name = f"part-{int(time.time() * 1000)}-{os.getpid()}-{next(self._seq)}.parquet"
+        tmp = directory / f".{name}.tmp"
+        pq.write_table(table, tmp)
+        tmp.rename(directory / name)

@@ -1,0 +1,213 @@
+"""The ``ModelRuntime`` seam and the built-in framework adapters behind it.
+
+A runtime loads one MLflow model directory and answers ``predict(batch)`` with an array whose
+first axis matches the batch's rows. The flavor in ``MLmodel`` picks the adapter: scikit-learn,
+ONNX Runtime, PyTorch, XGBoost, LightGBM, else the MLflow pyfunc fallback (through
+``modelyard.tracking``, the one module that imports mlflow). Frameworks import lazily.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from modelyard.serving.errors import InferenceError, ModelLoadError
+from modelyard.serving.signature import MLModel, Signature, read_mlmodel
+
+
+@runtime_checkable
+class ModelRuntime(Protocol):
+    """One loaded model. ``predict`` is blocking; the server calls it from a worker thread."""
+
+    def load(self, path: Path) -> None: ...
+
+    def predict(self, batch: np.ndarray) -> np.ndarray: ...
+
+    def unload(self) -> None: ...
+
+    @property
+    def signature(self) -> Signature: ...
+
+
+class _Base:
+    """Shared load/unload: read ``MLmodel``, keep the framework object in ``_model``."""
+
+    flavor = ""
+
+    def __init__(self, method: str = "predict") -> None:
+        self.method = method
+        self._model: Any = None
+        self._mlmodel: MLModel | None = None
+
+    @property
+    def signature(self) -> Signature:
+        if self._mlmodel is None:
+            raise ModelLoadError(f"{type(self).__name__}: load() was not called")
+        return self._mlmodel.signature
+
+    @property
+    def mlmodel(self) -> MLModel | None:
+        return self._mlmodel
+
+    def load(self, path: Path) -> None:
+        self._mlmodel = read_mlmodel(path)
+        conf = self._mlmodel.flavor(self.flavor) or {}
+        try:
+            self._model = self._load(path, conf)
+        except ModelLoadError:
+            raise
+        except Exception as exc:
+            raise ModelLoadError(f"{path}: cannot load the {self.flavor} model: {exc}") from exc
+
+    def _load(self, path: Path, conf: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def unload(self) -> None:
+        self._model = None
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        try:
+            return np.asarray(self._call(self._frame(batch)))
+        except Exception as exc:
+            raise InferenceError(f"{self.flavor} model raised: {exc!r}") from exc
+
+    def _call(self, batch: Any) -> Any:
+        return getattr(self._model, self.method)(batch)
+
+    def _frame(self, batch: np.ndarray) -> Any:
+        """Column-based models get a DataFrame with the signature's column names and types."""
+        sig = self.signature
+        if sig.columns is None:
+            return batch
+        import pandas as pd  # type: ignore[import-untyped,unused-ignore]
+
+        frame = pd.DataFrame(batch, columns=list(sig.columns))
+        return frame.astype({s.name: s.dtype for s in sig.inputs if s.dtype is not None})
+
+
+class SklearnRuntime(_Base):
+    flavor = "sklearn"
+
+    def _load(self, path: Path, conf: dict[str, Any]) -> Any:
+        file = path / str(conf.get("pickled_model", "model.pkl"))
+        fmt = conf.get("serialization_format", "cloudpickle")
+        if fmt == "skops":
+            import skops.io  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+            return skops.io.load(file, trusted=conf.get("skops_trusted_types"))
+        with file.open("rb") as fh:
+            if fmt == "cloudpickle":
+                import cloudpickle
+
+                return cloudpickle.load(fh)
+            return pickle.load(fh)
+
+
+class OnnxRuntime(_Base):
+    flavor = "onnx"
+
+    def _load(self, path: Path, conf: dict[str, Any]) -> Any:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        session = ort.InferenceSession(
+            str(path / str(conf.get("data", "model.onnx"))),
+            sess_options=options,
+            providers=["CPUExecutionProvider"],
+        )
+        self._input = session.get_inputs()[0]
+        return session
+
+    def _call(self, batch: Any) -> Any:
+        dtype = {"tensor(float)": np.float32, "tensor(double)": np.float64}.get(self._input.type)
+        feed = np.asarray(batch, dtype=dtype) if dtype is not None else batch
+        outputs = self._model.run(None, {self._input.name: feed})
+        # skl2onnx classifiers answer (label, probabilities); pick what the method asks for.
+        if self.method == "predict_proba" and len(outputs) > 1:
+            return _probabilities(outputs[1])
+        return outputs[0]
+
+
+def _probabilities(value: Any) -> np.ndarray:
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        keys = list(value[0])
+        return np.array([[row[k] for k in keys] for row in value])
+    return np.asarray(value)
+
+
+class PytorchRuntime(_Base):
+    flavor = "pytorch"
+
+    def _load(self, path: Path, conf: dict[str, Any]) -> Any:
+        import torch  # type: ignore[import-not-found,unused-ignore]
+
+        model = torch.load(
+            path / str(conf.get("model_data", "data")) / "model.pth", weights_only=False
+        )
+        model.eval()
+        return model
+
+    def _call(self, batch: Any) -> Any:
+        import torch  # type: ignore[import-not-found,unused-ignore]
+
+        with torch.no_grad():
+            return self._model(torch.as_tensor(np.asarray(batch, dtype=np.float32))).numpy()
+
+
+class BoosterRuntime(_Base):
+    """XGBoost and LightGBM models saved by MLflow with their sklearn wrapper class."""
+
+    def __init__(self, method: str = "predict", flavor: str = "xgboost") -> None:
+        super().__init__(method)
+        self.flavor = flavor
+
+    def _load(self, path: Path, conf: dict[str, Any]) -> Any:
+        import importlib
+
+        module, _, cls_name = str(conf.get("model_class", "")).rpartition(".")
+        data = path / str(
+            conf.get("data", "model.xgb" if self.flavor == "xgboost" else "model.lgb")
+        )
+        if self.flavor == "lightgbm" and not module.startswith("lightgbm.sklearn"):
+            import lightgbm  # type: ignore[import-not-found,unused-ignore]
+
+            return lightgbm.Booster(model_file=str(data))
+        model = getattr(importlib.import_module(module), cls_name)()
+        if self.flavor == "xgboost":
+            model.load_model(str(data))
+            return model
+        with data.open("rb") as fh:
+            return pickle.load(fh)
+
+
+class PyfuncRuntime(_Base):
+    """Fallback for any other flavor: MLflow's generic ``python_function`` loader."""
+
+    flavor = "python_function"
+
+    def _load(self, path: Path, conf: dict[str, Any]) -> Any:
+        from modelyard.tracking import load_pyfunc  # type: ignore[attr-defined,unused-ignore]
+
+        return load_pyfunc(path)
+
+    def _call(self, batch: Any) -> Any:
+        return self._model.predict(batch)
+
+
+def runtime_for(path: Path, method: str = "predict") -> ModelRuntime:
+    """An unloaded runtime that suits the model at ``path``, chosen by its ``MLmodel`` flavors."""
+    flavors = read_mlmodel(path).flavors
+    if "sklearn" in flavors:
+        return SklearnRuntime(method)
+    if "onnx" in flavors:
+        return OnnxRuntime(method)
+    if "pytorch" in flavors:
+        return PytorchRuntime(method)
+    for flavor in ("xgboost", "lightgbm"):
+        if flavor in flavors:
+            return BoosterRuntime(method, flavor)
+    return PyfuncRuntime(method)

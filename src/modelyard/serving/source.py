@@ -1,0 +1,126 @@
+"""What the server serves and how it is tuned: ``ModelSource`` and ``ServerOptions``.
+
+Both are frozen dataclasses built once at start-up; ``ServerOptions.from_deploy`` turns the
+user's ``deploy.yaml`` (a pydantic ``DeploySpec``) into the plain values the server reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modelyard.config import DeploySpec
+
+WarmupRow = list[float | int | str | bool]
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """One model version on local disk: a directory holding an ``MLmodel`` file and artifacts.
+
+    The registry has already verified the artifacts' checksums before handing this over.
+    """
+
+    name: str
+    version: str
+    path: Path
+    method: str = "predict"
+    """Model method that answers requests: ``predict`` or ``predict_proba``."""
+    warmup_inputs: list[WarmupRow] | None = None
+    """Rows sent before the version reports ready; generated from the signature if unset."""
+    warmup_requests: int = 3
+    """Number of warm-up calls."""
+
+
+@dataclass(frozen=True)
+class BatchingOptions:
+    """Adaptive batching: concurrent requests are gathered into one model call."""
+
+    enabled: bool = True
+    max_batch_size: int = 32
+    max_wait_ms: float = 2.0
+
+
+@dataclass(frozen=True)
+class RateLimitOptions:
+    """Token bucket; ``rps`` None disables it; ``per_client`` names the client-key header."""
+
+    rps: float | None = None
+    burst: int | None = None
+    per_client: str | None = None
+
+
+@dataclass(frozen=True)
+class BreakerOptions:
+    """Load shedding (max in flight, queue timeout) and the error-rate circuit breaker."""
+
+    max_in_flight: int = 256
+    queue_timeout: float = 1.0
+    error_rate: float = 0.5
+    min_requests: int = 20
+    window: float = 10.0
+    cooldown: float = 5.0
+
+
+@dataclass(frozen=True)
+class PredictionLogOptions:
+    """Prediction log to Parquet; ``directory`` None disables it."""
+
+    directory: Path | None = None
+    sample_rate: float = 1.0
+    buffer: int = 10000
+    flush_interval: float = 1.0
+    """Seconds between background flushes."""
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """Everything the model server needs besides the model itself."""
+
+    batching: BatchingOptions = field(default_factory=BatchingOptions)
+    rate_limit: RateLimitOptions = field(default_factory=RateLimitOptions)
+    breaker: BreakerOptions = field(default_factory=BreakerOptions)
+    prediction_log: PredictionLogOptions = field(default_factory=PredictionLogOptions)
+    admin_token: str | None = None
+    """Bearer token of the admin API; None disables the admin API."""
+    shadow_tolerance: float = 1e-6
+    """Absolute difference above which a shadow prediction counts as diverged."""
+    stats_window: float = 60.0
+    """Seconds of recent requests the stats endpoint summarises."""
+    inference_threads: int = 4
+    """Threads that run model calls off the event loop."""
+    drain_timeout: float = 30.0
+    """Longest a removed version (or a shutdown) waits for requests in flight."""
+
+    @classmethod
+    def from_deploy(
+        cls,
+        deploy: DeploySpec,
+        admin_token: str | None = None,
+        prediction_log_dir: Path | None = None,
+    ) -> ServerOptions:
+        """Build the options from a validated ``deploy.yaml``."""
+        b, r, c, p = (
+            deploy.batching,
+            deploy.rate_limit,
+            deploy.circuit_breaker,
+            deploy.prediction_log,
+        )
+        return cls(
+            batching=BatchingOptions(b.enabled, b.max_batch_size, b.max_wait_ms),
+            rate_limit=RateLimitOptions(r.rps, r.burst, r.per_client),
+            breaker=BreakerOptions(
+                max_in_flight=c.max_in_flight,
+                queue_timeout=c.queue_timeout,
+                error_rate=c.error_rate,
+                min_requests=c.min_requests,
+                window=c.window,
+                cooldown=c.cooldown,
+            ),
+            prediction_log=PredictionLogOptions(
+                directory=prediction_log_dir if p.enabled else None,
+                sample_rate=p.sample_rate,
+                buffer=p.buffer,
+            ),
+            admin_token=admin_token,
+        )
