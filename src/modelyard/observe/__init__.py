@@ -1,5 +1,6 @@
-"""Observe: metric names, evaluation metrics, dashboards and alert rules."""
+"""Observe: metric names, reading metrics back, evaluation metrics, dashboards, alerts."""
 
 from modelyard.observe import names
+from modelyard.observe.scrape import LatencySummary, latency, requests_by_code
 
-__all__ = ["names"]
+__all__ = ["LatencySummary", "latency", "names", "requests_by_code"]
