@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,7 +33,7 @@ def workspace(workspace_dir: Path) -> Workspace:
 
 
 @pytest.fixture(scope="session")
-def trained_workspace_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def trained_workspace_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace in which `ctr` was trained twice (versions 1 and 2, C=1.0 then C=0.01).
     Tests must not change it."""
     from modelyard.platform import train
@@ -44,5 +43,4 @@ def trained_workspace_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     ws = load_workspace(root)
     train(ws, "ctr", ["n_samples=4000"])
     train(ws, "ctr", ["n_samples=4000", "C=0.01"])
-    yield root
-
+    return root

@@ -51,28 +51,78 @@ def test_minimal_model_gets_defaults(workspace_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("file", "old", "new", "field", "message"),
     [
-        ("deploy.yaml", "max_wait_ms: 2", "max_wiat_ms: 2", "batching.max_wiat_ms",
-         "unknown key; did you mean 'max_wait_ms'?"),
-        ("deploy.yaml", "cpu: 500m", "cpu: 2 cores", "resources.cpu",
-         "'2 cores' is not a CPU quantity"),
-        ("deploy.yaml", "memory: 512Mi", "memory: lots", "resources.memory",
-         "'lots' is not a memory quantity"),
-        ("deploy.yaml", "max_batch_size: 32", "max_batch_size: many", "batching.max_batch_size",
-         "valid integer"),
-        ("deploy.yaml", "steps: [5, 25, 50, 100]", "steps: [5, 250, 100]", "rollout.steps",
-         "step weight 250.0 is outside (0, 100]"),
-        ("deploy.yaml", "interval: 30s", "interval: soon", "rollout.interval",
-         "'soon' is not a duration"),
-        ("model.yaml", "max_iter: 200", "max_iter: [1]", "training.params.max_iter",
-         "expected a string, a number or true/false"),
+        (
+            "deploy.yaml",
+            "max_wait_ms: 2",
+            "max_wiat_ms: 2",
+            "batching.max_wiat_ms",
+            "unknown key; did you mean 'max_wait_ms'?",
+        ),
+        (
+            "deploy.yaml",
+            "cpu: 500m",
+            "cpu: 2 cores",
+            "resources.cpu",
+            "'2 cores' is not a CPU quantity",
+        ),
+        (
+            "deploy.yaml",
+            "memory: 512Mi",
+            "memory: lots",
+            "resources.memory",
+            "'lots' is not a memory quantity",
+        ),
+        (
+            "deploy.yaml",
+            "max_batch_size: 32",
+            "max_batch_size: many",
+            "batching.max_batch_size",
+            "valid integer",
+        ),
+        (
+            "deploy.yaml",
+            "steps: [5, 25, 50, 100]",
+            "steps: [5, 250, 100]",
+            "rollout.steps",
+            "step weight 250.0 is outside (0, 100]",
+        ),
+        (
+            "deploy.yaml",
+            "interval: 30s",
+            "interval: soon",
+            "rollout.interval",
+            "'soon' is not a duration",
+        ),
+        (
+            "model.yaml",
+            "max_iter: 200",
+            "max_iter: [1]",
+            "training.params.max_iter",
+            "expected a string, a number or true/false",
+        ),
         ("model.yaml", "state: production", "state: live", "state", "Input should be"),
         ("model.yaml", "id: ctr", "id: CTR_model", "id", "not a valid model id"),
-        ("model.yaml", "entrypoint: train.py", "entrypoint: trian.py", "training.entrypoint",
-         "script 'trian.py' does not exist"),
-        ("model.yaml", "runtime: sklearn-cpu", "runtime: sklearn-gpu", "runtime",
-         "unknown runtime 'sklearn-gpu'"),
-        ("model.yaml", "    memory: 1Gi", "    memory: 1Gi\n    gpu: 1", "training.resources.gpu",
-         "has no CUDA"),
+        (
+            "model.yaml",
+            "entrypoint: train.py",
+            "entrypoint: trian.py",
+            "training.entrypoint",
+            "script 'trian.py' does not exist",
+        ),
+        (
+            "model.yaml",
+            "runtime: sklearn-cpu",
+            "runtime: sklearn-gpu",
+            "runtime",
+            "unknown runtime 'sklearn-gpu'",
+        ),
+        (
+            "model.yaml",
+            "    memory: 1Gi",
+            "    memory: 1Gi\n    gpu: 1",
+            "training.resources.gpu",
+            "has no CUDA",
+        ),
         ("model.yaml", "owner:", "ownr:", "ownr", "unknown key; did you mean 'owner'?"),
     ],
 )
@@ -144,7 +194,9 @@ def test_every_problem_in_every_file_is_reported_at_once(workspace_dir: Path) ->
     _edit(workspace_dir / "modelyard.yaml", "backend: local", "backend: mainframe")
     issues = _issues(workspace_dir)
     assert {i.split(":")[0].rsplit("/", 1)[-1] for i in issues} == {
-        "deploy.yaml", "model.yaml", "modelyard.yaml"
+        "deploy.yaml",
+        "model.yaml",
+        "modelyard.yaml",
     }
 
 
@@ -156,5 +208,5 @@ def test_environment_overrides(workspace_dir: Path) -> None:
 
 
 def test_no_workspace(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no modelyard.yaml"):
+    with pytest.raises(ConfigError, match=r"no modelyard\.yaml"):
         load_workspace(tmp_path)

@@ -46,14 +46,17 @@ def test_usage_series_and_log_are_recorded(trained_workspace_dir: Path) -> None:
     history = client.get_metric_history(mv.run_id, "usage.rss_mib")
     assert len(history) >= 2
     artifacts = [a.path for a in client.list_artifacts(mv.run_id, "logs")]
-    assert artifacts and artifacts[0].startswith("logs/train-ctr-")
+    assert artifacts
+    assert artifacts[0].startswith("logs/train-ctr-")
 
 
 def _script(root: Path, body: str, memory: str = "1Gi", timeout: str = "10m") -> None:
     folder = root / "models" / "ctr"
     (folder / "train.py").write_text(body)
     text = (folder / "model.yaml").read_text()
-    text = text.replace("memory: 1Gi", f"memory: {memory}").replace("timeout: 10m", f"timeout: {timeout}")
+    text = text.replace("memory: 1Gi", f"memory: {memory}").replace(
+        "timeout: 10m", f"timeout: {timeout}"
+    )
     (folder / "model.yaml").write_text(text)
 
 
@@ -92,14 +95,19 @@ def test_script_above_its_memory_is_stopped(workspace_dir: Path) -> None:
 
 
 def test_script_past_its_timeout_is_stopped(workspace_dir: Path) -> None:
-    _script(workspace_dir, "import time\nprint('working', flush=True)\ntime.sleep(60)\n", timeout="1s")
+    _script(
+        workspace_dir, "import time\nprint('working', flush=True)\ntime.sleep(60)\n", timeout="1s"
+    )
     with pytest.raises(JobFailed, match="longer than its timeout of 1s"):
         train(load_workspace(workspace_dir), "ctr")
     assert _no_versions(workspace_dir)
 
 
 def test_script_that_logs_no_model(workspace_dir: Path) -> None:
-    _script(workspace_dir, "import mlflow\nwith mlflow.start_run():\n    mlflow.log_metric('auc', 0.9)\n")
+    _script(
+        workspace_dir,
+        "import mlflow\nwith mlflow.start_run():\n    mlflow.log_metric('auc', 0.9)\n",
+    )
     with pytest.raises(JobFailed, match="logged no model"):
         train(load_workspace(workspace_dir), "ctr")
     assert _no_versions(workspace_dir)
@@ -115,7 +123,9 @@ def test_cli_exit_code_is_the_scripts(workspace_dir: Path) -> None:
     _script(workspace_dir, "raise SystemExit(7)\n")
     done = subprocess.run(
         [sys.executable, "-m", "modelyard", "train", "ctr", "-w", str(workspace_dir)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 7, done.stderr
     assert "exited with code 7" in done.stderr

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from modelyard.config.schema import DeploySpec, ModelSpec, RuntimeCatalog, WorkspaceSettings
 
-SCHEMAS = {
+SCHEMAS: dict[str, type[BaseModel]] = {
     "modelyard.yaml": WorkspaceSettings,
     "runtimes.yaml": RuntimeCatalog,
     "model.yaml": ModelSpec,

@@ -60,7 +60,7 @@ def memory_bytes(value: str) -> int:
 
 
 def duration_seconds(value: str | float) -> float:
-    """Seconds of a duration: ``'500ms'``, ``'30s'``, ``'2m'``, ``'1h'``; a bare number is seconds."""
+    """Seconds of a duration (``'500ms'``, ``'30s'``, ``'2m'``); a bare number is seconds."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         if value < 0:
             raise ValueError(f"duration {value} is negative")

@@ -8,6 +8,7 @@ generated config reference.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Annotated, Literal
 
@@ -346,7 +347,7 @@ class Rollout(Strict):
         for weight in steps:
             if not 0 < weight <= 100:
                 raise ValueError(f"step weight {weight} is outside (0, 100]")
-        if any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(steps)):
             raise ValueError(f"steps {steps} must increase")
         if steps[-1] != 100:
             raise ValueError(f"the last step must be 100, not {steps[-1]}")

@@ -15,7 +15,7 @@ from modelyard.config import ModelEntry, Workspace
 from modelyard.registry import Registry
 from modelyard.serving import ModelSource, ServerOptions, run_server
 
-TOKEN_ENV = "MODELYARD_ADMIN_TOKEN"
+TOKEN_ENV = "MODELYARD_ADMIN_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 
 
 def admin_token(workspace: Workspace) -> str:

@@ -1,0 +1,38 @@
+# modelyard: `make demo` runs the whole lifecycle, `make test` runs every check.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test check fmt bench-serving bench-render bench-rollout clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip uv
+	$(VENV)/bin/uv pip install -q --python $(PY) -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/modelyard demo
+
+test: install
+	PATH="$(abspath $(VENV))/bin:$$PATH" scripts/check
+
+check: test
+
+fmt: install
+	$(VENV)/bin/ruff format src tests bench
+	$(VENV)/bin/ruff check --fix src tests bench
+
+bench-serving: install
+	$(PY) bench/serving/run.py
+
+bench-render: install
+	$(PY) bench/render/run.py
+
+bench-rollout: install
+	$(PY) bench/rollout/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
