@@ -133,3 +133,19 @@ def zoo(zoo_dir: Path) -> Workspace:
 @pytest.fixture(scope="session")
 def validator() -> Validator:
     return Validator(schema_dir=CRD_DIR)
+
+
+@pytest.fixture
+def make_workspace(tmp_path: Path) -> Any:
+    """``make_workspace({id: (model, deploy)})``: a workspace of those models, loaded."""
+
+    def make(models: dict[str, tuple[dict[str, Any], dict[str, Any]]]) -> Path:
+        return write_zoo(tmp_path / "custom", models)
+
+    return make
+
+
+@pytest.fixture
+def ranker_model() -> dict[str, Any]:
+    """model.yaml of a plain production model, to vary."""
+    return dict(ZOO["ranker"][0])

@@ -40,12 +40,13 @@ def _guaranteed(entry: ModelEntry) -> dict[str, Any]:
     res = entry.deploy.resources
     millis = cpu_millis(res.cpu)
     if millis % 1000:
+        whole = sorted({max(millis // 1000, 1), millis // 1000 + 1})
         raise RenderError(
             entry.id,
             str(entry.dir / "deploy.yaml"),
             "resources.cpu",
             f"scheduling.numa needs whole CPUs, got {res.cpu!r}; "
-            f"write {max(millis // 1000, 1)} or {millis // 1000 + 1}, or set numa: false",
+            f"write {' or '.join(map(str, whole))}, or set numa: false",
         )
     if res.limits.cpu is not None and cpu_millis(res.limits.cpu) != millis:
         raise RenderError(

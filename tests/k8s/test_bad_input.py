@@ -1,0 +1,95 @@
+"""Bad input is refused with a clear error naming the model, the file and the field: config
+refuses most at load, rendering refuses what only Kubernetes cannot express."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modelyard.config import InvalidConfig, load_workspace
+from modelyard.errors import ConfigError
+from modelyard.k8s import RenderError, render_workspace
+
+Make = Callable[[dict[str, tuple[dict[str, Any], dict[str, Any]]]], Path]
+
+
+@pytest.fixture
+def one_model(make_workspace: Make, ranker_model: dict[str, Any]) -> Callable[..., Path]:
+    def make(model_id: str, deploy: dict[str, Any], **model: Any) -> Path:
+        return make_workspace({model_id: ({**ranker_model, "id": model_id, **model}, deploy)})
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("deploy", "model", "field"),
+    [
+        ({"rollout": {"steps": [50, 150]}}, {}, "rollout.steps"),
+        ({"resources": {"cpu": "2", "limits": {"cpu": "1"}}}, {}, "resources"),
+        ({"resources": {"gpu": 1}}, {}, "resources.gpu"),
+        ({"scheduling": {"avoid": ["ancient"]}}, {}, "scheduling.avoid[0]"),
+        ({}, {"training": {"resources": {"gpu": 1}}}, "training.resources.gpu"),
+    ],
+)
+def test_config_refuses_at_load(
+    one_model: Callable[..., Path], deploy: dict[str, Any], model: dict[str, Any], field: str
+) -> None:
+    root = one_model("broken", deploy, **model)
+    with pytest.raises(InvalidConfig) as caught:
+        render_workspace(load_workspace(root, env={}))
+    assert field in str(caught.value)
+    assert "models/broken/" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("deploy", "field", "hint"),
+    [
+        ({"resources": {"cpu": "1500m"}, "scheduling": {"numa": True}}, "resources.cpu", "whole"),
+        (
+            {"resources": {"cpu": "2", "limits": {"cpu": "3"}}, "scheduling": {"numa": True}},
+            "resources.limits.cpu",
+            "equal",
+        ),
+        (
+            {
+                "resources": {"cpu": "1", "memory": "1Gi", "limits": {"memory": "2Gi"}},
+                "scheduling": {"numa": True},
+            },
+            "resources.limits.memory",
+            "equal",
+        ),
+        ({"rollout": {"steps": [2.5, 100]}}, "rollout.steps[0]", "whole percents"),
+    ],
+)
+def test_render_refuses_what_kubernetes_cannot_express(
+    one_model: Callable[..., Path], deploy: dict[str, Any], field: str, hint: str
+) -> None:
+    root = one_model("odd", deploy)
+    ws = load_workspace(root, env={})
+    with pytest.raises(RenderError) as caught:
+        render_workspace(ws)
+    message = str(caught.value)
+    assert "model 'odd'" in message
+    assert str(root / "models" / "odd" / "deploy.yaml") in message
+    assert f": {field}: " in message
+    assert hint in message
+
+
+def test_every_broken_model_is_reported_at_once(
+    make_workspace: Make, ranker_model: dict[str, Any]
+) -> None:
+    base = ranker_model
+    numa = {"resources": {"cpu": "500m"}, "scheduling": {"numa": True}}
+    models = {
+        "one": ({**base, "id": "one"}, numa),
+        "two": ({**base, "id": "two"}, numa),
+        "fine": ({**base, "id": "fine"}, {}),
+    }
+    ws = load_workspace(make_workspace(models), env={})
+    with pytest.raises(ConfigError, match="2 models cannot be rendered") as caught:
+        render_workspace(ws)
+    assert "'one'" in str(caught.value)
+    assert "'two'" in str(caught.value)
