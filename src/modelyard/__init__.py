@@ -1,1 +1,59 @@
-"""modelyard: two small files per model, then train, track, register, serve and ship it."""
+"""modelyard: two small files per model, then train, track, register, serve and ship it.
+
+The Python API mirrors the CLI. Heavy modules load on first use, so importing modelyard is
+cheap.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from modelyard.errors import (
+    ConfigError,
+    Conflict,
+    IntegrityError,
+    JobFailed,
+    ModelyardError,
+    NotFound,
+    Unavailable,
+)
+
+if TYPE_CHECKING:
+    from modelyard.config import Workspace
+    from modelyard.platform import TrainResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "Conflict",
+    "IntegrityError",
+    "JobFailed",
+    "ModelyardError",
+    "NotFound",
+    "Unavailable",
+    "__version__",
+    "load_workspace",
+    "train",
+]
+
+
+def load_workspace(workspace: Path | str = ".") -> Workspace:
+    """Load and validate the workspace at or above ``workspace``."""
+    from modelyard.config import load_workspace as load
+
+    return load(workspace)
+
+
+def train(
+    model_id: str, params: list[str] | None = None, workspace: Path | str = "."
+) -> TrainResult:
+    """Train ``model_id`` of the workspace and register the model it logged.
+
+    ``params`` are ``"key=value"`` overrides of ``model.yaml``'s training params. Raises
+    :class:`JobFailed` (with the script's exit code) when training fails.
+    """
+    from modelyard.platform import train as run
+
+    return run(load_workspace(workspace), model_id, params)
