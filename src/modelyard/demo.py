@@ -59,7 +59,9 @@ def _lifecycle(console: Console, root: Path) -> None:
 
     _step(console, 2, "Validate model.yaml and deploy.yaml")
     workspace = load_workspace(root)
-    console.print(f"  [green]ok[/]: {len(workspace.models)} model(s): {', '.join(workspace.models)}")
+    console.print(
+        f"  [green]ok[/]: {len(workspace.models)} model(s): {', '.join(workspace.models)}"
+    )
 
     _step(console, 3, f"Train {MODEL!r} as a local job inside an MLflow run")
     with console.status("training (the script's log streams to .modelyard/logs/)…"):
@@ -74,8 +76,12 @@ def _lifecycle(console: Console, root: Path) -> None:
         table.add_column(column)
     for mv in registry.versions(MODEL):
         table.add_row(
-            str(mv.version), str(mv.run_id)[:12], run.status, f"{run.metrics.get('auc', 0):.4f}",
-            mv.sha256[:12], mv.tags.get("modelyard.gate", "-"),
+            str(mv.version),
+            str(mv.run_id)[:12],
+            run.status,
+            f"{run.metrics.get('auc', 0):.4f}",
+            mv.sha256[:12],
+            mv.tags.get("modelyard.gate", "-"),
         )
     console.print(table)
     console.print(f"  tracking URI: {workspace.tracking_uri}  (open it with `mlflow ui`)")
@@ -104,8 +110,10 @@ def _show_training(console: Console, result: TrainResult) -> None:
     shown = {k: f"{v:.4g}" for k, v in result.metrics.items() if not k.startswith("usage.")}
     console.print("  metrics: " + ", ".join(f"{k}={v}" for k, v in sorted(shown.items())))
     if result.gate is not None:
-        console.print(f"  evaluation gate: {'passed' if result.gate.passed else 'FAILED'} "
-                      f"({result.gate.reason})")
+        console.print(
+            f"  evaluation gate: {'passed' if result.gate.passed else 'FAILED'} "
+            f"({result.gate.reason})"
+        )
 
 
 def _traffic(console: Console, server: ServerProcess) -> None:
@@ -113,7 +121,10 @@ def _traffic(console: Console, server: ServerProcess) -> None:
     rows = _rows(REQUESTS)
     answers: list[tuple[list[float], object, object]] = []
     progress = Progress(
-        TextColumn("  requests"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("  requests"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
         console=console,
     )
     with httpx.Client(base_url=server.url, timeout=10) as client, progress:
@@ -125,9 +136,12 @@ def _traffic(console: Console, server: ServerProcess) -> None:
                 answer: object = reply.json()["predictions"][0]
                 protocol: object = "v1"
             else:
-                body = {"id": f"demo-{index}", "inputs": [
-                    {"name": "input-0", "shape": [1, 8], "datatype": "FP64", "data": row}
-                ]}
+                body = {
+                    "id": f"demo-{index}",
+                    "inputs": [
+                        {"name": "input-0", "shape": [1, 8], "datatype": "FP64", "data": row}
+                    ],
+                }
                 reply = client.post(f"/v2/models/{MODEL}/infer", json=body)
                 reply.raise_for_status()
                 answer = reply.json()["outputs"][0]["data"]
@@ -144,7 +158,9 @@ def _traffic(console: Console, server: ServerProcess) -> None:
 
     _step(console, 7, "Read the server's own metrics from /metrics")
     codes = requests_by_code(metrics_text, MODEL)
-    console.print("  requests by status: " + ", ".join(f"{c}: {int(n)}" for c, n in sorted(codes.items())))
+    console.print(
+        "  requests by status: " + ", ".join(f"{c}: {int(n)}" for c, n in sorted(codes.items()))
+    )
     for (version, role), summary in sorted(latency(metrics_text, MODEL).items()):
         console.print(
             f"  version {version} ({role}): {summary.count} requests, "

@@ -62,7 +62,9 @@ def test_tampered_cache_is_fetched_again(workspace: Workspace, tmp_path: Path) -
 
 
 @pytest.mark.parametrize(("version", "alias"), [(7, None), (None, "nope")])
-def test_missing_version_or_alias(workspace: Workspace, tmp_path: Path, version: int | None, alias: str | None) -> None:
+def test_missing_version_or_alias(
+    workspace: Workspace, tmp_path: Path, version: int | None, alias: str | None
+) -> None:
     registry, _ = _register(workspace, tmp_path, 1)
     with pytest.raises(NotFound):
         registry.fetch("ctr", version, alias)

@@ -88,7 +88,9 @@ def train(
     with errors_to_exit():
         ws = load_workspace(workspace)
         streaming = not (quiet or as_json)
-        with console.status(f"training {model_id}…", spinner="dots") if streaming else nullcontext():
+        with (
+            console.status(f"training {model_id}…", spinner="dots") if streaming else nullcontext()
+        ):
             result = run_training(ws, model_id, param or [], on_line=show if streaming else None)
     emit(as_json, _train_summary(result), lambda: print_train_result(result))
 
@@ -125,9 +127,12 @@ def versions(
             table.add_column(column)
         for row in rows:
             table.add_row(
-                str(row["version"]), str(row["created"]), str(row["run_id"]),
+                str(row["version"]),
+                str(row["created"]),
+                str(row["run_id"]),
                 ", ".join(row["aliases"]) if isinstance(row["aliases"], list) else "",
-                str(row["gate"]), str(row["sha256"])[:12],
+                str(row["gate"]),
+                str(row["sha256"])[:12],
             )
         console.print(table if rows else f"{model_id} has no registered version yet")
 

@@ -81,11 +81,17 @@ def git_commit(folder: Path) -> str | None:
     try:
         head = subprocess.run(
             ["git", "-C", str(folder), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=10, check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(folder), "status", "--porcelain", "--", "."],
-            capture_output=True, text=True, timeout=10, check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
@@ -107,7 +113,10 @@ def check_gate(gate: Gate | None, metrics: Mapping[str, float]) -> GateResult | 
 
 
 def _job_spec(
-    workspace: Workspace, entry: ModelEntry, params: Mapping[str, object], env: dict[str, str],
+    workspace: Workspace,
+    entry: ModelEntry,
+    params: Mapping[str, object],
+    env: dict[str, str],
     log_path: Path,
 ) -> JobSpec:
     runtime = workspace.runtimes[entry.spec.runtime]
@@ -188,9 +197,15 @@ def train(
         tracking.finish_run(run_id, ok=False)
         raise
     return TrainResult(
-        model_id=entry.id, run_id=run_id, experiment_id=experiment_id, job=job,
-        params={k: str(v) for k, v in values.items()}, metrics=metrics, version=version,
-        gate=gate, log_path=log_path,
+        model_id=entry.id,
+        run_id=run_id,
+        experiment_id=experiment_id,
+        job=job,
+        params={k: str(v) for k, v in values.items()},
+        metrics=metrics,
+        version=version,
+        gate=gate,
+        log_path=log_path,
     )
 
 
@@ -228,4 +243,3 @@ def _register(
     version = registry.register(entry, run_id, logged.artifact_location, logged.model_id, extra)
     tracking.finish_run(run_id, ok=True)
     return version, gate, metrics
-

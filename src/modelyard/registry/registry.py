@@ -127,7 +127,9 @@ class Registry:
     def versions(self, name: str) -> list[ModelVersion]:
         return [_as_version(r) for r in self.tracking.versions(name)]
 
-    def resolve(self, name: str, version: int | None = None, alias: str | None = None) -> ModelVersion:
+    def resolve(
+        self, name: str, version: int | None = None, alias: str | None = None
+    ) -> ModelVersion:
         """The version asked for: a number, an alias, or else the newest."""
         if version is not None:
             return _as_version(self.tracking.get_version(name, version))
@@ -143,7 +145,9 @@ class Registry:
     def set_alias(self, name: str, alias: str, version: int) -> None:
         self.tracking.set_alias(name, alias, version)
 
-    def fetch(self, name: str, version: int | None = None, alias: str | None = None) -> FetchedModel:
+    def fetch(
+        self, name: str, version: int | None = None, alias: str | None = None
+    ) -> FetchedModel:
         """Copy a version's artifacts into the cache and verify their checksum."""
         mv = self.resolve(name, version, alias)
         target = self.cache_dir / name / f"{mv.version}-{mv.sha256[:16]}"

@@ -57,7 +57,16 @@ def local_environment(name: str, runtime: Runtime, envs_dir: Path) -> LocalEnvir
     try:
         _run([*_uv(), "venv", "--python", runtime.python, str(staging)])
         if runtime.packages:
-            _run([*_uv(), "pip", "install", "--python", str(staging / "bin" / "python"), *runtime.packages])
+            _run(
+                [
+                    *_uv(),
+                    "pip",
+                    "install",
+                    "--python",
+                    str(staging / "bin" / "python"),
+                    *runtime.packages,
+                ]
+            )
         staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -68,7 +77,9 @@ def _run(command: list[str]) -> None:
     try:
         subprocess.run(command, check=True, capture_output=True, text=True, timeout=1800)
     except FileNotFoundError as exc:
-        raise EnvironmentBuildError(f"cannot build the environment: {command[0]} not found") from exc
+        raise EnvironmentBuildError(
+            f"cannot build the environment: {command[0]} not found"
+        ) from exc
     except subprocess.CalledProcessError as exc:
         tail = (exc.stderr or exc.stdout or "").strip().splitlines()[-5:]
         raise EnvironmentBuildError(
@@ -81,4 +92,3 @@ def image_for(name: str, runtime: Runtime, registry_prefix: str) -> str:
     if runtime.image:
         return runtime.image
     return f"{registry_prefix.rstrip('/')}/{name}:py{runtime.python}"
-

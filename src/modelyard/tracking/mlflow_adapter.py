@@ -107,7 +107,9 @@ class Tracking:
                 Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
                     parents=True, exist_ok=True
                 )
-            self._client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+            self._client = MlflowClient(
+                tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
+            )
         return self._client
 
     # ------------------------------------------------------------------ runs
@@ -262,7 +264,9 @@ class Tracking:
         import mlflow.artifacts
 
         with _translated(f"download {source}"):
-            return Path(mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(dest)))
+            return Path(
+                mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(dest))
+            )
 
 
 def load_pyfunc(path: Path) -> Any:
