@@ -1,0 +1,445 @@
+"""The local backend's state: deployments, revisions, rollouts and usage in SQLite.
+
+One file, ``<workspace>/.modelyard/state.db``, in WAL mode so that the CLI can read while a
+controller writes. Every write runs in a transaction, and several writes can share one with
+:meth:`StateStore.transaction`, so a rollout step (its state, its events, the deployment's
+weights) is committed whole or not at all. The schema is versioned with ``PRAGMA user_version``
+and created on first use. Connections are opened per call (or per transaction), so a store
+may be shared by threads and processes.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import astuple, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from modelyard.errors import ModelyardError, NotFound, Unavailable
+
+SCHEMA_VERSION = 1
+RevisionOutcome = Literal["pending", "active", "superseded", "rolled_back", "aborted"]
+"""pending: being rolled out; active: serving; superseded: replaced by a later active one."""
+
+_SCHEMA = """
+CREATE TABLE deployments (
+    model_id TEXT PRIMARY KEY, status TEXT NOT NULL, port INTEGER, pid INTEGER,
+    primary_version TEXT, canary_version TEXT, canary_weight REAL NOT NULL DEFAULT 0,
+    shadow_version TEXT, updated_at REAL NOT NULL);
+CREATE TABLE revisions (
+    model_id TEXT NOT NULL, revision INTEGER NOT NULL, version TEXT NOT NULL,
+    created_by TEXT NOT NULL, created_at REAL NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN
+        ('pending', 'active', 'superseded', 'rolled_back', 'aborted')),
+    reason TEXT NOT NULL DEFAULT '', PRIMARY KEY (model_id, revision));
+CREATE TABLE rollouts (
+    model_id TEXT NOT NULL, revision INTEGER NOT NULL, state TEXT NOT NULL,
+    finished INTEGER NOT NULL DEFAULT 0, updated_at REAL NOT NULL,
+    PRIMARY KEY (model_id, revision));
+CREATE TABLE rollout_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, model_id TEXT NOT NULL, revision INTEGER NOT NULL,
+    at REAL NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE INDEX rollout_events_by_model ON rollout_events (model_id, revision, id);
+CREATE TABLE usage_samples (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, subject TEXT NOT NULL, at REAL NOT NULL,
+    cpu REAL NOT NULL, rss INTEGER NOT NULL);
+CREATE INDEX usage_samples_by_subject ON usage_samples (subject, at);
+"""
+
+
+_REVISIONS = (
+    "SELECT * FROM revisions WHERE model_id = :model"
+    " AND (:revision IS NULL OR revision = :revision)"
+    " AND (:outcome IS NULL OR outcome = :outcome) AND (:below IS NULL OR revision < :below)"
+)
+_Params = tuple[Any, ...] | Mapping[str, Any]
+
+
+class StateError(ModelyardError):
+    """``state.db`` cannot be used: damaged, or written by a newer modelyard."""
+
+
+class StateBusy(Unavailable):
+    """Another process held ``state.db`` locked for too long; try again."""
+
+
+class RevisionNotFound(NotFound):
+    """A revision number that the model does not have."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A served model: its server process and where its traffic goes."""
+
+    model_id: str
+    status: str
+    """What the backend reports, e.g. ``starting``, ``serving``, ``stopped``, ``failed``."""
+    port: int | None = None
+    pid: int | None = None
+    primary_version: str | None = None
+    canary_version: str | None = None
+    canary_weight: float = 0.0
+    """Percent of live traffic the canary gets."""
+    shadow_version: str | None = None
+    updated_at: float = 0.0
+    """Set by the store on every write."""
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One attempt to serve a version: numbered per model, 1, 2, 3..."""
+
+    model_id: str
+    revision: int
+    version: str
+    created_by: str
+    created_at: float
+    outcome: RevisionOutcome
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RolloutRecord:
+    """The last committed state of one revision's rollout (``RolloutState.to_dict()``)."""
+
+    model_id: str
+    revision: int
+    state: dict[str, Any]
+    finished: bool
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class RolloutEvent:
+    """One entry of a rollout's history."""
+
+    id: int
+    model_id: str
+    revision: int
+    at: float
+    kind: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UsageSample:
+    """CPU (cores) and resident memory (bytes) of a model server or job at one moment."""
+
+    subject: str
+    at: float
+    cpu: float
+    rss: int
+
+
+_R = TypeVar("_R", "Deployment", "Revision", "RolloutRecord", "RolloutEvent", "UsageSample")
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in a bare container
+        return "unknown"
+
+
+class StateStore:
+    """The state database at ``path``, created with its schema on first use."""
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self._clock = clock
+        self._local = threading.local()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._create_schema()
+
+    @classmethod
+    def for_workspace(cls, root: str | Path) -> StateStore:
+        """The store of the workspace at ``root``: ``<root>/.modelyard/state.db``."""
+        return cls(Path(root) / ".modelyard" / "state.db")
+
+    # ------------------------------------------------------------------ connections
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+    def _create_schema(self) -> None:
+        with self._translated():
+            conn = self._connect()
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("BEGIN IMMEDIATE")
+                found = conn.execute("PRAGMA user_version").fetchone()[0]
+                if found == 0:
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+        if found > SCHEMA_VERSION:
+            raise StateError(
+                f"{self.path} has schema {found}; this modelyard reads up to {SCHEMA_VERSION}: "
+                "upgrade modelyard"
+            )
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StateBusy(f"{self.path} is locked by another process", 1.0) from exc
+            raise StateError(f"{self.path}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{self.path} is damaged: {exc}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes so they commit together; an exception inside leaves nothing written.
+
+        Nested uses join the outer transaction. The transaction belongs to the calling thread.
+        """
+        if getattr(self._local, "conn", None) is not None:
+            yield
+            return
+        with self._translated():
+            conn = self._connect()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                self._local.conn = conn
+                try:
+                    yield
+                except BaseException:
+                    with suppress(sqlite3.Error):  # keep the original error, not the rollback's
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                self._local.conn = None
+                conn.close()
+
+    def _run(self, sql: str, params: _Params = ()) -> sqlite3.Cursor:
+        """Run one statement in the current transaction (or a fresh one)."""
+        with self.transaction():
+            conn: sqlite3.Connection = self._local.conn
+            with self._translated():
+                return conn.execute(sql, params)
+
+    def _rows(self, sql: str, params: _Params = ()) -> list[sqlite3.Row]:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            with self._translated():
+                return list(conn.execute(sql, params).fetchall())
+        with self._translated():
+            conn = self._connect()
+            try:
+                return list(conn.execute(sql, params).fetchall())
+            finally:
+                conn.close()
+
+    def _select(self, cls: type[_R], sql: str, *params: Any, **named: Any) -> list[_R]:
+        rows = [dict(row) for row in self._rows(sql, named or params)]
+        for row in rows:
+            for key in ("state", "detail"):
+                if key in row:
+                    row[key] = json.loads(row[key])
+            if "finished" in row:
+                row["finished"] = bool(row["finished"])
+        return [cls(**row) for row in rows]
+
+    # ------------------------------------------------------------------ deployments
+
+    # ------------------------------------------------------------------ deployments
+
+    def upsert_deployment(self, deployment: Deployment) -> Deployment:
+        """Write ``deployment`` whole (insert or replace); returns it with ``updated_at`` set."""
+        stored = replace(deployment, updated_at=self._clock())
+        self._run(
+            "INSERT OR REPLACE INTO deployments (model_id, status, port, pid, primary_version, "
+            "canary_version, canary_weight, shadow_version, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            astuple(stored),
+        )
+        return stored
+
+    def get_deployment(self, model_id: str) -> Deployment | None:
+        """The deployment of ``model_id``, or ``None``."""
+        found = self._select(Deployment, "SELECT * FROM deployments WHERE model_id = ?", model_id)
+        return found[0] if found else None
+
+    def list_deployments(self) -> list[Deployment]:
+        """Every deployment, by model id."""
+        return self._select(Deployment, "SELECT * FROM deployments ORDER BY model_id")
+
+    def delete_deployment(self, model_id: str) -> bool:
+        """Forget the deployment of ``model_id``; whether there was one."""
+        return self._run("DELETE FROM deployments WHERE model_id = ?", (model_id,)).rowcount > 0
+
+    # ------------------------------------------------------------------ revisions
+
+    def add_revision(
+        self,
+        model_id: str,
+        version: str,
+        *,
+        outcome: RevisionOutcome = "pending",
+        reason: str = "",
+        by: str | None = None,
+    ) -> Revision:
+        """A new revision numbered one above the last; an active one supersedes the current."""
+        with self.transaction():
+            last = self._rows(
+                "SELECT COALESCE(MAX(revision), 0) FROM revisions WHERE model_id = ?", (model_id,)
+            )[0][0]
+            if outcome == "active":
+                self._supersede(model_id)
+            made = Revision(
+                model_id, last + 1, version, by or _user(), self._clock(), outcome, reason
+            )
+            self._run("INSERT INTO revisions VALUES (?, ?, ?, ?, ?, ?, ?)", astuple(made))
+        return made
+
+    def set_revision_outcome(
+        self, model_id: str, revision: int, outcome: RevisionOutcome, reason: str = ""
+    ) -> Revision:
+        """Record how a revision ended; ``active`` supersedes the model's current revision."""
+        with self.transaction():
+            found = self.get_revision(model_id, revision)
+            if found is None:
+                raise RevisionNotFound(f"model {model_id!r} has no revision {revision}")
+            if outcome == "active":
+                self._supersede(model_id)
+            self._run(
+                "UPDATE revisions SET outcome = ?, reason = ? WHERE model_id = ? AND revision = ?",
+                (outcome, reason, model_id, revision),
+            )
+        return replace(found, outcome=outcome, reason=reason)
+
+    def _supersede(self, model_id: str) -> None:
+        self._run(
+            "UPDATE revisions SET outcome = 'superseded' WHERE model_id = ? AND outcome = 'active'",
+            (model_id,),
+        )
+
+    def _revisions(self, model_id: str, order: str = "", **filters: Any) -> list[Revision]:
+        named = {"revision": None, "outcome": None, "below": None, **filters}
+        return self._select(
+            Revision, f"{_REVISIONS} ORDER BY revision {order}", model=model_id, **named
+        )
+
+    def revisions(self, model_id: str) -> list[Revision]:
+        """Every revision of ``model_id``, oldest first."""
+        return self._revisions(model_id)
+
+    def get_revision(self, model_id: str, revision: int) -> Revision | None:
+        """Revision number ``revision`` of ``model_id``, or ``None``."""
+        found = self._revisions(model_id, revision=revision)
+        return found[0] if found else None
+
+    def current_revision(self, model_id: str) -> Revision | None:
+        """The active revision: the one serving now."""
+        found = self._revisions(model_id, "DESC", outcome="active")
+        return found[0] if found else None
+
+    def previous_revision(self, model_id: str) -> Revision | None:
+        """The latest revision that served before the current one: where a rollback goes."""
+        current = self.current_revision(model_id)
+        below = current.revision if current else None
+        found = self._revisions(model_id, "DESC", outcome="superseded", below=below)
+        return found[0] if found else None
+
+    # ------------------------------------------------------------------ rollouts
+
+    def save_rollout(
+        self, model_id: str, revision: int, state: Mapping[str, Any], *, finished: bool = False
+    ) -> RolloutRecord:
+        """Store the committed state of a revision's rollout, replacing the previous one."""
+        body = json.dumps(state, sort_keys=True)
+        record = RolloutRecord(model_id, revision, json.loads(body), finished, self._clock())
+        self._run(
+            "INSERT OR REPLACE INTO rollouts VALUES (?, ?, ?, ?, ?)",
+            (model_id, revision, body, int(finished), record.updated_at),
+        )
+        return record
+
+    def load_rollout(self, model_id: str, revision: int | None = None) -> RolloutRecord | None:
+        """The rollout of ``revision``, or of the model's latest revision that had one."""
+        found = self._select(
+            RolloutRecord,
+            "SELECT * FROM rollouts WHERE model_id = :model "
+            "AND (:revision IS NULL OR revision = :revision) ORDER BY revision DESC LIMIT 1",
+            model=model_id,
+            revision=revision,
+        )
+        return found[0] if found else None
+
+    def unfinished_rollouts(self) -> list[RolloutRecord]:
+        """Rollouts not yet finished: what a restarted controller resumes."""
+        return self._select(
+            RolloutRecord, "SELECT * FROM rollouts WHERE finished = 0 ORDER BY model_id, revision"
+        )
+
+    def append_event(
+        self,
+        model_id: str,
+        revision: int,
+        kind: str,
+        detail: Mapping[str, Any] | None = None,
+        *,
+        at: float | None = None,
+    ) -> RolloutEvent:
+        """Add one entry to the rollout history of ``model_id``'s ``revision``."""
+        body = json.dumps(dict(detail or {}), sort_keys=True)
+        when = self._clock() if at is None else at
+        cursor = self._run(
+            "INSERT INTO rollout_events (model_id, revision, at, kind, detail) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (model_id, revision, when, kind, body),
+        )
+        return RolloutEvent(cursor.lastrowid or 0, model_id, revision, when, kind, json.loads(body))
+
+    def events(
+        self, model_id: str, revision: int | None = None, *, limit: int | None = None
+    ) -> list[RolloutEvent]:
+        """The history of ``model_id`` (or one revision), oldest first; ``limit``: the latest N."""
+        latest = self._select(
+            RolloutEvent,
+            "SELECT * FROM rollout_events WHERE model_id = :model "
+            "AND (:revision IS NULL OR revision = :revision) ORDER BY id DESC LIMIT :limit",
+            model=model_id,
+            revision=revision,
+            limit=-1 if limit is None else limit,
+        )
+        return latest[::-1]
+
+    # ------------------------------------------------------------------ usage
+
+    def record_usage(
+        self, subject: str, cpu: float, rss: int, *, at: float | None = None
+    ) -> UsageSample:
+        """Record one sample of a model server's or job's CPU (cores) and RSS (bytes)."""
+        sample = UsageSample(subject, self._clock() if at is None else at, cpu, rss)
+        self._run(
+            "INSERT INTO usage_samples (subject, at, cpu, rss) VALUES (?, ?, ?, ?)",
+            astuple(sample),
+        )
+        return sample
+
+    def usage(self, subject: str, *, since: float | None = None) -> list[UsageSample]:
+        """The samples of ``subject`` (from ``since`` on), oldest first."""
+        return self._select(
+            UsageSample,
+            "SELECT subject, at, cpu, rss FROM usage_samples "
+            "WHERE subject = :subject AND (:since IS NULL OR at >= :since) ORDER BY at, id",
+            subject=subject,
+            since=since,
+        )
