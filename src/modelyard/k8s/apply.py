@@ -16,7 +16,7 @@ from modelyard.k8s.cluster import MANAGED_KINDS, Cluster, kind_of
 from modelyard.k8s.context import RenderContext
 from modelyard.k8s.plan import Change, Plan, plan
 from modelyard.k8s.render import all_objects, render_workspace
-from modelyard.k8s.validate import Validator
+from modelyard.k8s.validate import default_validator
 
 _ORDER = {(k.group, k.kind): i for i, k in enumerate(MANAGED_KINDS)}
 
@@ -24,7 +24,7 @@ _ORDER = {(k.group, k.kind): i for i, k in enumerate(MANAGED_KINDS)}
 def desired_objects(ws: Workspace, model_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Rendered and validated objects of the models named (all when none is)."""
     objects = all_objects(render_workspace(ws, model_ids))
-    Validator().check(objects)
+    default_validator().check(objects)
     return objects
 
 

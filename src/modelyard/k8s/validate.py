@@ -7,7 +7,9 @@ through the CRD JSON Schemas shipped in ``modelyard/k8s/schemas`` (datree CRDs-c
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -32,6 +34,17 @@ class InvalidManifests(ConfigError):
         )
 
 
+def _errors(validator: Any, obj: Mapping[str, Any]) -> list[str]:
+    found = sorted(validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path])
+    return [f"{'/'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in found]
+
+
+@functools.cache
+def default_validator() -> Validator:
+    """One validator per process, so that schemas are read and compiled once."""
+    return Validator()
+
+
 def default_schema_dir() -> Path:
     """The CRD schemas shipped in the package."""
     return Path(str(resources.files("modelyard.k8s").joinpath("schemas")))
@@ -43,7 +56,7 @@ class Validator:
 
     schema_dir: Path = field(default_factory=default_schema_dir)
     kubernetes_version: str = KUBERNETES_VERSION
-    _crd: dict[str, Any] = field(default_factory=dict, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def problems(self, obj: Mapping[str, Any]) -> list[str]:
         """Every problem with ``obj``, each prefixed by its kind and name; [] when valid."""
@@ -61,29 +74,44 @@ class Validator:
             raise InvalidManifests(found)
 
     def _core_problems(self, obj: Mapping[str, Any]) -> list[str]:
-        import kubernetes_validate
+        validator = self._core_validator(str(obj.get("apiVersion", "")), str(obj.get("kind")))
+        if validator is None:
+            return [f"no schema for this kind in Kubernetes {self.kubernetes_version}"]
+        return _errors(validator, obj)
 
-        try:
-            kubernetes_validate.validate(dict(obj), self.kubernetes_version, strict=True)
-        except kubernetes_validate.ValidationError as exc:
-            path = "/".join(str(p) for p in exc.path)
-            return [f"{path}: {exc.message}" if path else exc.message]
-        except kubernetes_validate.SchemaNotFoundError as exc:
-            return [f"no schema for this kind in Kubernetes {self.kubernetes_version}: {exc}"]
-        return []
+    def _core_validator(self, api_version: str, kind: str) -> Any:
+        # kubernetes-validate's own validate() re-reads its large definitions file for every
+        # object; build each kind's validator once from the same schema files instead.
+        key = f"core:{api_version}/{kind}"
+        if key not in self._cache:
+            import jsonschema
+            from kubernetes_validate import utils
+            from referencing import Registry, Resource
+
+            folder = f"kubernetes-json-schema/v{self.kubernetes_version}-local-strict"
+            # rbac.authorization.k8s.io/v1 -> rbac-v1, v1 -> v1 (the package's file naming)
+            name = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+            try:
+                schema = utils.schema_contents(f"{folder}/{kind.lower()}-{name}.json", "")
+            except FileNotFoundError:
+                return None
+            if "definitions" not in self._cache:
+                self._cache["definitions"] = Resource.from_contents(
+                    utils.schema_contents(f"{folder}/_definitions.json", "")
+                )
+            registry = Resource.from_contents(schema) @ (self._cache["definitions"] @ Registry())
+            self._cache[key] = jsonschema.Draft202012Validator(schema, registry=registry)
+        return self._cache[key]
 
     def _crd_problems(self, obj: Mapping[str, Any], api_version: str) -> list[str]:
         validator = self._crd_validator(api_version, str(obj.get("kind", "")))
         if validator is None:
             return [f"no CRD schema for {api_version} in {self.schema_dir}"]
-        return [
-            f"{'/'.join(str(p) for p in error.absolute_path)}: {error.message}"
-            for error in sorted(validator.iter_errors(obj), key=lambda e: list(e.absolute_path))
-        ]
+        return _errors(validator, obj)
 
     def _crd_validator(self, api_version: str, kind: str) -> Any:
-        key = f"{api_version}/{kind}"
-        if key not in self._crd:
+        key = f"crd:{api_version}/{kind}"
+        if key not in self._cache:
             import jsonschema
 
             group, version = api_version.split("/", 1)
@@ -92,5 +120,5 @@ class Validator:
                 return None
             schema = json.loads(path.read_text(encoding="utf-8"))
             cls = jsonschema.validators.validator_for(schema, jsonschema.Draft7Validator)
-            self._crd[key] = cls(schema)
-        return self._crd[key]
+            self._cache[key] = cls(schema)
+        return self._cache[key]
