@@ -152,7 +152,14 @@ def test_canary_steps_shadow_and_analysis(zoo: Workspace) -> None:
     objects = _everything(zoo)
     canary = _find(objects, "Rollout", "ranker")["spec"]["strategy"]["canary"]
     steps = canary["steps"]
-    assert steps[1] == {"setMirrorRoute": {"name": "mirror", "percentage": 100}}
+    assert steps[1] == {
+        "setMirrorRoute": {
+            "name": "mirror",
+            "percentage": 100,
+            "match": [{"path": {"prefix": "/"}}],
+        }
+    }
+    assert steps[3] == {"setMirrorRoute": {"name": "mirror"}}
     assert steps[2] == {"pause": {"duration": "120s"}}
     assert [s["setWeight"] for s in steps if "setWeight" in s] == [5, 25, 50, 100]
     assert canary["trafficRouting"]["managedRoutes"] == [{"name": "mirror"}]

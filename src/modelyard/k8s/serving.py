@@ -35,6 +35,7 @@ from modelyard.observe import names
 
 MIRROR_ROUTE = "mirror"
 PRIMARY_ROUTE = "primary"
+MATCH_ALL = [{"path": {"prefix": "/"}}]
 RPS_METRIC = f"{names.REQUESTS.removesuffix('_total')}_per_second"
 """Pods metric the HPA scales on; prometheus-adapter derives it from the requests counter."""
 
@@ -117,9 +118,10 @@ def canary_steps(entry: ModelEntry) -> list[dict[str, Any]]:
     if rollout.shadow:
         steps += [
             {"setCanaryScale": {"replicas": max(entry.deploy.replicas.min, 1)}},
-            {"setMirrorRoute": {"name": MIRROR_ROUTE, "percentage": 100}},
+            # Mirror every request to the canary; its answers are dropped by Istio.
+            {"setMirrorRoute": {"name": MIRROR_ROUTE, "percentage": 100, "match": MATCH_ALL}},
             {"pause": {"duration": go_duration(rollout.shadow)}},
-            {"setMirrorRoute": {"name": MIRROR_ROUTE}},  # no match: removes the mirror
+            {"setMirrorRoute": {"name": MIRROR_ROUTE}},  # without a match: removes the route
             {"setCanaryScale": {"matchTrafficWeight": True}},
         ]
     for index, weight in enumerate(rollout.steps):
