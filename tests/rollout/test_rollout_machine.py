@@ -22,6 +22,7 @@ from modelyard.rollout import (
     UserRollback,
     Verdict,
     VersionLoaded,
+    new_rollout,
 )
 
 OLD, NEW = "1", "2"
@@ -201,3 +202,8 @@ def test_events_after_the_end_change_nothing(start_sim, plan):
     sim.run(100)
     assert sim.send(Tick()).actions == ()
     assert sim.state == final
+
+
+def test_rolling_out_the_serving_version_conflicts(plan):
+    with pytest.raises(RolloutConflict, match="serves already"):
+        new_rollout(plan, model="ctr", version=OLD, current=OLD, now=0.0)

@@ -55,6 +55,8 @@ def new_rollout(
     plan: RolloutPlan, *, model: str, version: str, current: str | None, now: float
 ) -> RolloutState:
     """A pending rollout of ``version`` replacing ``current``; send it :class:`Start`."""
+    if version == current:
+        raise RolloutConflict(model, "serving", f"roll out version {version}", "it serves already")
     return RolloutState(model=model, version=version, current=current, plan=plan, created_at=now)
 
 
