@@ -73,12 +73,14 @@ def start(state: RolloutState, now: float) -> Transition:
 
 def loaded(state: RolloutState, now: float) -> Transition:
     """Loading -> shadow, first canary step, or (no progressive rollout) promoted."""
-    loaded = RecordEvent("loaded", {"version": state.version})
+    record = RecordEvent("loaded", {"version": state.version})
     if not state.plan.progressive or state.current is None:
-        promoted = promote(state, now, "promoted at once: no progressive rollout", "plan")
-        return Transition(promoted.state, (loaded, *promoted.actions))
-    entered = _enter_shadow(state, now) if state.plan.shadow else _enter_step(state, 0, now)
-    return Transition(entered.state, (loaded, *entered.actions))
+        entered = promote(state, now, "promoted at once: no progressive rollout", "plan")
+    elif state.plan.shadow:
+        entered = _enter_shadow(state, now)
+    else:
+        entered = _enter_step(state, 0, now)
+    return Transition(entered.state, (record, *entered.actions))
 
 
 def _phase_fields(state: RolloutState, now: float, ends: float, first: float) -> dict[str, Any]:
