@@ -39,9 +39,11 @@ def test_v2_infer_matches_in_process(sk_server, sk_model):
     assert r.headers["x-request-id"] == "abc"
     out = r.json()
     assert out["id"] == "req-42"
-    assert out["model_name"] == "ctr" and out["model_version"] == "1"
+    assert out["model_name"] == "ctr"
+    assert out["model_version"] == "1"
     (tensor,) = out["outputs"]
-    assert tensor["name"] == "predict_proba" and tensor["datatype"] == "FP64"
+    assert tensor["name"] == "predict_proba"
+    assert tensor["datatype"] == "FP64"
     assert tensor["shape"] == [X_ROWS, 2]
     expected = sk_model.model.predict_proba(rows)
     np.testing.assert_allclose(np.reshape(tensor["data"], tensor["shape"]), expected)
@@ -66,9 +68,12 @@ def test_health_and_metadata(sk_server):
         assert client.get("/v2/models/ctr/ready").status_code == 200
         assert client.get("/v2/models/ctr/versions/1/ready").status_code == 200
         server = client.get("/v2").json()
-        assert server["name"] == "modelyard" and "extensions" in server
+        assert server["name"] == "modelyard"
+        assert "extensions" in server
         meta = client.get("/v2/models/ctr").json()
-    assert meta["name"] == "ctr" and meta["versions"] == ["1"] and meta["platform"] == "sklearn"
+    assert meta["name"] == "ctr"
+    assert meta["versions"] == ["1"]
+    assert meta["platform"] == "sklearn"
     assert meta["inputs"] == [{"name": "input-0", "datatype": "FP64", "shape": [-1, 8]}]
     assert meta["outputs"] == [{"name": "predict_proba", "datatype": "FP64", "shape": [-1, 2]}]
 
@@ -79,7 +84,8 @@ def test_tritonclient_works_unchanged(sk_server, sk_model):
     rows = sk_model.X[:3].astype(np.float64)
     client = httpclient.InferenceServerClient(sk_server.url.removeprefix("http://"))
     try:
-        assert client.is_server_live() and client.is_server_ready()
+        assert client.is_server_live()
+        assert client.is_server_ready()
         assert client.is_model_ready("ctr")
         assert client.get_model_metadata("ctr")["inputs"][0]["shape"] == [-1, 8]
         assert client.get_server_metadata()["name"] == "modelyard"
@@ -133,7 +139,8 @@ def test_bad_requests_get_4xx_json(sk_server, path, body, status):
     with sk_server.client() as client:
         r = client.post(path, content=body, headers={"content-type": "application/json"})
     assert r.status_code == status, r.text
-    assert isinstance(r.json()["error"], str) and r.json()["error"]
+    assert isinstance(r.json()["error"], str)
+    assert r.json()["error"]
 
 
 @pytest.mark.parametrize(
@@ -156,4 +163,5 @@ def test_metrics_and_openapi(sk_server):
     assert "modelyard_inference_duration_seconds_bucket" in text
     assert 'modelyard_model_ready{model="ctr",role="primary",version="1"} 1.0' in text
     assert "modelyard_in_flight" in text
-    assert doc["openapi"].startswith("3.") and "/v2/models/{name}/infer" in doc["paths"]
+    assert doc["openapi"].startswith("3.")
+    assert "/v2/models/{name}/infer" in doc["paths"]
