@@ -1,0 +1,153 @@
+"""`modelyard serve` end to end: a trained, registered version served by a real process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import mlflow.sklearn
+import numpy as np
+import pytest
+import tritonclient.http as triton
+
+from modelyard.config import load_workspace
+from modelyard.platform.process import ServerProcess
+from modelyard.registry import Registry
+
+
+@pytest.fixture(scope="module")
+def server(trained_workspace_dir: Path) -> Iterator[ServerProcess]:
+    proc = ServerProcess(trained_workspace_dir, "ctr", version=1)
+    proc.start()
+    try:
+        proc.wait_ready(timeout_s=120)
+        yield proc
+    finally:
+        proc.stop()
+
+
+def _in_process(root: Path, version: int) -> object:
+    mv = Registry.for_workspace(load_workspace(root)).resolve("ctr", version)
+    return mlflow.sklearn.load_model(mv.source)
+
+
+def _rows(n: int = 5) -> np.ndarray:
+    return np.random.default_rng(3).normal(size=(n, 8))
+
+
+def test_v1_and_v2_match_the_model_in_process(
+    server: ServerProcess, trained_workspace_dir: Path
+) -> None:
+    model = _in_process(trained_workspace_dir, 1)
+    rows = _rows()
+    expected = model.predict_proba(rows)  # type: ignore[attr-defined]
+    with httpx.Client(base_url=server.url) as client:
+        v1 = client.post("/v1/models/ctr:predict", json={"instances": rows.tolist()})
+        assert v1.status_code == 200
+        assert v1.headers["x-model-version"] == "1"
+        np.testing.assert_allclose(v1.json()["predictions"], expected, rtol=1e-12)
+        body = {
+            "id": "abc",
+            "inputs": [
+                {
+                    "name": "input-0",
+                    "shape": [5, 8],
+                    "datatype": "FP64",
+                    "data": rows.ravel().tolist(),
+                }
+            ],
+        }
+        v2 = client.post("/v2/models/ctr/versions/1/infer", json=body).json()
+    assert v2["id"] == "abc"
+    assert v2["model_version"] == "1"
+    out = v2["outputs"][0]
+    assert out["shape"] == [5, 2]
+    np.testing.assert_allclose(np.array(out["data"]).reshape(5, 2), expected, rtol=1e-12)
+
+
+def test_version_two_differs_and_is_not_served(
+    server: ServerProcess, trained_workspace_dir: Path
+) -> None:
+    rows = _rows()
+    one = _in_process(trained_workspace_dir, 1).predict_proba(rows)  # type: ignore[attr-defined]
+    two = _in_process(trained_workspace_dir, 2).predict_proba(rows)  # type: ignore[attr-defined]
+    assert not np.allclose(one, two)
+    reply = httpx.post(
+        server.url + "/v2/models/ctr/versions/2/infer",
+        json={
+            "inputs": [
+                {"name": "input-0", "shape": [1, 8], "datatype": "FP64", "data": rows[0].tolist()}
+            ]
+        },
+    )
+    assert reply.status_code == 404
+    assert "error" in reply.json()
+
+
+def test_published_v2_client_works_unchanged(
+    server: ServerProcess, trained_workspace_dir: Path
+) -> None:
+    client = triton.InferenceServerClient(url=server.url.removeprefix("http://"))
+    assert client.is_server_live()
+    assert client.is_server_ready()
+    assert client.is_model_ready("ctr")
+    meta = client.get_model_metadata("ctr")
+    assert meta["inputs"][0]["shape"] == [-1, 8]
+    rows = _rows(3)
+    tensor = triton.InferInput("input-0", [3, 8], "FP64")
+    tensor.set_data_from_numpy(rows)
+    result = client.infer("ctr", [tensor])
+    expected = _in_process(trained_workspace_dir, 1).predict_proba(rows)  # type: ignore[attr-defined]
+    np.testing.assert_allclose(result.as_numpy("predict_proba"), expected, rtol=1e-12)
+
+
+def test_metrics_count_the_requests(server: ServerProcess) -> None:
+    httpx.post(server.url + "/v1/models/ctr:predict", json={"instances": _rows(1).tolist()})
+    text = httpx.get(server.url + "/metrics").text
+    assert 'modelyard_requests_total{code="200",model="ctr",role="primary",version="1"}' in text
+
+
+@pytest.mark.parametrize(
+    ("payload", "status"),
+    [
+        (b"{not json", 400),
+        (b'{"instances": [[1, 2, 3]]}', 400),
+        (b'{"instances": [["a", "b", "c", "d", "e", "f", "g", "h"]]}', 400),
+        (b'{"instances": "nope"}', 400),
+        (b'{"rows": [[1,2,3,4,5,6,7,8]]}', 400),
+    ],
+)
+def test_bad_payloads_get_4xx(server: ServerProcess, payload: bytes, status: int) -> None:
+    reply = httpx.post(
+        server.url + "/v1/models/ctr:predict",
+        content=payload,
+        headers={"content-type": "application/json"},
+    )
+    assert reply.status_code == status
+    assert reply.json()["error"]
+
+
+def test_missing_version_is_refused_before_serving(trained_workspace_dir: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modelyard",
+            "serve",
+            "ctr",
+            "--version",
+            "9",
+            "-w",
+            str(trained_workspace_dir),
+            "--port",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 3
+    assert "version" in done.stderr
