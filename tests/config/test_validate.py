@@ -203,6 +203,9 @@ def test_every_problem_in_every_file_is_reported_at_once(workspace_dir: Path) ->
 def test_environment_overrides(workspace_dir: Path) -> None:
     ws = load_workspace(workspace_dir, env={"MODELYARD_TRACKING_URI": "sqlite:///other.db"})
     assert ws.tracking_uri == f"sqlite:///{workspace_dir.resolve()}/other.db"
+    moved = load_workspace(workspace_dir, env={"MODELYARD_STATE_DIR": "/tmp/state"})
+    assert moved.state_dir == Path("/tmp/state")
+    assert moved.tracking_uri == "sqlite:////tmp/state/mlflow.db"
     with pytest.raises(InvalidConfig, match="backend"):
         load_workspace(workspace_dir, env={"MODELYARD_BACKEND": "nomad"})
 

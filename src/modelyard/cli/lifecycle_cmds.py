@@ -71,6 +71,16 @@ def train(
         typer.Option("--param", "-p", help="Override a training param: -p C=0.5 (repeatable)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not stream the log.")] = False,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            help="local (a process here) or kubernetes (a Job); modelyard.yaml's if unset."
+        ),
+    ] = None,
+    in_cluster: Annotated[
+        bool,
+        typer.Option("--in-cluster", hidden=True, help="Set by the rendered Job: run here."),
+    ] = False,
     workspace: WorkspaceOpt = Path(),
     as_json: JsonOpt = False,
 ) -> None:
@@ -80,6 +90,8 @@ def train(
     second. Exits with the script's own exit code when it fails (137 when stopped for memory).
     """
     from modelyard.config import load_workspace
+    from modelyard.errors import ConfigError
+    from modelyard.platform import parse_params
     from modelyard.platform import train as run_training
 
     def show(line: str) -> None:
@@ -87,6 +99,15 @@ def train(
 
     with errors_to_exit():
         ws = load_workspace(workspace)
+        chosen = "local" if in_cluster else (backend or ws.settings.backend)
+        if chosen not in ("local", "kubernetes"):
+            raise ConfigError(f"--backend {chosen!r}: choose local or kubernetes")
+        if chosen == "kubernetes":
+            from modelyard.k8s import run_training_job
+
+            parse_params(param or [], ws.model(model_id).spec.training.params)  # checks types
+            overrides = {k.strip(): v for k, _, v in (p.partition("=") for p in param or [])}
+            raise typer.Exit(run_training_job(ws, model_id, overrides, echo=console.print))
         streaming = not (quiet or as_json)
         with (
             console.status(f"training {model_id}…", spinner="dots") if streaming else nullcontext()

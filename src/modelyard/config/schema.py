@@ -58,6 +58,8 @@ class KubernetesSettings(Strict):
     """kubeconfig context to use; the current one when unset."""
     service_account: str = "modelyard"
     """Service account of training jobs and model servers."""
+    prometheus_url: str = "http://prometheus-operated.monitoring.svc:9090"
+    """Prometheus that Argo Rollouts' analysis queries (kube-prometheus-stack's default)."""
 
 
 class Prices(Strict):

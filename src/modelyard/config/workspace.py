@@ -58,6 +58,8 @@ class Workspace:
     settings: WorkspaceSettings
     runtimes: Mapping[str, Runtime]
     models: Mapping[str, ModelEntry] = field(default_factory=dict)
+    state_override: Path | None = None
+    """``$MODELYARD_STATE_DIR``: state kept elsewhere (a pod's workspace is read-only)."""
 
     @property
     def name(self) -> str:
@@ -65,7 +67,7 @@ class Workspace:
 
     @property
     def state_dir(self) -> Path:
-        return self.root / STATE_DIR
+        return self.state_override or self.root / STATE_DIR
 
     @property
     def tracking_uri(self) -> str:
@@ -153,6 +155,7 @@ def load_workspace(path: Path | str = ".", env: Mapping[str, str] | None = None)
         settings=settings,
         runtimes=runtimes,
         models={entry.id: entry for entry, _, _ in models},
+        state_override=Path(env["MODELYARD_STATE_DIR"]) if env.get("MODELYARD_STATE_DIR") else None,
     )
 
 

@@ -14,6 +14,7 @@ from math import ceil
 
 from modelyard.config import ModelEntry, NodeClass, Runtime, Workspace, WorkspaceSettings
 from modelyard.errors import ConfigError
+from modelyard.runtimes import image_for
 
 MANAGED_BY = "modelyard"
 """Value of ``app.kubernetes.io/managed-by`` on everything modelyard renders."""
@@ -59,13 +60,13 @@ class RenderContext:
             runtimes=ws.runtimes,
             node_classes=ws.settings.node_classes,
             settings=ws.settings,
+            prometheus_url=k8s.prometheus_url,
         )
 
     def image(self, entry: ModelEntry) -> str:
         """The runtime's image, else ``<image_registry>/<runtime>:<python>``."""
         name = entry.spec.runtime
-        runtime = self.runtimes[name]
-        return runtime.image or f"{self.image_registry}/{name}:{runtime.python}"
+        return image_for(name, self.runtimes[name], self.image_registry)
 
     def owner_selector(self) -> dict[str, str]:
         """Labels that mark an object as rendered by this workspace: what prune looks for."""

@@ -91,4 +91,4 @@ def image_for(name: str, runtime: Runtime, registry_prefix: str) -> str:
     """The container image of ``runtime`` on Kubernetes."""
     if runtime.image:
         return runtime.image
-    return f"{registry_prefix.rstrip('/')}/{name}:py{runtime.python}"
+    return f"{registry_prefix.rstrip('/')}/{name}:{runtime.python}"
