@@ -17,16 +17,37 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import astuple, dataclass, field, replace
+from dataclasses import astuple, replace
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-from modelyard.errors import ModelyardError, NotFound, Unavailable
+from modelyard.platform.records import (
+    Deployment,
+    Revision,
+    RevisionNotFound,
+    RevisionOutcome,
+    RolloutEvent,
+    RolloutRecord,
+    StateBusy,
+    StateError,
+    UsageSample,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Deployment",
+    "Revision",
+    "RevisionNotFound",
+    "RevisionOutcome",
+    "RolloutEvent",
+    "RolloutRecord",
+    "StateBusy",
+    "StateError",
+    "StateStore",
+    "UsageSample",
+]
 
 SCHEMA_VERSION = 1
-RevisionOutcome = Literal["pending", "active", "superseded", "rolled_back", "aborted"]
-"""pending: being rolled out; active: serving; superseded: replaced by a later active one."""
-
 _SCHEMA = """
 CREATE TABLE deployments (
     model_id TEXT PRIMARY KEY, status TEXT NOT NULL, port INTEGER, pid INTEGER,
@@ -61,83 +82,7 @@ _REVISIONS = (
 _Params = tuple[Any, ...] | Mapping[str, Any]
 
 
-class StateError(ModelyardError):
-    """``state.db`` cannot be used: damaged, or written by a newer modelyard."""
-
-
-class StateBusy(Unavailable):
-    """Another process held ``state.db`` locked for too long; try again."""
-
-
-class RevisionNotFound(NotFound):
-    """A revision number that the model does not have."""
-
-
-@dataclass(frozen=True)
-class Deployment:
-    """A served model: its server process and where its traffic goes."""
-
-    model_id: str
-    status: str
-    """What the backend reports, e.g. ``starting``, ``serving``, ``stopped``, ``failed``."""
-    port: int | None = None
-    pid: int | None = None
-    primary_version: str | None = None
-    canary_version: str | None = None
-    canary_weight: float = 0.0
-    """Percent of live traffic the canary gets."""
-    shadow_version: str | None = None
-    updated_at: float = 0.0
-    """Set by the store on every write."""
-
-
-@dataclass(frozen=True)
-class Revision:
-    """One attempt to serve a version: numbered per model, 1, 2, 3..."""
-
-    model_id: str
-    revision: int
-    version: str
-    created_by: str
-    created_at: float
-    outcome: RevisionOutcome
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class RolloutRecord:
-    """The last committed state of one revision's rollout (``RolloutState.to_dict()``)."""
-
-    model_id: str
-    revision: int
-    state: dict[str, Any]
-    finished: bool
-    updated_at: float
-
-
-@dataclass(frozen=True)
-class RolloutEvent:
-    """One entry of a rollout's history."""
-
-    id: int
-    model_id: str
-    revision: int
-    at: float
-    kind: str
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class UsageSample:
-    """CPU (cores) and resident memory (bytes) of a model server or job at one moment."""
-
-    subject: str
-    at: float
-    cpu: float
-    rss: int
-
-
-_R = TypeVar("_R", "Deployment", "Revision", "RolloutRecord", "RolloutEvent", "UsageSample")
+_R = TypeVar("_R", Deployment, Revision, RolloutRecord, RolloutEvent, UsageSample)
 
 
 def _user() -> str:
@@ -255,8 +200,6 @@ class StateStore:
             if "finished" in row:
                 row["finished"] = bool(row["finished"])
         return [cls(**row) for row in rows]
-
-    # ------------------------------------------------------------------ deployments
 
     # ------------------------------------------------------------------ deployments
 
