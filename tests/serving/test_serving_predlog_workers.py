@@ -50,7 +50,8 @@ SERVER = """
 import sys
 from pathlib import Path
 from modelyard.serving import ModelSource, ServerOptions, run_server
-run_server(ModelSource("m", "1", Path(sys.argv[1])), ServerOptions(), port=int(sys.argv[2]), workers=2)
+source = ModelSource("m", "1", Path(sys.argv[1]))
+run_server(source, ServerOptions(), port=int(sys.argv[2]), workers=2)
 """
 
 
