@@ -136,3 +136,15 @@ def test_describe_lists_changes_and_counts(zoo: Workspace) -> None:
     lines = describe(workspace_plan(InMemoryCluster(), zoo))
     assert lines[0].startswith("+ create")
     assert lines[-1].endswith("0 unchanged")
+
+
+def test_pinning_a_new_version_updates_only_the_workload(zoo: Workspace) -> None:
+    cluster = InMemoryCluster()
+    apply_workspace(cluster, zoo, versions={"ranker": 3})
+    changed = workspace_plan(cluster, zoo, versions={"ranker": 4})
+    assert [c.key.kind for c in changed.updates] == ["Rollout"]
+    assert changed.updates[0].desired is not None
+    container = changed.updates[0].desired["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"][-2:] == ["--version", "4"]
+    assert changed.creates == []
+    assert changed.prunes == []

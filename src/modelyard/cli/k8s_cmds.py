@@ -20,6 +20,26 @@ if TYPE_CHECKING:
 IdsArg = Annotated[
     list[str] | None, typer.Argument(help="Model ids; every model of the workspace if none.")
 ]
+PinOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--version",
+        help="Pin the registry version a model's pods serve: --version ctr=3 (repeatable). "
+        "A new pin changes the pod template, which starts a rollout.",
+    ),
+]
+
+
+def _pins(pairs: list[str] | None) -> dict[str, int]:
+    from modelyard.errors import ConfigError
+
+    pins: dict[str, int] = {}
+    for pair in pairs or []:
+        model, _, number = pair.partition("=")
+        if not model or not number.isdigit() or int(number) < 1:
+            raise ConfigError(f"--version {pair!r}: write it as MODEL=N, e.g. --version ctr=3")
+        pins[model] = int(number)
+    return pins
 
 
 def register(app: typer.Typer) -> None:
@@ -37,6 +57,7 @@ def render(
     check: Annotated[
         bool, typer.Option("--check", help="Validate every object against its schema.")
     ] = False,
+    version: PinOpt = None,
     workspace: WorkspaceOpt = Path(),
 ) -> None:
     """Render Kubernetes manifests of the models (YAML, deterministic)."""
@@ -45,7 +66,7 @@ def render(
 
     with errors_to_exit():
         ws = load_workspace(workspace)
-        rendered = render_workspace(ws, model_ids or ())
+        rendered = render_workspace(ws, model_ids or (), _pins(version))
         if check:
             Validator().check(
                 [*all_objects(rendered), *(m.job for m in rendered if m.job is not None)]
@@ -60,14 +81,17 @@ def render(
     )
 
 
-def _plan(ws_path: Path, model_ids: list[str] | None, prune: bool) -> tuple[Plan, Cluster]:
+def _plan(
+    ws_path: Path, model_ids: list[str] | None, prune: bool, pins: list[str] | None
+) -> tuple[Plan, Cluster]:
     from modelyard.config import load_workspace
     from modelyard.k8s import workspace_plan
     from modelyard.k8s.kube import KubeCluster
 
+    versions = _pins(pins)
     ws = load_workspace(ws_path)
     cluster = KubeCluster(ws.settings.kubernetes.context)
-    return workspace_plan(cluster, ws, model_ids or (), prune=prune), cluster
+    return workspace_plan(cluster, ws, model_ids or (), prune=prune, versions=versions), cluster
 
 
 def _plan_json(the_plan: Plan) -> dict[str, object]:
@@ -95,12 +119,13 @@ def diff(
     prune: Annotated[
         bool, typer.Option("--prune/--no-prune", help="Show objects that would be pruned.")
     ] = True,
+    version: PinOpt = None,
     workspace: WorkspaceOpt = Path(),
     as_json: JsonOpt = False,
 ) -> None:
     """Show what 'apply' would change in the cluster: create, update, prune."""
     with errors_to_exit():
-        the_plan, _ = _plan(workspace, model_ids, prune)
+        the_plan, _ = _plan(workspace, model_ids, prune, version)
     _show(the_plan, as_json)
 
 
@@ -113,6 +138,7 @@ def apply(
         bool,
         typer.Option("--prune/--no-prune", help="Delete owned objects no longer rendered."),
     ] = True,
+    version: PinOpt = None,
     workspace: WorkspaceOpt = Path(),
     as_json: JsonOpt = False,
 ) -> None:
@@ -120,7 +146,7 @@ def apply(
     from modelyard.k8s.apply import execute
 
     with errors_to_exit():
-        the_plan, cluster = _plan(workspace, model_ids, prune)
+        the_plan, cluster = _plan(workspace, model_ids, prune, version)
         execute(cluster, the_plan, dry_run=dry_run)
     _show(the_plan, as_json)
     if dry_run and not as_json:

@@ -8,7 +8,7 @@ failure half-way never leaves a model with less than it had.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelyard.config import Workspace
@@ -21,22 +21,29 @@ from modelyard.k8s.validate import default_validator
 _ORDER = {(k.group, k.kind): i for i, k in enumerate(MANAGED_KINDS)}
 
 
-def desired_objects(ws: Workspace, model_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
+def desired_objects(
+    ws: Workspace, model_ids: Sequence[str] = (), versions: Mapping[str, int] | None = None
+) -> list[dict[str, Any]]:
     """Rendered and validated objects of the models named (all when none is)."""
-    objects = all_objects(render_workspace(ws, model_ids))
+    objects = all_objects(render_workspace(ws, model_ids, versions))
     default_validator().check(objects)
     return objects
 
 
 def workspace_plan(
-    cluster: Cluster, ws: Workspace, model_ids: Sequence[str] = (), *, prune: bool = True
+    cluster: Cluster,
+    ws: Workspace,
+    model_ids: Sequence[str] = (),
+    *,
+    prune: bool = True,
+    versions: Mapping[str, int] | None = None,
 ) -> Plan:
     """The plan for ``ws`` against what ``cluster`` holds.
 
     With ``model_ids``, only those models' live objects are candidates for pruning.
     """
     ctx = RenderContext.of(ws)
-    desired = desired_objects(ws, model_ids)
+    desired = desired_objects(ws, model_ids, versions)
     live = cluster.list_owned(MANAGED_KINDS, ctx.namespace, ctx.owner_selector())
     if model_ids:
         live = [
@@ -66,9 +73,10 @@ def apply_workspace(
     *,
     dry_run: bool = False,
     prune: bool = True,
+    versions: Mapping[str, int] | None = None,
 ) -> Plan:
     """Plan, then carry the plan out (server-side dry run when ``dry_run``); the plan."""
-    the_plan = workspace_plan(cluster, ws, model_ids, prune=prune)
+    the_plan = workspace_plan(cluster, ws, model_ids, prune=prune, versions=versions)
     execute(cluster, the_plan, dry_run=dry_run)
     return the_plan
 

@@ -48,9 +48,11 @@ class RenderContext:
     node_classes: Mapping[str, NodeClass] = field(default_factory=dict)
     settings: WorkspaceSettings = field(default_factory=WorkspaceSettings)
     prometheus_url: str = DEFAULT_PROMETHEUS_URL
+    versions: Mapping[str, int] = field(default_factory=dict)
+    """Registry version each model's pods serve; the newest at pod start when absent."""
 
     @classmethod
-    def of(cls, ws: Workspace) -> RenderContext:
+    def of(cls, ws: Workspace, versions: Mapping[str, int] | None = None) -> RenderContext:
         k8s = ws.settings.kubernetes
         return cls(
             workspace=label_value(ws.name),
@@ -61,6 +63,7 @@ class RenderContext:
             node_classes=ws.settings.node_classes,
             settings=ws.settings,
             prometheus_url=k8s.prometheus_url,
+            versions=dict(versions or {}),
         )
 
     def image(self, entry: ModelEntry) -> str:

@@ -136,6 +136,8 @@ def server_container(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
         "args": [
             *("modelyard", "serve", entry.id, "-w", MOUNT_PATH),
             *("--host", "0.0.0.0", "--port", str(HTTP_PORT)),  # noqa: S104 - inside the pod
+            # A pinned version changes the pod template, which is what starts a rollout.
+            *(("--version", str(ctx.versions[entry.id])) if entry.id in ctx.versions else ()),
         ],
         "ports": [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}],
         "env": env(ctx, entry),

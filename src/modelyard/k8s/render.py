@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,12 +83,15 @@ def read_script(entry: ModelEntry) -> str:
         ) from exc
 
 
-def render_workspace(ws: Workspace, model_ids: Sequence[str] = ()) -> list[ModelManifests]:
-    """Render the models named (all of them when none is), sorted by id.
+def render_workspace(
+    ws: Workspace, model_ids: Sequence[str] = (), versions: Mapping[str, int] | None = None
+) -> list[ModelManifests]:
+    """Render the models named (all of them when none is), sorted by id; ``versions`` pins
+    the registry version a model's pods serve.
 
     Every model is rendered before an error is raised, and the error lists each problem.
     """
-    ctx = RenderContext.of(ws)
+    ctx = RenderContext.of(ws, versions)
     entries = [ws.model(i) for i in model_ids] if model_ids else list(ws.models.values())
     out: list[ModelManifests] = []
     problems: list[ConfigError] = []
