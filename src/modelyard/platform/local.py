@@ -1,0 +1,373 @@
+"""The local backend's deployment workflows: deploy, up, down, rollout commands, rollback.
+
+What the CLI (and the Python API) call. Each one commits its change to the state store first,
+then makes it happen: a new deployment gets a supervisor process (see
+:mod:`modelyard.platform.supervisor`); a new version of a served model becomes a pending rollout
+that the supervisor drives; a user's rollout command goes through the same
+:class:`~modelyard.platform.controller.RolloutController` as the supervisor, acting on the
+server's admin API before it returns, so a rollback takes effect before the command ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+from modelyard.config import Workspace
+from modelyard.errors import Conflict, NotFound, Unavailable
+from modelyard.platform.controller import NoRollout, RolloutController
+from modelyard.platform.locks import rollout_lock, supervisor_lock
+from modelyard.platform.records import Deployment, Revision, RolloutEvent
+from modelyard.platform.serve import admin_token
+from modelyard.platform.server_admin import ServerAdmin, ServerUnreachable
+from modelyard.platform.state import StateStore
+from modelyard.registry import Registry
+from modelyard.rollout import (
+    Event,
+    RolloutPlan,
+    RolloutState,
+    Start,
+    UserAbort,
+    UserPause,
+    UserPromote,
+    UserResume,
+    UserRollback,
+    advance,
+    new_rollout,
+)
+
+Command = Literal["promote", "pause", "resume", "abort"]
+SERVED_STATES = ("production", "staging")
+
+
+class NothingToRollBack(NotFound):
+    """The model has no earlier revision that served."""
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    """What ``deploy`` did: started a server, started a rollout, or found it served already."""
+
+    model_id: str
+    version: str
+    revision: int | None
+    action: Literal["started", "rollout", "unchanged"]
+    url: str | None
+
+
+@dataclass(frozen=True)
+class RolloutView:
+    """Everything ``rollout status`` shows."""
+
+    deployment: Deployment | None
+    revision: int | None
+    state: RolloutState | None
+    events: list[RolloutEvent]
+    now: float
+
+
+def _store(workspace: Workspace) -> StateStore:
+    return StateStore.for_workspace(workspace.root)
+
+
+def _admin(workspace: Workspace, deployment: Deployment | None) -> ServerAdmin | None:
+    if deployment is None or deployment.port is None or deployment.status != "serving":
+        return None
+    url = f"http://127.0.0.1:{deployment.port}"
+    return ServerAdmin(url, deployment.model_id, admin_token(workspace), timeout=60.0)
+
+
+def controller_for(workspace: Workspace, model_id: str) -> RolloutController:
+    """A controller acting on the model's running server (if any)."""
+    store = _store(workspace)
+    admin = _admin(workspace, store.get_deployment(model_id))
+    return RolloutController(store, model_id, rollout_lock(workspace.state_dir, model_id), admin)
+
+
+# ---------------------------------------------------------------------- supervisor processes
+
+
+def supervisor_running(workspace: Workspace, model_id: str) -> bool:
+    return supervisor_lock(workspace.state_dir, model_id).held_elsewhere()
+
+
+def start_supervisor(
+    workspace: Workspace,
+    model_id: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    poll: float = 0.5,
+) -> None:
+    """Start the model's supervisor, detached, unless one runs already."""
+    if supervisor_running(workspace, model_id):
+        return
+    logs = workspace.state_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "modelyard.platform.supervisor", str(workspace.root)]
+    with (logs / f"{model_id}-supervisor.log").open("ab") as log:
+        subprocess.Popen(
+            [*command, model_id, "--poll", str(poll)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 30.0
+    while not supervisor_running(workspace, model_id):
+        if time.monotonic() > deadline:
+            raise Unavailable(f"the supervisor of {model_id} did not start; see {logs}", 5.0)
+        time.sleep(0.05)
+
+
+def wait_serving(workspace: Workspace, model_id: str, timeout: float = 180.0) -> Deployment:
+    """Block until the model's server is ready."""
+    store = _store(workspace)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = store.get_deployment(model_id)
+        if found is not None and found.status == "serving":
+            return found
+        if not supervisor_running(workspace, model_id):
+            break
+        time.sleep(0.1)
+    logs = workspace.state_dir / "logs"
+    raise Unavailable(f"the server of {model_id} is not serving; see {logs}", 5.0)
+
+
+# ---------------------------------------------------------------------- deploy / up / down
+
+
+def deploy(
+    workspace: Workspace,
+    model_id: str,
+    version: int | None = None,
+    *,
+    by: str | None = None,
+    plan: RolloutPlan | None = None,
+    env: Mapping[str, str] | None = None,
+    wait: bool = True,
+) -> DeployResult:
+    """Serve ``version`` (newest by default): start the server, or roll the version out.
+
+    ``plan`` overrides ``deploy.yaml``'s rollout section (tests and benchmarks).
+    """
+    entry = workspace.model(model_id)
+    number = str(Registry.for_workspace(workspace).resolve(model_id, version).version)
+    controller = controller_for(workspace, model_id)
+    store = controller.store
+    with controller.lock.hold():
+        deployment = store.get_deployment(model_id)
+        primary = deployment.primary_version if deployment else None
+        revision: Revision | None
+        if primary is None:
+            with store.transaction():
+                revision = store.add_revision(model_id, number, outcome="active", by=by)
+                store.append_event(model_id, revision.revision, "deployed", {"version": number})
+                store.upsert_deployment(
+                    replace(deployment or Deployment(model_id, "starting"), primary_version=number)
+                )
+            action: Literal["started", "rollout", "unchanged"] = "started"
+        elif primary == number:
+            revision, action = store.current_revision(model_id), "unchanged"
+        else:
+            running = controller.unfinished()
+            if running is not None:
+                raise Conflict(
+                    f"a rollout of {model_id} version {running[1].version} is in progress "
+                    f"({running[1].status}); promote, abort or roll it back first"
+                )
+            rollout_plan = plan or RolloutPlan.from_config(entry.deploy.rollout)
+            now = time.time()
+            state = new_rollout(
+                rollout_plan, model=model_id, version=number, current=primary, now=now
+            )
+            transition = advance(state, Start(), now)
+            with store.transaction():
+                revision = store.add_revision(model_id, number, outcome="pending", by=by)
+                controller.commit(revision.revision, transition)
+            action = "rollout"
+    start_supervisor(workspace, model_id, env=env)
+    found = wait_serving(workspace, model_id) if wait else store.get_deployment(model_id)
+    url = f"http://127.0.0.1:{found.port}" if found and found.port else None
+    return DeployResult(model_id, number, revision.revision if revision else None, action, url)
+
+
+def up(workspace: Workspace, *, env: Mapping[str, str] | None = None) -> list[DeployResult]:
+    """Start every deployment whose model.yaml state is production or staging."""
+    results = []
+    store = _store(workspace)
+    for model_id, entry in sorted(workspace.models.items()):
+        if entry.spec.state not in SERVED_STATES:
+            continue
+        deployment = store.get_deployment(model_id)
+        if deployment is not None and deployment.primary_version is not None:
+            start_supervisor(workspace, model_id, env=env)
+            found = wait_serving(workspace, model_id)
+            url = f"http://127.0.0.1:{found.port}"
+            current = store.current_revision(model_id)
+            results.append(
+                DeployResult(
+                    model_id,
+                    deployment.primary_version,
+                    current.revision if current else None,
+                    "unchanged",
+                    url,
+                )
+            )
+        else:
+            results.append(deploy(workspace, model_id, env=env))
+    return results
+
+
+def down(
+    workspace: Workspace, model_ids: list[str] | None = None, timeout: float = 60.0
+) -> list[str]:
+    """Stop the supervisors (their servers drain first); returns the models stopped."""
+    import signal
+
+    stopped = []
+    for model_id in model_ids or sorted(workspace.models):
+        lock = supervisor_lock(workspace.state_dir, model_id)
+        if not lock.held_elsewhere():
+            continue
+        pid = int(lock.path.read_text() or 0)
+        if pid:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+        deadline = time.monotonic() + timeout
+        while lock.held_elsewhere() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stopped.append(model_id)
+    return stopped
+
+
+# ---------------------------------------------------------------------- rollout commands
+
+
+def rollout_command(
+    workspace: Workspace, model_id: str, command: Command, *, by: str = ""
+) -> RolloutState:
+    """Promote, pause, resume or abort the model's rollout; acts before returning."""
+    workspace.model(model_id)
+    events: dict[Command, Event] = {
+        "promote": UserPromote(by=by),
+        "pause": UserPause(by=by),
+        "resume": UserResume(by=by),
+        "abort": UserAbort(by=by),
+    }
+    controller = controller_for(workspace, model_id)
+    try:
+        if controller.unfinished() is None:
+            raise NoRollout(f"model {model_id!r} has no rollout in progress")
+        return controller.apply(events[command])
+    finally:
+        if controller.admin is not None:
+            controller.admin.close()
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    """Where a rollback went: the version serving now, and the revision that recorded it."""
+
+    model_id: str
+    version: str
+    revision: int
+    rolled_back: int
+    """The revision that was rolled back."""
+    during_rollout: bool
+
+
+def rollback(workspace: Workspace, model_id: str, *, by: str = "") -> RollbackResult:
+    """Back to the previous revision at once: the rollout in progress, or the last one done.
+
+    Returns once the server answers with the previous version (when it runs).
+    """
+    workspace.model(model_id)
+    controller = controller_for(workspace, model_id)
+    store = controller.store
+    try:
+        running = controller.unfinished()
+        if running is not None:
+            state = controller.apply(UserRollback(by=by))
+            current = store.current_revision(model_id)
+            return RollbackResult(
+                model_id,
+                state.current or "",
+                current.revision if current else 0,
+                running[0],
+                True,
+            )
+        with controller.lock.hold():
+            current = store.current_revision(model_id)
+            previous = store.previous_revision(model_id)
+            if current is None or previous is None:
+                raise NothingToRollBack(
+                    f"model {model_id!r} has no earlier revision that served; "
+                    "see `modelyard history`"
+                )
+            reason = f"rollback of revision {current.revision} to {previous.revision}"
+            with store.transaction():
+                made = store.add_revision(
+                    model_id, previous.version, outcome="active", reason=reason, by=by or None
+                )
+                store.set_revision_outcome(model_id, current.revision, "rolled_back", reason)
+                detail = {"version": previous.version, "from": current.version, "by": by}
+                store.append_event(model_id, made.revision, "rolled_back", detail)
+                deployment = store.get_deployment(model_id) or Deployment(model_id, "stopped")
+                store.upsert_deployment(
+                    replace(
+                        deployment,
+                        primary_version=previous.version,
+                        canary_version=None,
+                        canary_weight=0.0,
+                        shadow_version=None,
+                    )
+                )
+            if controller.admin is not None:
+                # an unreachable server gets the routing from the supervisor when it is back
+                with contextlib.suppress(ServerUnreachable):
+                    controller.admin.promote(previous.version)
+            return RollbackResult(
+                model_id, previous.version, made.revision, current.revision, False
+            )
+    finally:
+        if controller.admin is not None:
+            controller.admin.close()
+
+
+# ---------------------------------------------------------------------- views
+
+
+def rollout_view(workspace: Workspace, model_id: str, events: int = 12) -> RolloutView:
+    """The deployment, its latest rollout and the last ``events`` history entries."""
+    workspace.model(model_id)
+    store = _store(workspace)
+    record = store.load_rollout(model_id)
+    state = RolloutState.from_dict(record.state) if record else None
+    return RolloutView(
+        store.get_deployment(model_id),
+        record.revision if record else None,
+        state,
+        store.events(model_id, limit=events),
+        time.time(),
+    )
+
+
+def history(workspace: Workspace, model_id: str) -> list[Revision]:
+    """The model's revisions, oldest first."""
+    workspace.model(model_id)
+    return _store(workspace).revisions(model_id)
+
+
+def workspace_root(workspace: Workspace) -> Path:
+    return workspace.root

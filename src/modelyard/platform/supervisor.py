@@ -1,0 +1,250 @@
+"""The supervisor of one deployment: keeps its server alive and drives its rollout.
+
+One supervisor process per deployment, started detached (its own session) by ``modelyard
+deploy``/``up``. It holds the deployment's supervisor lock for its whole life, owns the model
+server child (restarting it with exponential backoff when it dies, on the same port, with the
+primary version; then re-applying the committed routing, so canary and shadow come back with
+the same weights), and runs the rollout controller loop: read the server's stats, feed them to
+the machine, commit, act. SIGTERM stops the server gracefully (it drains) and exits.
+
+Run as ``python -m modelyard.platform.supervisor <workspace> <model-id>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+
+import httpx
+import psutil
+
+from modelyard.config import Workspace, load_workspace
+from modelyard.platform.controller import RolloutController
+from modelyard.platform.locks import rollout_lock, supervisor_lock
+from modelyard.platform.process import READY_PATH, ServerNotReady, ServerProcess, free_port
+from modelyard.platform.records import Deployment
+from modelyard.platform.serve import admin_token
+from modelyard.platform.server_admin import ServerAdmin
+from modelyard.platform.state import StateStore
+from modelyard.rollout import Metrics
+
+log = logging.getLogger("modelyard.supervisor")
+
+BACKOFF_START = 0.5
+BACKOFF_MAX = 30.0
+STABLE_AFTER = 30.0
+"""Seconds a server must stay up before the restart backoff starts again from the bottom."""
+
+
+class AdoptedServer:
+    """A server left running by an earlier supervisor (which died): watched by its pid."""
+
+    def __init__(self, pid: int, port: int) -> None:
+        self.pid = pid
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+    def alive(self) -> bool:
+        try:
+            return psutil.Process(self.pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    def stop(self, grace_s: float = 10.0) -> int | None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        while self.alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+        return None
+
+
+Server = ServerProcess | AdoptedServer
+
+
+class Supervisor:
+    """Keeps ``model_id``'s server up and its rollout moving, until told to stop."""
+
+    def __init__(self, workspace: Workspace, model_id: str, poll: float = 0.5) -> None:
+        self.workspace = workspace
+        self.model_id = model_id
+        self.poll = poll
+        self.store = StateStore.for_workspace(workspace.root)
+        self.lock = supervisor_lock(workspace.state_dir, model_id)
+        self.token = admin_token(workspace)
+        self.stopping = False
+        self.server: Server | None = None
+        self.controller: RolloutController | None = None
+        self._backoff = BACKOFF_START
+        self._next_start = 0.0
+        self._started_at = 0.0
+        self._converged: tuple[object, ...] | None = None
+
+    # ------------------------------------------------------------------ life
+
+    def run(self) -> int:
+        if not self.lock.acquire(timeout=0):
+            log.info("another supervisor runs %s; leaving", self.model_id)
+            return 0
+        self.lock.write(str(os.getpid()))
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        try:
+            self.server = self._adopt()
+            while not self.stopping:
+                try:
+                    self._once()
+                except Exception:  # the loop is the edge: log and go on
+                    log.exception("supervisor of %s: step failed", self.model_id)
+                time.sleep(self.poll)
+        finally:
+            self._shutdown()
+            self.lock.release()
+        return 0
+
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+
+    def _deployment(self) -> Deployment:
+        found = self.store.get_deployment(self.model_id)
+        return found or Deployment(self.model_id, "starting")
+
+    def _set(self, **changes: object) -> None:
+        with self.store.transaction():
+            self.store.upsert_deployment(replace(self._deployment(), **changes))  # type: ignore[arg-type]
+
+    def _shutdown(self) -> None:
+        if self.server is not None:
+            self._set(status="stopping")
+            self.server.stop(grace_s=40.0)
+        self._set(status="stopped", pid=None)
+        if self.controller is not None and self.controller.admin is not None:
+            self.controller.admin.close()
+
+    # ------------------------------------------------------------------ server
+
+    def _adopt(self) -> AdoptedServer | None:
+        """The server an earlier supervisor left, if it is alive and answers."""
+        deployment = self.store.get_deployment(self.model_id)
+        if deployment is None or deployment.pid is None or deployment.port is None:
+            return None
+        server = AdoptedServer(deployment.pid, deployment.port)
+        if not server.alive():
+            return None
+        try:
+            if httpx.get(server.url + READY_PATH, timeout=2.0).status_code == 200:
+                log.info("adopted the server of %s (pid %d)", self.model_id, server.pid)
+                self._attach(server)
+                return server
+        except httpx.HTTPError:
+            pass
+        server.stop(grace_s=5.0)
+        return None
+
+    def _attach(self, server: Server) -> None:
+        if self.controller is not None and self.controller.admin is not None:
+            self.controller.admin.close()
+        admin = ServerAdmin(server.url, self.model_id, self.token)
+        lock = rollout_lock(self.workspace.state_dir, self.model_id)
+        self.controller = RolloutController(self.store, self.model_id, lock, admin)
+        self._converged = None
+
+    def _start_server(self) -> None:
+        deployment = self._deployment()
+        if deployment.primary_version is None:
+            raise RuntimeError(f"{self.model_id} has no primary version to serve")
+        port = deployment.port or free_port()
+        server = ServerProcess(
+            self.workspace.root,
+            self.model_id,
+            version=int(deployment.primary_version),
+            port=port,
+            log_path=self.workspace.state_dir / "logs" / f"{self.model_id}-server.log",
+        )
+        self._set(status="starting", port=port)
+        server.start()
+        try:
+            server.wait_ready(timeout_s=120.0)
+        except ServerNotReady:
+            server.stop(grace_s=2.0)
+            self._next_start = time.monotonic() + self._backoff
+            self._backoff = min(self._backoff * 2, BACKOFF_MAX)
+            self._set(status="restarting", pid=None)
+            raise
+        self._set(status="serving", pid=server.pid, port=port)
+        self.server = server
+        self._started_at = time.monotonic()
+        self._attach(server)
+        log.info("server of %s serving on %s (pid %s)", self.model_id, server.url, server.pid)
+
+    def _keep_alive(self) -> bool:
+        """Restart a dead server (with backoff); whether one is serving now."""
+        if self.server is not None and self.server.alive():
+            if time.monotonic() - self._started_at > STABLE_AFTER:
+                self._backoff = BACKOFF_START
+            return True
+        if self.server is not None:
+            log.warning("the server of %s died; restarting", self.model_id)
+            self.server = None
+            self._next_start = time.monotonic() + self._backoff
+            self._backoff = min(self._backoff * 2, BACKOFF_MAX)
+            self._set(status="restarting", pid=None)
+        if time.monotonic() < self._next_start:
+            return False
+        self._start_server()
+        return True
+
+    # ------------------------------------------------------------------ rollout
+
+    def _once(self) -> None:
+        if not self._keep_alive() or self.controller is None:
+            return
+        controller = self.controller
+        deployment = self._deployment()
+        found = controller.current()
+        key = (
+            deployment.primary_version,
+            found[0] if found else None,
+            found[1].seq if found else None,
+        )
+        if key != self._converged:
+            controller.converge()
+            found = controller.current()
+            self._converged = (
+                deployment.primary_version,
+                found[0] if found else None,
+                found[1].seq if found else None,
+            )
+        if found is not None and not found[1].terminal and controller.admin is not None:
+            state = controller.apply(Metrics(controller.admin.snapshot()))
+            self._converged = (self._deployment().primary_version, found[0], state.seq)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m modelyard.platform.supervisor")
+    parser.add_argument("workspace", type=Path)
+    parser.add_argument("model_id")
+    parser.add_argument("--poll", type=float, default=0.5)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    workspace = load_workspace(args.workspace)
+    return Supervisor(workspace, args.model_id, args.poll).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
