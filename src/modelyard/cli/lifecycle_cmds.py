@@ -15,6 +15,7 @@ from modelyard.cli.output import console, emit, errors_to_exit
 from modelyard.cli.workspace_cmds import JsonOpt, WorkspaceOpt
 
 if TYPE_CHECKING:
+    from modelyard.config import Workspace
     from modelyard.platform import TrainResult
     from modelyard.registry import ModelVersion
 
@@ -81,6 +82,10 @@ def train(
         bool,
         typer.Option("--in-cluster", hidden=True, help="Set by the rendered Job: run here."),
     ] = False,
+    deploy: Annotated[
+        bool,
+        typer.Option("--deploy", help="Roll the new version out if it passes the gate."),
+    ] = False,
     workspace: WorkspaceOpt = Path(),
     as_json: JsonOpt = False,
 ) -> None:
@@ -88,6 +93,8 @@ def train(
 
     The script's log streams here and to .modelyard/logs/; CPU and memory are sampled every
     second. Exits with the script's own exit code when it fails (137 when stopped for memory).
+    With --deploy, a version that passes the evaluation gate is deployed (rolled out when the
+    model is served already).
     """
     from modelyard.config import load_workspace
     from modelyard.errors import ConfigError
@@ -113,7 +120,37 @@ def train(
             console.status(f"training {model_id}…", spinner="dots") if streaming else nullcontext()
         ):
             result = run_training(ws, model_id, param or [], on_line=show if streaming else None)
-    emit(as_json, _train_summary(result), lambda: print_train_result(result))
+        summary = _train_summary(result)
+        if deploy:
+            summary["deploy"] = _deploy_trained(ws, result)
+    emit(as_json, summary, lambda: _print_trained(result, summary.get("deploy")))
+
+
+def _deploy_trained(ws: Workspace, result: TrainResult) -> dict[str, object]:
+    """``train --deploy``: deploy the registered version if it passed the gate."""
+    from modelyard.platform.local import deploy
+
+    if result.version is None:
+        return {"deployed": False, "reason": "no version was registered"}
+    if result.gate is not None and not result.gate.passed:
+        return {"deployed": False, "reason": f"evaluation gate failed: {result.gate.reason}"}
+    done = deploy(ws, result.model_id, result.version.version)
+    return {"deployed": True, "action": done.action, "revision": done.revision, "url": done.url}
+
+
+def _print_trained(result: TrainResult, deployed: object) -> None:
+    print_train_result(result)
+    if isinstance(deployed, dict):
+        if not deployed["deployed"]:
+            console.print(f"[yellow]not deployed[/]: {deployed['reason']}")
+        elif deployed["action"] == "rollout":
+            console.print(
+                f"rolling out version {result.version.version if result.version else '?'} "
+                f"(revision {deployed['revision']}): "
+                f"modelyard rollout status {result.model_id} --watch"
+            )
+        else:
+            console.print(f"serving at {deployed['url']}")
 
 
 def _version_row(mv: ModelVersion) -> dict[str, object]:
