@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,6 +224,25 @@ def _record_usage(tracking: Tracking, run_id: str, job: JobResult, log_path: Pat
         tracking.log_artifact(run_id, log_path, "logs")
 
 
+def _to_onnx(
+    tracking: Tracking, entry: ModelEntry, run_id: str, source: str, tags: dict[str, str]
+) -> str:
+    """Convert the logged sklearn model to ONNX, checked against it; the ONNX model's URI."""
+    from modelyard.platform.onnx_export import export_onnx
+
+    if entry.spec.framework != "sklearn":
+        raise ConfigError(
+            f"{entry.id}: serving.format: onnx converts scikit-learn models only, "
+            f"not {entry.spec.framework}"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(source) if Path(source).is_dir() else tracking.download(source, Path(tmp))
+        export = export_onnx(tracking, run_id, local, entry.spec.serving.method)
+    tags["modelyard.format"] = "onnx"
+    tags["modelyard.onnx_max_abs_diff"] = f"{export.max_abs_diff:.3g}"
+    return export.source
+
+
 def _register(
     registry: Registry, entry: ModelEntry, experiment_id: str, run_id: str, commit: str | None
 ) -> tuple[ModelVersion, GateResult | None, dict[str, float]]:
@@ -240,6 +260,10 @@ def _register(
     extra = {GATE_TAG: "none" if gate is None else ("passed" if gate.passed else "failed")}
     if commit:
         extra["modelyard.git_commit"] = commit
-    version = registry.register(entry, run_id, logged.artifact_location, logged.model_id, extra)
+    source: str = logged.artifact_location
+    model_id: str | None = logged.model_id
+    if entry.spec.serving.format == "onnx":
+        source, model_id = _to_onnx(tracking, entry, run_id, source, extra), None
+    version = registry.register(entry, run_id, source, model_id, extra)
     tracking.finish_run(run_id, ok=True)
     return version, gate, metrics

@@ -10,6 +10,8 @@ from modelyard.tracking.mlflow_adapter import (
     TrackingError,
     VersionRecord,
     load_pyfunc,
+    load_sklearn,
+    save_onnx,
 )
 
 __all__ = [
@@ -19,4 +21,6 @@ __all__ = [
     "TrackingError",
     "VersionRecord",
     "load_pyfunc",
+    "load_sklearn",
+    "save_onnx",
 ]

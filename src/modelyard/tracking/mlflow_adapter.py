@@ -259,6 +259,12 @@ class Tracking:
         with _translated(f"alias {alias!r} of model {name!r}"):
             self.client.set_registered_model_alias(name, alias, str(version))
 
+    def log_folder(self, run_id: str, folder: Path, name: str) -> str:
+        """Log a folder as the run's artifact ``name``; returns its artifact URI."""
+        with _translated("log artifacts"):
+            self.client.log_artifacts(run_id, str(folder), artifact_path=name)
+            return f"{self.client.get_run(run_id).info.artifact_uri}/{name}"
+
     def download(self, source: str, dest: Path) -> Path:
         """Copy the artifacts at ``source`` (any MLflow artifact URI or path) into ``dest``."""
         import mlflow.artifacts
@@ -267,6 +273,28 @@ class Tracking:
             return Path(
                 mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(dest))
             )
+
+
+def load_sklearn(path: Path) -> Any:
+    """Load the scikit-learn estimator of an MLflow model folder (for conversion to ONNX)."""
+    import mlflow.sklearn
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow.sklearn.load_model(str(path))
+    except MlflowException as exc:
+        raise ModelyardError(f"cannot load the sklearn model at {path}: {exc.message}") from exc
+
+
+def save_onnx(onnx_model: Any, source: Path, dest: Path) -> None:
+    """Save ``onnx_model`` as an MLflow ONNX model folder with ``source``'s signature."""
+    import mlflow.onnx
+    from mlflow.models import Model
+
+    signature = Model.load(str(source / "MLmodel")).signature
+    mlflow.onnx.save_model(
+        onnx_model, str(dest), signature=signature, pip_requirements=["onnxruntime"]
+    )
 
 
 def load_pyfunc(path: Path) -> Any:
