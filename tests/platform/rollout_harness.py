@@ -39,9 +39,7 @@ def register_base(workspace: Workspace, tmp: Path) -> int:
     X = rng.normal(size=(200, 8))
     model = LogisticRegression().fit(X, (X[:, 0] + X[:, 1] > 0).astype(int))
     folder = tmp / "base-model"
-    mlflow.sklearn.save_model(
-        model, folder, input_example=X[:2], pip_requirements=["scikit-learn"]
-    )
+    mlflow.sklearn.save_model(model, folder, input_example=X[:2], pip_requirements=["scikit-learn"])
     registry = Registry.for_workspace(workspace)
     tracking = registry.tracking
     run_id = tracking.start_run(tracking.experiment_id(MODEL), {}, {})
@@ -79,6 +77,7 @@ class ClientLoop:
                     )
                 except httpx.HTTPError as exc:
                     self.failures.append(repr(exc))
+                    time.sleep(0.05)  # the server is down: do not spin
                     continue
                 self.statuses[reply.status_code] += 1
                 if reply.status_code == 200:
@@ -94,9 +93,7 @@ class ClientLoop:
 
     @property
     def total(self) -> int:
-        return sum(self.statuses.values()) + len(
-            [f for f in self.failures if not f[:3].isdigit()]
-        )
+        return sum(self.statuses.values()) + len([f for f in self.failures if not f[:3].isdigit()])
 
 
 def wait_rollout(
@@ -108,8 +105,8 @@ def wait_rollout(
     while time.monotonic() < deadline:
         view = rollout_view(workspace, MODEL)
         state = view.state
-        if state is not None and view.revision == revision:
-            if state.terminal or (phase is not None and state.phase.value == phase):
-                return state
+        ours = state is not None and view.revision == revision
+        if ours and state is not None and (state.terminal or state.phase.value == phase):
+            return state
         time.sleep(0.1)
     raise AssertionError(f"rollout of revision {revision} did not end in time: {state}")
