@@ -92,18 +92,25 @@ class SklearnRuntime(_Base):
     flavor = "sklearn"
 
     def _load(self, path: Path, conf: dict[str, Any]) -> Any:
-        file = path / str(conf.get("pickled_model", "model.pkl"))
-        fmt = conf.get("serialization_format", "cloudpickle")
-        if fmt == "skops":
-            import skops.io  # type: ignore[import-not-found,import-untyped,unused-ignore]
+        return _deserialize(path / str(conf.get("pickled_model", "model.pkl")), conf)
 
-            return skops.io.load(file, trusted=conf.get("skops_trusted_types"))
-        with file.open("rb") as fh:
-            if fmt == "cloudpickle":
-                import cloudpickle
 
-                return cloudpickle.load(fh)
-            return pickle.load(fh)
+def _deserialize(file: Path, conf: dict[str, Any]) -> Any:
+    """Read an estimator as MLflow wrote it: skops (MLflow 3's default), cloudpickle, pickle.
+
+    The registry verified the file's checksum before this runs.
+    """
+    fmt = conf.get("serialization_format", "cloudpickle")
+    if fmt == "skops":
+        import skops.io  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+        return skops.io.load(file, trusted=conf.get("skops_trusted_types"))
+    with file.open("rb") as fh:
+        if fmt == "cloudpickle":
+            import cloudpickle
+
+            return cloudpickle.load(fh)
+        return pickle.load(fh)
 
 
 class OnnxRuntime(_Base):
@@ -180,8 +187,7 @@ class BoosterRuntime(_Base):
         if self.flavor == "xgboost":
             model.load_model(str(data))
             return model
-        with data.open("rb") as fh:
-            return pickle.load(fh)
+        return _deserialize(data, conf)
 
 
 class PyfuncRuntime(_Base):

@@ -1,0 +1,71 @@
+"""Framework adapters beyond scikit-learn: LightGBM (optional extra) and the MLflow pyfunc
+fallback, each served over HTTP with the same answers as the model in process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow.pyfunc
+import numpy as np
+import pytest
+from serving_harness import serve
+
+from modelyard.serving import ModelSource
+
+
+def _rows(n: int = 6) -> np.ndarray:
+    return np.random.default_rng(9).normal(size=(n, 8))
+
+
+def _training() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(400, 8))
+    return X, (X[:, 0] + X[:, 1] > 0).astype(int)
+
+
+def test_lightgbm_model(tmp_path: Path) -> None:
+    lightgbm = pytest.importorskip("lightgbm")
+    import mlflow.lightgbm
+
+    X, y = _training()
+    model = lightgbm.LGBMClassifier(n_estimators=20, verbose=-1).fit(X, y)
+    path = tmp_path / "lgbm"
+    mlflow.lightgbm.save_model(model, path, input_example=X[:2], pip_requirements=["lightgbm"])
+    rows = _rows()
+    with (
+        serve(ModelSource("lgbm", "1", path, method="predict_proba")) as running,
+        running.client() as client,
+    ):
+        reply = client.post("/v1/models/lgbm:predict", json={"instances": rows.tolist()})
+    assert reply.status_code == 200, reply.text
+    np.testing.assert_allclose(reply.json()["predictions"], model.predict_proba(rows), rtol=1e-9)
+
+
+class Doubler(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+    """A custom pyfunc model: no native adapter knows it, so the fallback serves it."""
+
+    # No type hints: MLflow would read them as a schema.
+    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+        return np.asarray(model_input).sum(axis=1) * 2
+
+
+def test_pyfunc_fallback(tmp_path: Path) -> None:
+    path = tmp_path / "pyfunc"
+    X, _ = _training()
+    mlflow.pyfunc.save_model(path, python_model=Doubler(), input_example=X[:2], pip_requirements=[])
+    rows = _rows()
+    with serve(ModelSource("doubler", "1", path)) as running, running.client() as client:
+        meta = client.get("/v2/models/doubler").json()
+        body = {
+            "inputs": [
+                {
+                    "name": meta["inputs"][0]["name"],
+                    "shape": [6, 8],
+                    "datatype": "FP64",
+                    "data": rows.ravel().tolist(),
+                }
+            ]
+        }
+        reply = client.post("/v2/models/doubler/infer", json=body)
+    assert reply.status_code == 200, reply.text
+    np.testing.assert_allclose(reply.json()["outputs"][0]["data"], rows.sum(axis=1) * 2)
