@@ -1,7 +1,9 @@
 """``modelyard demo``: the whole lifecycle on the local backend, in a fresh workspace.
 
-init -> validate -> train -> find the run and the version in MLflow -> serve -> requests over
-v1 and v2 -> read the server's own metrics -> stop. Every step uses the same functions as the
+init -> validate -> train -> find the run and the version in MLflow -> deploy (a supervised
+server) -> requests over v1 and v2 -> read the server's own metrics -> train version 2 and roll
+it out (shadow, canary steps, promote) under steady traffic -> deploy a broken version 3 and
+watch the automatic rollback -> history -> down. Every step uses the same functions as the
 CLI commands; nothing here is special to the demo but the narration.
 """
 
@@ -18,10 +20,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from modelyard.config import init_workspace, load_workspace
+from modelyard.config import Workspace, init_workspace, load_workspace
 from modelyard.observe import latency, requests_by_code
 from modelyard.platform import TrainResult, train
-from modelyard.platform.process import ServerProcess
+from modelyard.platform.local import deploy, down
 from modelyard.registry import Registry
 
 MODEL = "ctr"
@@ -86,19 +88,49 @@ def _lifecycle(console: Console, root: Path) -> None:
     console.print(table)
     console.print(f"  tracking URI: {workspace.tracking_uri}  (open it with `mlflow ui`)")
 
-    _step(console, 5, f"Serve {MODEL} version 1 over HTTP")
-    server = ServerProcess(
-        root, MODEL, version=1, log_path=workspace.state_dir / "logs" / "demo-server.log"
-    )
-    server.start()
+    _step(console, 5, f"Deploy {MODEL} version 1: a supervised server process")
     try:
-        with console.status("loading (checksum verified), warming up…"):
-            took = server.wait_ready()
-        console.print(f"  ready at {server.url} after {took:.1f}s")
-        _traffic(console, server)
+        started = time.monotonic()
+        with console.status("starting the supervisor; loading (checksum verified), warming up…"):
+            deployed = deploy(workspace, MODEL, 1, by="demo")
+        url = deployed.url or ""
+        console.print(f"  ready at {url} after {time.monotonic() - started:.1f}s")
+        _traffic(console, url)
+        _rollouts(console, workspace, url)
     finally:
-        code = server.stop()
-        console.print(f"  server stopped cleanly (exit code {code})")
+        with console.status("modelyard down: draining and stopping the server…"):
+            stopped = down(workspace)
+        console.print(f"  stopped: {', '.join(stopped) or 'nothing was running'}")
+
+
+def _rollouts(console: Console, workspace: Workspace, url: str) -> None:
+    from modelyard.demo_rollout import (
+        DEMO_PLAN,
+        broken_version,
+        no_shadow,
+        ship,
+        show_history,
+    )
+
+    _step(console, 8, "Train version 2 and roll it out: shadow, canary steps, promote")
+    with console.status("training version 2 (C=0.1)…"):
+        second = train(workspace, MODEL, ["C=0.1"])
+    _show_training(console, second)
+    plan = DEMO_PLAN
+    console.print(
+        f"  plan: shadow {plan.shadow:g}s, steps {[f'{w:g}%' for w in plan.steps]}, "
+        f"{plan.interval:g}s each (deploy.yaml says minutes; the demo uses seconds)"
+    )
+    version = second.version.version if second.version else 2
+    ship(console, workspace, MODEL, version, url, _rows(64, seed=5))
+
+    _step(console, 9, "Deploy a broken version 3 (fails 30 % of its calls): automatic rollback")
+    bad = broken_version(workspace, MODEL, version)
+    console.print("  shadow skipped for this one, to let the canary analysis catch it")
+    ship(console, workspace, MODEL, bad, url, _rows(64, seed=6), no_shadow(plan))
+
+    _step(console, 10, "The deployment's history")
+    show_history(console, workspace, MODEL)
 
 
 def _show_training(console: Console, result: TrainResult) -> None:
@@ -116,7 +148,7 @@ def _show_training(console: Console, result: TrainResult) -> None:
         )
 
 
-def _traffic(console: Console, server: ServerProcess) -> None:
+def _traffic(console: Console, url: str) -> None:
     _step(console, 6, f"Send {REQUESTS} requests (v1 predict and OIP v2 infer)")
     rows = _rows(REQUESTS)
     answers: list[tuple[list[float], object, object]] = []
@@ -127,7 +159,7 @@ def _traffic(console: Console, server: ServerProcess) -> None:
         TimeElapsedColumn(),
         console=console,
     )
-    with httpx.Client(base_url=server.url, timeout=10) as client, progress:
+    with httpx.Client(base_url=url, timeout=10) as client, progress:
         task = progress.add_task("requests", total=REQUESTS)
         for index, row in enumerate(rows):
             if index % 2 == 0:

@@ -30,15 +30,19 @@ Fault = Literal["clone", "errors", "diverge", "unloadable"]
 
 
 class FailingModel:
-    """Raises on ``share`` of its calls, otherwise answers as ``inner``."""
+    """Raises on ``share`` of its calls after the first ``spare`` (so that it passes warm-up
+    and is loaded: the fault shows on live traffic), otherwise answers as ``inner``."""
 
-    def __init__(self, inner: Any, share: float, seed: int = 0) -> None:
+    def __init__(self, inner: Any, share: float, seed: int = 0, spare: int = 20) -> None:
         self.inner = inner
         self.share = share
+        self.spare = spare
+        self._calls = 0
         self._random = random.Random(seed)
 
     def _maybe_fail(self) -> None:
-        if self._random.random() < self.share:
+        self._calls += 1
+        if self._calls > self.spare and self._random.random() < self.share:
             raise RuntimeError("injected fault: this version fails some requests")
 
     def predict(self, rows: Any) -> Any:
