@@ -182,7 +182,11 @@ def test_breaker_opens_sheds_and_recovers_over_http(tmp_path):
 def test_queue_timeout_sheds_with_503(tmp_path):
     path = write_model(tmp_path / "g", GatedModel(), features=2)
     breaker = BreakerOptions(max_in_flight=1, queue_timeout=0.05)
-    options = ServerOptions(breaker=breaker, batching=BatchingOptions(enabled=False))
+    # The model is fast at warm-up and blocks afterwards: keep it in the thread pool
+    # (inline_below_ms=0), as a model measured slow would be, so that requests can queue.
+    options = ServerOptions(
+        breaker=breaker, batching=BatchingOptions(enabled=False), inline_below_ms=0.0
+    )
     serving_fakes.WARM.set()
     body = {"instances": [[1.0, 2.0]]}
     with serve(ModelSource("g", "1", path), options) as running, running.client() as client:

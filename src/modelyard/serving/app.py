@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from modelyard.serving.admin import AdminApi, Loader
+from modelyard.serving.asgi import ModelServerApp
 from modelyard.serving.dataplane import DataPlane
 from modelyard.serving.deployment import ModelDeployment
 from modelyard.serving.metrics import ServingMetrics
@@ -104,8 +105,8 @@ def create_app(
         detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
         return json_response({"error": f"{detail}: {request.method} {request.url.path}"}, status)
 
-    app = Starlette(
-        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
+    app = ModelServerApp(
+        api, routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
     )
     app.state.deployment = deployment
     app.state.plane = plane

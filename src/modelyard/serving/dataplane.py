@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -56,6 +57,7 @@ class DataPlane:
         self.shedder = Shedder(name, options.breaker)
         self.prediction_log = prediction_log
         self._background: set[asyncio.Task[None]] = set()
+        self._queue_latency: dict[str, Any] = {}
         metrics.breaker_state.labels(name).set(0)
 
     def _transition(self, before: str, after: str) -> None:
@@ -81,9 +83,11 @@ class DataPlane:
             rows = await decode(target)
             queued = time.perf_counter()
             await self.shedder.acquire()
-            self.metrics.queue_latency.labels(self.deployment.name, target.name).observe(
-                time.perf_counter() - queued
-            )
+            histogram = self._queue_latency.get(target.name)
+            if histogram is None:
+                histogram = self.metrics.queue_latency.labels(self.deployment.name, target.name)
+                self._queue_latency[target.name] = histogram
+            histogram.observe(time.perf_counter() - queued)
             started = time.time()
             try:
                 result = await target.predict(rows)

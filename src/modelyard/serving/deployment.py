@@ -41,7 +41,7 @@ class ModelDeployment:
     def _new(self, source: ModelSource, role: str) -> ModelVersion:
         return ModelVersion(
             source, role, self._executor, self._metrics, self.options.batching,
-            self.options.stats_window,
+            self.options.stats_window, inline_below_ms=self.options.inline_below_ms,
         )  # fmt: skip
 
     async def start_primary(self, source: ModelSource) -> None:

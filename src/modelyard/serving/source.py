@@ -89,6 +89,9 @@ class ServerOptions:
     """Seconds of recent requests the stats endpoint summarises."""
     inference_threads: int = 4
     """Threads that run model calls off the event loop."""
+    inline_below_ms: float = 1.0
+    """A model whose full batch takes less than this at warm-up is called on the event loop,
+    not in the thread pool (the hop costs more than the call); 0 always uses the pool."""
     drain_timeout: float = 30.0
     """Longest a removed version (or a shutdown) waits for requests in flight."""
 

@@ -3,6 +3,11 @@
 A version is loaded and warmed before it takes traffic: ``start()`` loads the artifact in a
 worker thread, then sends the warm-up rows through the same path requests take, and only then
 sets ``ready``. ``drain()`` waits for the requests it is answering before ``close()`` unloads.
+
+Where the model runs is chosen by measured cost: after warm-up, a full batch is timed, and a
+model that answers it in under ``inline_below_ms`` is called on the event loop itself (a thread
+hop costs more than such a call); slower models run in the inference thread pool so that the
+loop keeps answering while they compute.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import contextlib
 import time
 from concurrent.futures import Executor
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +42,7 @@ class ModelVersion:
         batching: BatchingOptions,
         stats_window: float = 60.0,
         runtime: ModelRuntime | None = None,
+        inline_below_ms: float = 0.0,
     ) -> None:
         self.source = source
         self.role = role
@@ -50,6 +57,11 @@ class ModelVersion:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._inline_below = inline_below_ms / 1000.0
+        self.inline = False
+        """True once warm-up measured the model fast enough to call on the event loop."""
+        self._probe_rows = batching.max_batch_size if batching.enabled else 1
+        self._children: dict[str, tuple[Any, Any, Any]] = {}
         self._batcher: Batcher | None = None
         if batching.enabled and batching.max_batch_size > 1:
             self._batcher = Batcher(
@@ -79,6 +91,11 @@ class ModelVersion:
         for _ in range(self.source.warmup_requests):
             result = await self.predict(rows, count=False)
             self.output_meta = (datatype_of(result.dtype), [-1, *result.shape[1:]])
+        if self._inline_below > 0:
+            cost = await loop.run_in_executor(self._executor, self._call_cost, rows)
+            self.inline = cost < self._inline_below
+            if self._batcher is not None:
+                self._batcher.inline = self.inline
         self.ready = True
         self._metrics.model_ready.labels(self.source.name, self.name, self.role).set(1)
 
@@ -107,11 +124,28 @@ class ModelVersion:
             raise InferenceError(f"version {self.name} answered a scalar for {len(rows)} rows")
         return result
 
+    def _call_cost(self, rows: np.ndarray, repeat: int = 5) -> float:
+        """Median seconds of one call on the largest batch this version will be sent."""
+        probe = np.concatenate([rows] * (-(-self._probe_rows // len(rows))))[: self._probe_rows]
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            self._call(probe)
+            times.append(time.perf_counter() - started)
+        return sorted(times)[repeat // 2]
+
     def _observe(self, rows: int, seconds: float, waits: list[float]) -> None:
-        model, version = self.source.name, self.name
-        self._metrics.batch_size.labels(model, version).observe(rows)
-        self._metrics.inference_latency.labels(model, version, self.role).observe(seconds)
-        queue = self._metrics.queue_latency.labels(model, version)
+        children = self._children.get(self.role)
+        if children is None:  # label lookups cost more than the observations: cache them
+            model, version, m = self.source.name, self.name, self._metrics
+            children = self._children[self.role] = (
+                m.batch_size.labels(model, version),
+                m.inference_latency.labels(model, version, self.role),
+                m.queue_latency.labels(model, version),
+            )
+        batch_size, inference, queue = children
+        batch_size.observe(rows)
+        inference.observe(seconds)
         for wait in waits:
             queue.observe(wait)
 
@@ -124,6 +158,9 @@ class ModelVersion:
         try:
             if self._batcher is not None:
                 result = await self._batcher.submit(rows)
+            elif self.inline:
+                result = self._call(rows)
+                self._observe(len(rows), time.perf_counter() - started, [0.0])
             else:
                 loop = asyncio.get_running_loop()
                 result = await loop.run_in_executor(self._executor, self._call, rows)
