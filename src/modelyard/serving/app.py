@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -51,6 +52,9 @@ def create_app(
     async def start_primary() -> None:
         try:
             await deployment.start_primary(primary)
+            if options.freeze_gc:
+                gc.collect()
+                gc.freeze()
             log.info("model %s version %s is ready", primary.name, primary.version)
         except Exception:
             log.exception("model %s version %s failed to load", primary.name, primary.version)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import itertools
 import os
-import queue
 import random
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,7 +48,9 @@ class PredictionLog:
         self.options = options
         self.root = options.directory / f"model={model}"
         self._metrics = metrics
-        self._queue: queue.Queue[PredictionRecord] = queue.Queue(maxsize=options.buffer)
+        # A deque, not a queue.Queue: append and popleft are atomic and take no lock, which
+        # matters at thousands of records a second on the server's one core.
+        self._queue: deque[PredictionRecord] = deque()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"predlog-{model}", daemon=True)
         self._seq = itertools.count()
@@ -62,11 +64,11 @@ class PredictionLog:
         """Queue a record without blocking; counts a drop when the buffer is full."""
         if self.options.sample_rate < 1.0 and self._random.random() >= self.options.sample_rate:
             return
-        try:
-            self._queue.put_nowait(rec)
-        except queue.Full:
+        if len(self._queue) >= self.options.buffer:
             self.dropped += 1
             self._metrics.log_dropped.labels(self.model).inc()
+            return
+        self._queue.append(rec)
 
     def close(self) -> None:
         """Stop the writer and flush every queued record."""
@@ -80,12 +82,8 @@ class PredictionLog:
             self._flush()
 
     def _flush(self) -> None:
-        records: list[PredictionRecord] = []
-        while True:
-            try:
-                records.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
+        pending = self._queue
+        records = [pending.popleft() for _ in range(len(pending))]
         if not records:
             return
         partitions: dict[tuple[str, str], list[PredictionRecord]] = {}
