@@ -1,4 +1,4 @@
-"""``modelyard demo``: the whole lifecycle on the local backend, in a fresh workspace.
+"""The lifecycle chapters of the demo, in a fresh workspace.
 
 init -> validate -> train -> find the run and the version in MLflow -> deploy (a supervised
 server) -> requests over v1 and v2 -> read the server's own metrics -> train version 2 and roll
@@ -104,7 +104,7 @@ def _lifecycle(console: Console, root: Path) -> None:
 
 
 def _rollouts(console: Console, workspace: Workspace, url: str) -> None:
-    from modelyard.demo_rollout import (
+    from modelyard.demo.rollout import (
         DEMO_PLAN,
         broken_version,
         no_shadow,
