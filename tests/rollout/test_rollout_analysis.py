@@ -115,4 +115,4 @@ def test_versions_the_server_did_not_report_count_as_zero():
 
 def test_describe_names_the_figures():
     check = error_rate_check(VersionStats(250, 20), T)
-    assert check.describe() == "error_rate 0.0800 > 0.0100 (failed, 250 of 50 requests needed)"
+    assert check.describe() == "error_rate 0.0800 > 0.0100 (failed, 250 requests, 50 needed)"

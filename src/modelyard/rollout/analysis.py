@@ -59,7 +59,7 @@ class CheckResult:
         sign = {Verdict.PASSED: "<=", Verdict.FAILED: ">"}.get(self.verdict, "vs")
         return (
             f"{self.name} {value} {sign} {self.threshold:.4f} ({self.verdict}, "
-            f"{self.observed_requests} of {self.min_requests} requests needed)"
+            f"{self.observed_requests} requests, {self.min_requests} needed)"
         )
 
     def to_dict(self) -> dict[str, Any]:
