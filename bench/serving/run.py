@@ -1,15 +1,22 @@
-"""Serving benchmark: modelyard (batching on and off) against a bare Starlette baseline.
+"""Serving benchmark: modelyard against raw inference, a bare Starlette app and its peers.
 
-For each server (pinned with ``taskset`` to one core, wrk on another) it runs ``wrk`` with a Lua
-script that POSTs one v1 row of the example model (StandardScaler + LogisticRegression, 8
-features, predict_proba) at concurrency 1, 16 and 64, and prints requests/s, P50 and P99 with
-ratios to the baseline. "raw" is the model called in a loop in process, the ceiling.
-Usage: ``.venv/bin/python bench/serving/run.py [--duration 5] [--server-cpu 0 --wrk-cpu 1]``.
+One run measures requests/s, P50 and P99 at concurrency 1, 16 and 64 for: raw in-process
+``predict_proba`` (the limit), a bare Starlette endpoint, modelyard with and without batching
+(protection on), and BentoML, MLServer and MLflow serving, each from its own venv under
+``bench/.venvs/`` (made with uv on first use). Every server is pinned to one core with
+``taskset`` and ``wrk`` (from apt) runs on the other; all serve the same fitted model (the
+example: StandardScaler + LogisticRegression on 8 features), and each one's answer for the
+benchmark row is checked against raw ``predict_proba`` (1e-6) before it is timed. A peer that
+cannot install or start is reported as such. Prints a Markdown table, writes
+``bench/results/serving.json``.
+Usage: ``.venv/bin/python bench/serving/run.py [--duration 8] [--only modelyard,BentoML]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -17,138 +24,276 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 import httpx
-from fuzz import example_model, free_port
+import numpy as np
+import peers
+from peers import ROOT, ROW, Server
 
-BARE = """
-import sys, orjson, numpy as np, mlflow.sklearn, uvicorn
-from starlette.applications import Starlette
-from starlette.responses import Response
-from starlette.routing import Route
-model = mlflow.sklearn.load_model(sys.argv[1])
-async def predict(request):
-    rows = np.asarray(orjson.loads(await request.body())["instances"], dtype=np.float64)
-    out = model.predict_proba(rows)
-    return Response(orjson.dumps({"predictions": out}, option=orjson.OPT_SERIALIZE_NUMPY),
-                    media_type="application/json")
-async def ready(request):
-    return Response("{}")
-app = Starlette(routes=[Route("/v1/models/ctr:predict", predict, methods=["POST"]),
-                        Route("/v2/health/ready", ready)])
-uvicorn.run(app, port=int(sys.argv[2]), log_level="warning", access_log=False)
-"""
-
-MODELYARD = """
-import sys
-from pathlib import Path
-from modelyard.serving import BatchingOptions, ModelSource, ServerOptions, run_server
-opts = ServerOptions(batching=BatchingOptions(enabled=sys.argv[3] == "on"))
-run_server(ModelSource("ctr", "1", Path(sys.argv[1]), method="predict_proba"), opts,
-           port=int(sys.argv[2]))
-"""
-
-LUA = """
-wrk.method = "POST"
-wrk.body = '{"instances": [[0.1, -0.2, 0.3, 0.5, -1.0, 0.7, 0.0, 1.2]]}'
-wrk.headers["Content-Type"] = "application/json"
-"""
+Cell = dict[str, float]
 
 
-def start(code: str, args: list[str], cpu: str) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-c", code, *args]
-    if shutil.which("taskset"):
-        cmd = ["taskset", "-c", cpu, *cmd]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 90
+def fit_model(work: Path) -> tuple[Any, Path]:
+    import mlflow.sklearn
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = make_classification(n_samples=400, n_features=8, random_state=0)
+    model = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression())]).fit(X, y)
+    path = work / "ctr"
+    mlflow.sklearn.save_model(model, str(path), input_example=X[:2])
+    peers.prepare_models(work, model, X[:2], path)
+    return model, path
+
+
+def load() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pinned(cmd: list[str], cpu: str) -> list[str]:
+    return ["taskset", "-c", cpu, *cmd] if shutil.which("taskset") else cmd
+
+
+def start(server: Server, python: Path, work: Path, model: Path, cpu: str) -> tuple[Any, int]:
+    port = free_port()
+    while any(_busy(port + i) for i in (1, 2)):  # MLServer takes port+1 and port+2 too
+        port = free_port()
+    cmd = server.command(python, work, port, model)  # type: ignore[misc]
+    logs = ROOT / "bench" / "results" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log = (logs / f"{server.label.replace(' ', '_').replace(',', '')}.log").open("wb")
+    proc = subprocess.Popen(
+        pinned(cmd, cpu), stdout=log, stderr=subprocess.STDOUT, cwd=work,
+        env={**os.environ, "PATH": f"{python.parent}:{os.environ['PATH']}", **server.env},
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"exited with {proc.returncode} (log: {log.name})")
         try:
-            if httpx.get(f"http://127.0.0.1:{args[1]}/v2/health/ready").status_code == 200:
-                return proc
+            if httpx.get(f"http://127.0.0.1:{port}{server.ready}", timeout=2).status_code == 200:
+                return proc, port
         except httpx.TransportError:
             pass
-        time.sleep(0.2)
-    proc.kill()
-    raise SystemExit(f"server {cmd} did not become ready")
+        time.sleep(0.3)
+    stop(proc)
+    raise RuntimeError("not ready within 180 s")
+
+
+def _busy(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def stop(proc: Any) -> None:
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def check_answer(server: Server, url: str, expected: np.ndarray) -> None:
+    r = httpx.post(url, content=server.body, headers={"content-type": "application/json"})
+    r.raise_for_status()
+    got = np.asarray(server.probabilities(r.json()), dtype=float).ravel()
+    if got.shape != expected.shape or not np.allclose(got, expected, rtol=0, atol=1e-6):
+        raise RuntimeError(f"wrong answer {got.tolist()} (expected {expected.tolist()})")
 
 
 def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(url: str, conns: int, duration: int, lua: Path, cpu: str) -> tuple[float, float, float]:
+def wrk(url: str, lua: Path, conns: int, duration: int, cpu: str) -> Cell:
     cmd = ["wrk", "-t1", f"-c{conns}", f"-d{duration}s", "--latency", "-s", str(lua), url]
-    if shutil.which("taskset"):
-        cmd = ["taskset", "-c", cpu, *cmd]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    before = load()
+    out = subprocess.run(pinned(cmd, cpu), capture_output=True, text=True, check=True).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if non2xx:
-        print(f"  warning: {non2xx.group(1)} non-2xx responses", file=sys.stderr)
-    return rps, _ms(*p50.groups()), _ms(*p99.groups())
+    if not (rps and p50 and p99):
+        raise RuntimeError(f"cannot read wrk output: {out[-300:]}")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "rps": float(rps.group(1)),
+        "p50_ms": _ms(*p50.groups()),
+        "p99_ms": _ms(*p99.groups()),
+        "non_2xx": float(errors.group(1)) if errors else 0.0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "",  # type: ignore[dict-item]
+        "load_before": before,
+        "load_after": load(),
+    }
 
 
-def raw_figures(path: Path, seconds: float = 3.0) -> tuple[float, float, float]:
-    import mlflow.sklearn
-    import numpy as np
-
-    model = mlflow.sklearn.load_model(str(path))
-    row = np.array([[0.1, -0.2, 0.3, 0.5, -1.0, 0.7, 0.0, 1.2]])
+def raw_figures(model: Any, rows: int, seconds: float) -> Cell:
+    """``rows`` rows per ``predict_proba`` call in a loop: rows/s and per-call latency."""
+    batch = np.array([ROW] * rows)
     times = []
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         t = time.perf_counter()
-        model.predict_proba(row)
+        model.predict_proba(batch)
         times.append(time.perf_counter() - t)
     arr = np.array(times) * 1000
-    return len(times) / sum(times), float(np.percentile(arr, 50)), float(np.percentile(arr, 99))
+    return {
+        "rps": rows * len(times) / (arr.sum() / 1000),
+        "p50_ms": float(np.percentile(arr, 50)),
+        "p99_ms": float(np.percentile(arr, 99)),
+        "load_before": load(),
+    }
+
+
+def run_raw(model: Any, levels: list[int], cpu: str) -> dict[int, Cell]:
+    """Raw figures measured in a child pinned to the servers' core, like the servers."""
+    os.sched_setaffinity(0, {int(cpu)})
+    try:
+        return {c: raw_figures(model, c, 3.0) for c in levels}
+    finally:
+        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+
+
+def measure(
+    server: Server, args: argparse.Namespace, work: Path, model_dir: Path, expected: np.ndarray
+) -> dict[str, Any]:
+    import sklearn
+
+    levels = [int(c) for c in args.concurrency.split(",")]
+    try:
+        python = Path(sys.executable)
+        if server.packages:
+            python = peers.ensure_venv(server.label.split()[0].lower(), server.packages,
+                                       sklearn.__version__)  # fmt: skip
+        proc, port = start(server, python, work, model_dir, args.server_cpu)
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    try:
+        url = f"http://127.0.0.1:{port}{server.path}"
+        check_answer(server, url, expected)
+        lua = work / f"{port}.lua"
+        lua.write_text(
+            f'wrk.method = "POST"\nwrk.body = {json.dumps(server.body)}\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+        )
+        wrk(url, lua, 4, 2, args.wrk_cpu)  # warm the connection path and the server
+        cells = {c: wrk(url, lua, c, args.duration, args.wrk_cpu) for c in levels}
+        return {"features": server.features, "cells": cells}
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        stop(proc)
+
+
+def table(raw: dict[int, Cell], results: dict[str, dict[str, Any]], peer_labels: list[str]) -> str:
+    levels = sorted(raw)
+    best: dict[int, tuple[str, float]] = {}
+    for c in levels:
+        measured = [
+            (label, results[label]["cells"][c]["rps"])
+            for label in peer_labels
+            if "cells" in results.get(label, {})
+        ]
+        if measured:
+            best[c] = max(measured, key=lambda m: m[1])
+    lines = [
+        "| server | conc | req/s | p50 ms | p99 ms | vs best peer | vs raw |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for c in levels:
+        r = raw[c]
+        lines.append(
+            f"| raw predict_proba, {c} row{'s' if c > 1 else ''}/call | {c} | {r['rps']:,.0f} | "
+            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | | 1.00 |"
+        )
+    for label, result in results.items():
+        if "cells" not in result:
+            lines.append(f"| {label} | – | not measured: {result['error'][:120]} | | | | |")
+            continue
+        for c, cell in result["cells"].items():
+            vs_peer = f"{cell['rps'] / best[c][1]:.2f}" if c in best else "–"
+            lines.append(
+                f"| {label} | {c} | {cell['rps']:,.0f} | {cell['p50_ms']:.2f} | "
+                f"{cell['p99_ms']:.2f} | {vs_peer} | {cell['rps'] / raw[c]['rps']:.2f} |"
+            )
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=8)
     parser.add_argument("--server-cpu", default="0")
     parser.add_argument("--wrk-cpu", default="1")
     parser.add_argument("--concurrency", default="1,16,64")
+    parser.add_argument("--only", default="", help="comma-separated labels (prefixes)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install -y wrk")
+    servers = [
+        peers.bare(),
+        peers.modelyard(batching=False),
+        peers.modelyard(batching=True),
+        peers.bentoml_server(),
+        peers.mlserver_server(),
+        peers.mlserver_server(batching=True),
+        peers.mlflow_server(),
+    ]
+    peer_labels = [s.label for s in servers if s.packages]
+    if args.only:
+        wanted = [w.strip().lower() for w in args.only.split(",") if w.strip()]
+        servers = [s for s in servers if any(s.label.lower().startswith(w) for w in wanted)]
     levels = [int(c) for c in args.concurrency.split(",")]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = example_model(Path(tmp))
-        lua = Path(tmp) / "post.lua"
-        lua.write_text(LUA)
-        results: dict[str, dict[int, tuple[float, float, float]]] = {}
-        raw = raw_figures(path)
-        servers = {
-            "bare starlette": (BARE, []),
-            "modelyard, no batching": (MODELYARD, ["off"]),
-            "modelyard, batching": (MODELYARD, ["on"]),
-        }
-        for label, (code, extra) in servers.items():
-            port = free_port()
-            proc = start(code, [str(path), str(port), *extra], args.server_cpu)
-            try:
-                url = f"http://127.0.0.1:{port}/v1/models/ctr:predict"
-                wrk(url, 4, 1, lua, args.wrk_cpu)  # warm the connection path
-                results[label] = {c: wrk(url, c, args.duration, lua, args.wrk_cpu) for c in levels}
-            finally:
-                proc.terminate()
-                proc.wait(timeout=30)
-    print(f"\nraw in-process predict_proba (1 row): {raw[0]:,.0f} calls/s, "
-          f"p50 {raw[1]:.3f} ms, p99 {raw[2]:.3f} ms\n")  # fmt: skip
-    base = results["bare starlette"]
-    print("| server | conc | req/s | p50 ms | p99 ms | req/s vs bare | req/s vs raw |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for label, rows in results.items():
-        for c, (rps, p50, p99) in rows.items():
-            print(
-                f"| {label} | {c} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | "
-                f"{rps / base[c][0]:.2f} | {rps / raw[0]:.2f} |"
-            )
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="modelyard-bench-") as tmp:
+        work = Path(tmp)
+        model, model_dir = fit_model(work)
+        expected = model.predict_proba(np.array([ROW]))[0]
+        raw = run_raw(model, levels, args.server_cpu)
+        results: dict[str, dict[str, Any]] = {}
+        for server in servers:
+            print(f"{server.label} ...", file=sys.stderr, flush=True)
+            results[server.label] = measure(server, args, work, model_dir, expected)
+            print(f"  {json.dumps(results[server.label])[:300]}", file=sys.stderr, flush=True)
+    text = table(raw, results, peer_labels)
+    features = "\n".join(
+        f"- {label}: {r['features']}" for label, r in results.items() if "features" in r
+    )
+    print(f"\n{text}\n\nFeatures on:\n{features}\n")
+    print(f"load average before/after: {os.getloadavg()}; {time.time() - started:.0f} s in all")
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "serving.json").write_text(
+        json.dumps(
+            {
+                "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "duration_s": args.duration,
+                "cpus": {"servers": args.server_cpu, "wrk": args.wrk_cpu},
+                "raw": raw,
+                "servers": results,
+                "table": text,
+            },
+            indent=2,
+            default=str,
+        )
+    )
 
 
 if __name__ == "__main__":
