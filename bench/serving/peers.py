@@ -83,7 +83,7 @@ from modelyard.serving import (BatchingOptions, ModelSource, PredictionLogOption
                                RateLimitOptions, ServerOptions, run_server)
 batching = sys.argv[3] == "on"
 opts = ServerOptions(
-    batching=BatchingOptions(enabled=batching, max_batch_size=64, max_wait_ms=1.0),
+    batching=BatchingOptions(enabled=batching),
     rate_limit=RateLimitOptions(rps=1_000_000, burst=1_000_000),
     prediction_log=PredictionLogOptions(directory=Path(sys.argv[4])),
 )
@@ -119,7 +119,7 @@ def modelyard(batching: bool) -> Server:
         return [str(python), "-c", MODELYARD, str(model), str(port), mode, str(logs)]
 
     label = "modelyard, batching" if batching else "modelyard, no batching"
-    extra = "; batches up to 64 rows, 1 ms wait" if batching else ""
+    extra = "; batching defaults: up to 32 rows, 2 ms" if batching else ""
     return Server(label, features=PROTECTED + extra, command=command)
 
 

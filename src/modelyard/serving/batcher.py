@@ -4,9 +4,11 @@ One worker task per version takes the first waiting request, then gathers more u
 holds ``max_batch_size`` rows or ``max_wait_ms`` has passed, runs the batch in the inference
 thread pool and scatters the rows back. It only waits for company when the previous batch had
 company: a lone client pays no batching delay, while under load batches fill up on their own
-because requests pile up while the model runs. A failed batch is retried request by request so
-that one poisoned request does not fail its neighbours. With ``inline`` set (a model measured
-faster than a thread hop), batches run on the event loop instead of in the executor.
+because requests pile up while the model runs. And it waits only while company keeps coming:
+once no request has joined for a quarter of ``max_wait_ms``, the batch goes (when every client
+is already in the batch, waiting longer only adds latency). A failed batch is retried request
+by request so that one poisoned request does not fail its neighbours. With ``inline`` set (a
+model measured faster than a thread hop), batches run on the event loop, not in the executor.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -47,7 +50,9 @@ class Batcher:
         self._max_rows = max_batch_size
         self._max_wait = max_wait_ms / 1000.0
         self._observe = observe
-        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self._gap = self._max_wait / 4
+        self._queue: deque[_Item] = deque()
+        self._waiter: asyncio.Future[None] | None = None
         self._carry: _Item | None = None
         self._worker: asyncio.Task[None] | None = None
         self._last_items = 1
@@ -60,7 +65,10 @@ class Batcher:
         if self._worker is None or self._worker.done():
             self._worker = loop.create_task(self._loop())
         item = _Item(rows, loop.create_future(), time.perf_counter())
-        self._queue.put_nowait(item)
+        self._queue.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
         return await item.future
 
     async def close(self) -> None:
@@ -74,23 +82,36 @@ class Batcher:
             batch = await self._gather()
             await self._execute(batch)
 
+    async def _arrival(self, timeout: float | None) -> bool:
+        """Wait until a request is queued (True) or ``timeout`` seconds pass (False)."""
+        if self._queue:
+            return True
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = None if timeout is None else loop.call_later(timeout, _settle, waiter)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+        return bool(self._queue)
+
     async def _gather(self) -> list[_Item]:
-        first = self._carry or await self._queue.get()
+        if self._carry is None:
+            while not self._queue:
+                await self._arrival(None)
+        first = self._carry or self._queue.popleft()
         self._carry = None
         batch, rows = [first], len(first.rows)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (self._max_wait if self._last_items > 1 else 0.0)
         while rows < self._max_rows:
-            try:
-                item = self._queue.get_nowait()
-            except asyncio.QueueEmpty:
+            if not self._queue:
                 remaining = deadline - loop.time()
-                if remaining <= 0:
+                if remaining <= 0 or not await self._arrival(min(remaining, self._gap)):
                     break
-                try:
-                    item = await asyncio.wait_for(self._queue.get(), remaining)
-                except TimeoutError:
-                    break
+            item = self._queue.popleft()
             if rows + len(item.rows) > self._max_rows:
                 self._carry = item
                 break
@@ -129,3 +150,8 @@ class Batcher:
             if not item.future.done():
                 item.future.set_result(result[start:end])
             start = end
+
+
+def _settle(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

@@ -24,6 +24,9 @@ import orjson
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.source import PredictionLogOptions
 
+_YIELD_EVERY = 64
+_YIELD_SECONDS = 0.0001
+
 
 @dataclass(frozen=True)
 class PredictionRecord:
@@ -86,13 +89,12 @@ class PredictionLog:
         records = [pending.popleft() for _ in range(len(pending))]
         if not records:
             return
-        partitions: dict[tuple[str, str], list[PredictionRecord]] = {}
-        for rec in records:
-            stamp = datetime.fromtimestamp(rec.timestamp, tz=UTC)
-            key = (stamp.strftime("%Y-%m-%d"), stamp.strftime("%H"))
-            partitions.setdefault(key, []).append(rec)
-        for (date, hour), recs in partitions.items():
-            self._write(self.root / f"date={date}" / f"hour={hour}", recs)
+        partitions: dict[int, list[PredictionRecord]] = {}
+        for rec in records:  # UTC hours are whole multiples of 3600 s since the epoch
+            partitions.setdefault(int(rec.timestamp // 3600), []).append(rec)
+        for hour, recs in partitions.items():
+            stamp = datetime.fromtimestamp(hour * 3600, tz=UTC)
+            self._write(self.root / f"date={stamp:%Y-%m-%d}" / f"hour={stamp:%H}", recs)
         self._metrics.log_written.labels(self.model).inc(len(records))
 
     def _write(self, directory: Path, recs: list[PredictionRecord]) -> None:
@@ -105,6 +107,15 @@ class PredictionLog:
             value = arr.tolist() if arr.dtype.kind in "OUS" else np.ascontiguousarray(arr)
             return orjson.dumps(value, option=opt).decode()
 
+        inputs, outputs = [], []
+        for i, rec in enumerate(recs):
+            if i % _YIELD_EVERY == _YIELD_EVERY - 1:
+                # Encoding holds the GIL; on a one-core server the event loop would wait up
+                # to the 5 ms switch interval for it. A short sleep hands it over regularly.
+                time.sleep(_YIELD_SECONDS)
+            inputs.append(encode(rec.inputs))
+            outputs.append(encode(rec.outputs))
+
         table = pa.table(
             {
                 "request_id": pa.array([r.request_id for r in recs], pa.string()),
@@ -115,8 +126,8 @@ class PredictionLog:
                     [int(r.timestamp * 1e6) for r in recs], pa.timestamp("us", tz="UTC")
                 ),
                 "latency_ms": pa.array([r.latency_ms for r in recs], pa.float64()),
-                "inputs": pa.array([encode(r.inputs) for r in recs], pa.string()),
-                "outputs": pa.array([encode(r.outputs) for r in recs], pa.string()),
+                "inputs": pa.array(inputs, pa.string()),
+                "outputs": pa.array(outputs, pa.string()),
             }
         )
         directory.mkdir(parents=True, exist_ok=True)
