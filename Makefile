@@ -26,6 +26,7 @@ fmt: install
 	$(VENV)/bin/ruff check --fix src tests bench
 
 bench-serving: install
+	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(PY) bench/serving/run.py
 
 bench-render: install

@@ -74,7 +74,7 @@ class RolloutView:
 
 
 def _store(workspace: Workspace) -> StateStore:
-    return StateStore.for_workspace(workspace.root)
+    return StateStore.for_workspace(workspace)
 
 
 def _admin(workspace: Workspace, deployment: Deployment | None) -> ServerAdmin | None:

@@ -21,6 +21,8 @@ from dataclasses import astuple, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from modelyard.config import Workspace
+from modelyard.config.workspace import STATE_DIR
 from modelyard.platform.records import (
     Deployment,
     Revision,
@@ -103,9 +105,11 @@ class StateStore:
         self._create_schema()
 
     @classmethod
-    def for_workspace(cls, root: str | Path) -> StateStore:
-        """The store of the workspace at ``root``: ``<root>/.modelyard/state.db``."""
-        return cls(Path(root) / ".modelyard" / "state.db")
+    def for_workspace(cls, workspace: Workspace | str | Path) -> StateStore:
+        """The store of a workspace: ``state.db`` in its state folder (``.modelyard/``)."""
+        if isinstance(workspace, Workspace):
+            return cls(workspace.state_dir / "state.db")
+        return cls(Path(workspace) / STATE_DIR / "state.db")
 
     # ------------------------------------------------------------------ connections
 

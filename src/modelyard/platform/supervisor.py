@@ -80,7 +80,7 @@ class Supervisor:
         self.workspace = workspace
         self.model_id = model_id
         self.poll = poll
-        self.store = StateStore.for_workspace(workspace.root)
+        self.store = StateStore.for_workspace(workspace)
         self.lock = supervisor_lock(workspace.state_dir, model_id)
         self.token = admin_token(workspace)
         self.stopping = False

@@ -99,18 +99,56 @@ def git_commit(folder: Path) -> str | None:
     return f"{head}+dirty" if dirty else head
 
 
-def check_gate(gate: Gate | None, metrics: Mapping[str, float]) -> GateResult | None:
-    """Apply ``model.yaml``'s evaluation gate to a run's metrics."""
+def check_gate(
+    gate: Gate | None,
+    metrics: Mapping[str, float],
+    production: tuple[str, Mapping[str, float]] | None = None,
+) -> GateResult | None:
+    """Apply ``model.yaml``'s evaluation gate to a run's metrics.
+
+    ``production`` is (version, metrics) of the version serving now, for ``max_regression``;
+    the metric counts as a loss (lower is better) when the gate sets ``max`` and not ``min``.
+    """
     if gate is None:
         return None
-    value = metrics.get(gate.metric)
+    name = gate.metric
+    value = metrics.get(name)
     if value is None:
-        return GateResult(gate.metric, None, False, f"the run logged no metric {gate.metric!r}")
+        return GateResult(name, None, False, f"the run logged no metric {name!r}")
     if gate.min is not None and value < gate.min:
-        return GateResult(gate.metric, value, False, f"{gate.metric}={value:.4g} < min {gate.min}")
+        return GateResult(name, value, False, f"{name}={value:.4g} < min {gate.min}")
     if gate.max is not None and value > gate.max:
-        return GateResult(gate.metric, value, False, f"{gate.metric}={value:.4g} > max {gate.max}")
-    return GateResult(gate.metric, value, True, f"{gate.metric}={value:.4g} meets the gate")
+        return GateResult(name, value, False, f"{name}={value:.4g} > max {gate.max}")
+    current = production[1].get(name) if production else None
+    if gate.max_regression is not None and production and current is not None:
+        lower_is_better = gate.max is not None and gate.min is None
+        regression = value - current if lower_is_better else current - value
+        if regression > gate.max_regression:
+            return GateResult(
+                name,
+                value,
+                False,
+                f"{name}={value:.4g} is {regression:.4g} worse than production "
+                f"(version {production[0]}: {current:.4g}); max_regression {gate.max_regression}",
+            )
+    return GateResult(name, value, True, f"{name}={value:.4g} meets the gate")
+
+
+def production_metrics(
+    workspace: Workspace, registry: Registry, model_id: str
+) -> tuple[str, Mapping[str, float]] | None:
+    """(version, its run's metrics) of the version the local deployment serves now, if any."""
+    if not (workspace.state_dir / "state.db").exists():
+        return None
+    from modelyard.platform.state import StateStore
+
+    revision = StateStore.for_workspace(workspace).current_revision(model_id)
+    if revision is None:
+        return None
+    version = registry.resolve(model_id, int(revision.version))
+    if version.run_id is None:
+        return None
+    return revision.version, registry.tracking.get_run(version.run_id).metrics
 
 
 def _job_spec(
@@ -193,7 +231,10 @@ def train(
         tracking.finish_run(run_id, ok=False)
         raise _failure(entry, job, log_path)
     try:
-        version, gate, metrics = _register(registry, entry, experiment_id, run_id, commit)
+        production = production_metrics(workspace, registry, entry.id)
+        version, gate, metrics = _register(
+            registry, entry, experiment_id, run_id, commit, production
+        )
     except Exception:
         tracking.finish_run(run_id, ok=False)
         raise
@@ -244,7 +285,12 @@ def _to_onnx(
 
 
 def _register(
-    registry: Registry, entry: ModelEntry, experiment_id: str, run_id: str, commit: str | None
+    registry: Registry,
+    entry: ModelEntry,
+    experiment_id: str,
+    run_id: str,
+    commit: str | None,
+    production: tuple[str, Mapping[str, float]] | None,
 ) -> tuple[ModelVersion, GateResult | None, dict[str, float]]:
     tracking = registry.tracking
     logged = tracking.logged_model(experiment_id, run_id)
@@ -256,7 +302,7 @@ def _register(
             exit_code=1,
         )
     metrics = dict(tracking.get_run(run_id).metrics)
-    gate = check_gate(entry.spec.evaluation.gate, metrics)
+    gate = check_gate(entry.spec.evaluation.gate, metrics, production)
     extra = {GATE_TAG: "none" if gate is None else ("passed" if gate.passed else "failed")}
     if commit:
         extra["modelyard.git_commit"] = commit
