@@ -49,6 +49,7 @@ class Doubler(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
         return np.asarray(model_input).sum(axis=1) * 2
 
 
+@pytest.mark.filterwarnings("ignore:Add type hints:UserWarning")
 def test_pyfunc_fallback(tmp_path: Path) -> None:
     path = tmp_path / "pyfunc"
     X, _ = _training()
