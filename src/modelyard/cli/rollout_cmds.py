@@ -178,6 +178,8 @@ def view_dict(view: RolloutView) -> dict[str, Any]:
 
 def render_view(model_id: str, view: RolloutView) -> Group:
     """The rich view of a rollout: routing, phase, step, checks, recent events."""
+    from modelyard.platform.views import checks_table
+
     state, dep = view.state, view.deployment
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
@@ -211,20 +213,7 @@ def render_view(model_id: str, view: RolloutView) -> Group:
     if state.outcome is not None:
         head.add_row("outcome", f"{state.outcome.reason} (by {state.outcome.by or '-'})")
     if state.last_checks:
-        checks = Table(title="last analysis", title_justify="left")
-        for column in ("check", "value", "threshold", "requests", "verdict"):
-            checks.add_column(column)
-        for check in state.last_checks:
-            value = "n/a" if check.value is None else f"{check.value:.4f}"
-            mark = {"passed": "green", "failed": "red"}.get(check.verdict.value, "yellow")
-            checks.add_row(
-                check.name,
-                value,
-                f"{check.threshold:g}",
-                f"{check.observed_requests}/{check.min_requests}",
-                f"[{mark}]{check.verdict.value}[/]",
-            )
-        parts.append(checks)
+        parts.append(checks_table(state.last_checks))
     events = Table(title="recent events", title_justify="left")
     for column in ("at", "rev", "event", "detail"):
         events.add_column(column)

@@ -20,6 +20,7 @@ from rich.table import Table
 from modelyard.config import Workspace
 from modelyard.platform.faults import register_variant
 from modelyard.platform.local import deploy, history, rollout_view
+from modelyard.platform.views import checks_table
 from modelyard.rollout import RolloutPlan, RolloutState, Thresholds
 
 DEMO_PLAN = RolloutPlan(
@@ -93,20 +94,7 @@ def _view(state: RolloutState | None, traffic: Traffic) -> Group:
         head.add_row("time left", f"{left:.1f}s in this phase")
     if state.outcome is not None:
         head.add_row("outcome", state.outcome.reason)
-    checks = Table(title_justify="left", title="last analysis")
-    for column in ("check", "value", "threshold", "requests", "verdict"):
-        checks.add_column(column)
-    for check in state.last_checks:
-        value = "n/a" if check.value is None else f"{check.value:.4f}"
-        colour = {"passed": "green", "failed": "red"}.get(check.verdict.value, "yellow")
-        checks.add_row(
-            check.name,
-            value,
-            f"{check.threshold:g}",
-            f"{check.observed_requests}/{check.min_requests}",
-            f"[{colour}]{check.verdict.value}[/]",
-        )
-    return Group(head, checks) if state.last_checks else Group(head)
+    return Group(head, checks_table(state.last_checks)) if state.last_checks else Group(head)
 
 
 def watch(
