@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -129,3 +130,18 @@ def test_cli_exit_code_is_the_scripts(workspace_dir: Path) -> None:
     )
     assert done.returncode == 7, done.stderr
     assert "exited with code 7" in done.stderr
+
+
+def test_runs_command_lists_runs_with_the_versions_they_made(trained_workspace_dir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from modelyard.cli import app
+
+    done = CliRunner().invoke(app, ["runs", "ctr", "-w", str(trained_workspace_dir), "--json"])
+    assert done.exit_code == 0, done.output
+    rows = json.loads(done.stdout)
+    assert [r["version"] for r in rows] == [2, 1]  # newest first
+    assert all(r["status"] == "FINISHED" for r in rows)
+    assert rows[0]["params"]["C"] == "0.01"
+    assert "auc" in rows[0]["metrics"]
+    assert not any(k.startswith("usage.") for k in rows[0]["metrics"])

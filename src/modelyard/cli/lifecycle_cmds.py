@@ -18,11 +18,13 @@ if TYPE_CHECKING:
     from modelyard.config import Workspace
     from modelyard.platform import TrainResult
     from modelyard.registry import ModelVersion
+    from modelyard.tracking import RunRecord
 
 
 def register(app: typer.Typer) -> None:
     app.command("train")(train)
     app.command("versions")(versions)
+    app.command("runs")(runs)
     app.command("serve")(serve)
 
 
@@ -221,3 +223,57 @@ def serve(
         ws = load_workspace(workspace)
         console.print(f"serving {model_id} on http://{host}:{port} (Ctrl-C stops)")
         run_serve(ws, model_id, version, alias, host, port, workers)
+
+
+def _run_row(run: RunRecord, versions: dict[str, int]) -> dict[str, object]:
+    started = run.start_time
+    return {
+        "run_id": run.run_id,
+        "status": run.status,
+        "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds")
+        if started
+        else None,
+        "duration_s": round(run.end_time - started, 1) if run.end_time and started else None,
+        "version": versions.get(run.run_id),
+        "params": dict(run.params),
+        "metrics": {k: v for k, v in run.metrics.items() if not k.startswith("usage.")},
+        "peak_rss_mib": run.metrics.get("usage.peak_rss_mib"),
+    }
+
+
+def runs(
+    model_id: Annotated[str, typer.Argument(help="Model id.")],
+    limit: Annotated[int, typer.Option(help="How many of the newest runs.", min=1)] = 20,
+    workspace: WorkspaceOpt = Path(),
+    as_json: JsonOpt = False,
+) -> None:
+    """List a model's training runs, newest first: status, duration, metrics, version made."""
+    from modelyard.config import load_workspace
+    from modelyard.registry import Registry
+
+    with errors_to_exit():
+        ws = load_workspace(workspace)
+        ws.model(model_id)
+        registry = Registry.for_workspace(ws)
+        made = {mv.run_id: mv.version for mv in registry.versions(model_id) if mv.run_id}
+        rows = [_run_row(r, made) for r in registry.tracking.runs(model_id, limit)]
+
+    def human() -> None:
+        table = Table(title=f"Training runs of {model_id}", title_justify="left")
+        for column in ("run", "status", "started", "took", "version", "metrics"):
+            table.add_column(column)
+        for row in rows:
+            metrics = row["metrics"]
+            assert isinstance(metrics, dict)
+            shown = ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items()))
+            table.add_row(
+                str(row["run_id"])[:12],
+                str(row["status"]),
+                str(row["started"]),
+                f"{row['duration_s']}s" if row["duration_s"] is not None else "-",
+                str(row["version"] or "-"),
+                shown,
+            )
+        console.print(table if rows else f"{model_id} has no training runs yet")
+
+    emit(as_json, rows, human)

@@ -75,6 +75,19 @@ def _translated(what: str) -> Iterator[None]:
         raise TrackingError(f"{what} failed in MLflow: {exc.message}") from exc
 
 
+def _run(run: Any) -> RunRecord:
+    return RunRecord(
+        run_id=run.info.run_id,
+        experiment_id=run.info.experiment_id,
+        status=run.info.status,
+        params=dict(run.data.params),
+        metrics=dict(run.data.metrics),
+        tags=dict(run.data.tags),
+        start_time=(run.info.start_time or 0) / 1000 or None,
+        end_time=(run.info.end_time or 0) / 1000 or None,
+    )
+
+
 def _version(mv: Any) -> VersionRecord:
     return VersionRecord(
         name=mv.name,
@@ -181,17 +194,18 @@ class Tracking:
 
     def get_run(self, run_id: str) -> RunRecord:
         with _translated(f"run {run_id}"):
-            run = self.client.get_run(run_id)
-        return RunRecord(
-            run_id=run.info.run_id,
-            experiment_id=run.info.experiment_id,
-            status=run.info.status,
-            params=dict(run.data.params),
-            metrics=dict(run.data.metrics),
-            tags=dict(run.data.tags),
-            start_time=(run.info.start_time or 0) / 1000 or None,
-            end_time=(run.info.end_time or 0) / 1000 or None,
-        )
+            return _run(self.client.get_run(run_id))
+
+    def runs(self, experiment_name: str, limit: int = 50) -> list[RunRecord]:
+        """The newest runs of an experiment (one per model), newest first."""
+        with _translated(f"runs of {experiment_name!r}"):
+            found = self.client.get_experiment_by_name(experiment_name)
+            if found is None:
+                return []
+            runs = self.client.search_runs(
+                [found.experiment_id], max_results=limit, order_by=["attributes.start_time DESC"]
+            )
+        return [_run(run) for run in runs]
 
     def logged_model(self, experiment_id: str, run_id: str) -> LoggedModelRef | None:
         """The model the run logged (the newest if several), or None."""
