@@ -41,16 +41,15 @@ def test_lightgbm_model(tmp_path: Path) -> None:
     np.testing.assert_allclose(reply.json()["predictions"], model.predict_proba(rows), rtol=1e-9)
 
 
-class Doubler(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
-    """A custom pyfunc model: no native adapter knows it, so the fallback serves it."""
-
-    # No type hints: MLflow would read them as a schema.
-    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
-        return np.asarray(model_input).sum(axis=1) * 2
-
-
-@pytest.mark.filterwarnings("ignore:Add type hints:UserWarning")
+@pytest.mark.filterwarnings("ignore:.*Add type hints:UserWarning")
 def test_pyfunc_fallback(tmp_path: Path) -> None:
+    class Doubler(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+        """A custom pyfunc model: no native adapter knows it, so the fallback serves it."""
+
+        # No type hints: MLflow would read them as a schema.
+        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+            return np.asarray(model_input).sum(axis=1) * 2
+
     path = tmp_path / "pyfunc"
     X, _ = _training()
     mlflow.pyfunc.save_model(path, python_model=Doubler(), input_example=X[:2], pip_requirements=[])
@@ -70,3 +69,21 @@ def test_pyfunc_fallback(tmp_path: Path) -> None:
         reply = client.post("/v2/models/doubler/infer", json=body)
     assert reply.status_code == 200, reply.text
     np.testing.assert_allclose(reply.json()["outputs"][0]["data"], rows.sum(axis=1) * 2)
+
+
+def test_pytorch_model(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    import mlflow.pytorch
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    path = tmp_path / "torch"
+    X = np.random.default_rng(2).normal(size=(2, 8)).astype(np.float32)
+    mlflow.pytorch.save_model(model, path, input_example=X, pip_requirements=["torch"])
+    rows = _rows().astype(np.float32)
+    with torch.no_grad():
+        expected = model(torch.as_tensor(rows)).numpy()
+    with serve(ModelSource("mlp", "1", path)) as running, running.client() as client:
+        reply = client.post("/v1/models/mlp:predict", json={"instances": rows.tolist()})
+    assert reply.status_code == 200, reply.text
+    np.testing.assert_allclose(reply.json()["predictions"], expected, rtol=1e-5)

@@ -152,9 +152,11 @@ class PytorchRuntime(_Base):
     def _load(self, path: Path, conf: dict[str, Any]) -> Any:
         import torch  # type: ignore[import-not-found,unused-ignore]
 
-        model = torch.load(
-            path / str(conf.get("model_data", "data")) / "model.pth", weights_only=False
-        )
+        data = path / str(conf.get("model_data", "data"))
+        if (data / "model.pt2").exists():
+            # MLflow 3's default: a torch.export program (no pickled Python objects).
+            return torch.export.load(str(data / "model.pt2")).module()
+        model = torch.load(data / "model.pth", weights_only=False)
         model.eval()
         return model
 
