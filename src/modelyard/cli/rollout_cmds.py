@@ -153,6 +153,9 @@ def view_dict(view: RolloutView) -> dict[str, Any]:
             "shadow": dep.shadow_version,
         },
         "revision": view.revision,
+        "active_revision": None
+        if view.active is None
+        else {"revision": view.active.revision, "version": view.active.version},
         "rollout": None
         if state is None
         else {
@@ -192,6 +195,8 @@ def render_view(model_id: str, view: RolloutView) -> Group:
             routing += f", shadow {dep.shadow_version} (mirrored)"
         head.add_row("server", f"{dep.status} on port {dep.port} (pid {dep.pid})")
         head.add_row("routing", routing)
+    if view.active is not None:
+        head.add_row("serving", f"revision {view.active.revision} (version {view.active.version})")
     parts: list[Any] = [head]
     if state is None:
         head.add_row("rollout", "none yet")
@@ -211,7 +216,11 @@ def render_view(model_id: str, view: RolloutView) -> Group:
         more = f" ({total:.1f}s to promotion if all pass)" if total is not None else ""
         head.add_row("time left", f"{left:.1f}s in this phase{more}")
     if state.outcome is not None:
-        head.add_row("outcome", f"{state.outcome.reason} (by {state.outcome.by or '-'})")
+        outcome = state.outcome
+        by = outcome.by or "-"
+        head.add_row(
+            "outcome", outcome.reason if by in outcome.reason else f"{outcome.reason} (by {by})"
+        )
     if state.last_checks:
         parts.append(checks_table(state.last_checks))
     events = Table(title="recent events", title_justify="left")

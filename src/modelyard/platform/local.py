@@ -68,9 +68,12 @@ class RolloutView:
 
     deployment: Deployment | None
     revision: int | None
+    """The revision of the latest rollout."""
     state: RolloutState | None
     events: list[RolloutEvent]
     now: float
+    active: Revision | None = None
+    """The revision serving now (a rollback makes one without a rollout)."""
 
 
 def _store(workspace: Workspace) -> StateStore:
@@ -360,6 +363,7 @@ def rollout_view(workspace: Workspace, model_id: str, events: int = 12) -> Rollo
         state,
         store.events(model_id, limit=events),
         time.time(),
+        store.current_revision(model_id),
     )
 
 
