@@ -252,3 +252,5 @@ def test_commands_promote_abort_and_rollback(yard: Workspace) -> None:
     outcomes = {row["revision"]: row["outcome"] for row in history}  # type: ignore[index]
     assert outcomes[back["rolled_back_revision"]] == "rolled_back"  # type: ignore[call-overload]
     assert outcomes[back["revision"]] == "active"  # type: ignore[call-overload]
+    status = _cli(yard, "rollout", "status", MODEL)
+    assert status["active_revision"] == {"revision": back["revision"], "version": first}  # type: ignore[call-overload,index]
