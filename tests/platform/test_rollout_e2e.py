@@ -32,6 +32,7 @@ from modelyard.platform.local import (
 from modelyard.platform.locks import supervisor_lock
 from modelyard.platform.serve import admin_token
 from modelyard.platform.state import StateStore
+from modelyard.platform.supervisor import usage_subject
 from modelyard.rollout import Phase
 
 NO_SHADOW = replace(FAST, shadow=None)
@@ -97,6 +98,11 @@ def test_full_rollout_under_steady_load_fails_no_request(yard: Workspace) -> Non
     assert kinds[-1] == "promoted"
     assert _primary(yard) == str(version)
     assert _served(yard) == {str(version): ("primary", 0.0)}
+    # The supervisor keeps a usage history of the server (for right-sizing requests).
+    usage = StateStore.for_workspace(yard).usage(usage_subject(MODEL))
+    assert usage
+    assert all(s.rss > 20 * 2**20 for s in usage)
+    assert all(s.cpu >= 0 for s in usage)
 
 
 def test_failing_canary_is_rolled_back_at_its_first_analysis(yard: Workspace) -> None:

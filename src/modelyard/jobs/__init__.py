@@ -2,5 +2,14 @@
 
 from modelyard.jobs.local import LocalRunner
 from modelyard.jobs.spec import JobResult, JobSpec, LineSink, Runner, UsageSample
+from modelyard.jobs.usage import ProcessTreeSampler
 
-__all__ = ["JobResult", "JobSpec", "LineSink", "LocalRunner", "Runner", "UsageSample"]
+__all__ = [
+    "JobResult",
+    "JobSpec",
+    "LineSink",
+    "LocalRunner",
+    "ProcessTreeSampler",
+    "Runner",
+    "UsageSample",
+]

@@ -14,46 +14,16 @@ import subprocess
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
 
 import psutil
 
 from modelyard.jobs.spec import JobResult, JobSpec, LineSink, UsageSample
+from modelyard.jobs.usage import ProcessTreeSampler
 
 CHECK_EVERY_S = 0.25
 SAMPLE_EVERY_S = 1.0
 TAIL_LINES = 40
 GRACE_S = 3.0
-
-
-def _tree(proc: psutil.Process) -> Iterator[psutil.Process]:
-    yield proc
-    with contextlib.suppress(psutil.Error):
-        yield from proc.children(recursive=True)
-
-
-class _Sampler:
-    """Tracks CPU and RSS of a process tree; CPU needs two readings per process."""
-
-    def __init__(self, pid: int) -> None:
-        self.root = psutil.Process(pid)
-        self._known: dict[int, psutil.Process] = {}
-
-    def read(self) -> tuple[float, int]:
-        cpu = 0.0
-        rss = 0
-        alive: dict[int, psutil.Process] = {}
-        for proc in _tree(self.root):
-            tracked = self._known.get(proc.pid, proc)
-            try:
-                with tracked.oneshot():
-                    rss += tracked.memory_info().rss
-                    cpu += tracked.cpu_percent(None)
-            except psutil.Error:
-                continue
-            alive[proc.pid] = tracked
-        self._known = alive
-        return cpu, rss
 
 
 def _kill_tree(proc: subprocess.Popen[str]) -> None:
@@ -123,7 +93,7 @@ class LocalRunner:
         self, proc: subprocess.Popen[str], spec: JobSpec, start: float, usage: list[UsageSample]
     ) -> str | None:
         try:
-            sampler: _Sampler | None = _Sampler(proc.pid)
+            sampler: ProcessTreeSampler | None = ProcessTreeSampler(proc.pid)
         except psutil.Error:
             sampler = None
         next_sample = start

@@ -27,6 +27,7 @@ import httpx
 import psutil
 
 from modelyard.config import Workspace, load_workspace
+from modelyard.jobs import ProcessTreeSampler
 from modelyard.platform.controller import RolloutController
 from modelyard.platform.locks import rollout_lock, supervisor_lock
 from modelyard.platform.process import READY_PATH, ServerNotReady, ServerProcess, free_port
@@ -42,6 +43,13 @@ BACKOFF_START = 0.5
 BACKOFF_MAX = 30.0
 STABLE_AFTER = 30.0
 """Seconds a server must stay up before the restart backoff starts again from the bottom."""
+USAGE_EVERY = 10.0
+"""Seconds between two samples of the server's CPU and memory in the usage history."""
+
+
+def usage_subject(model_id: str) -> str:
+    """The usage-history subject of a model's server."""
+    return f"server:{model_id}"
 
 
 class AdoptedServer:
@@ -90,6 +98,8 @@ class Supervisor:
         self._next_start = 0.0
         self._started_at = 0.0
         self._converged: tuple[object, ...] | None = None
+        self._sampler: tuple[int, ProcessTreeSampler] | None = None
+        self._next_usage = 0.0
 
     # ------------------------------------------------------------------ life
 
@@ -207,8 +217,29 @@ class Supervisor:
 
     # ------------------------------------------------------------------ rollout
 
+    def _record_usage(self) -> None:
+        """Sample the server's process tree into the usage history every USAGE_EVERY s."""
+        server = self.server
+        now = time.monotonic()
+        if server is None or server.pid is None or now < self._next_usage:
+            return
+        if self._sampler is None or self._sampler[0] != server.pid:
+            try:
+                self._sampler = (server.pid, ProcessTreeSampler(server.pid))
+            except psutil.Error:
+                return
+            self._sampler[1].read()  # psutil's CPU figure needs a first reading to diff from
+            self._next_usage = now + 1.0
+            return
+        cpu_percent, rss = self._sampler[1].read()
+        self.store.record_usage(usage_subject(self.model_id), cpu_percent / 100, rss)
+        self._next_usage = now + USAGE_EVERY
+
     def _once(self) -> None:
-        if not self._keep_alive() or self.controller is None:
+        if not self._keep_alive():
+            return
+        self._record_usage()
+        if self.controller is None:
             return
         controller = self.controller
         deployment = self._deployment()
