@@ -87,3 +87,21 @@ def test_pytorch_model(tmp_path: Path) -> None:
         reply = client.post("/v1/models/mlp:predict", json={"instances": rows.tolist()})
     assert reply.status_code == 200, reply.text
     np.testing.assert_allclose(reply.json()["predictions"], expected, rtol=1e-5)
+
+
+def test_xgboost_model(tmp_path: Path) -> None:
+    xgboost = pytest.importorskip("xgboost")
+    import mlflow.xgboost
+
+    X, y = _training()
+    model = xgboost.XGBClassifier(n_estimators=20, max_depth=3).fit(X, y)
+    path = tmp_path / "xgb"
+    mlflow.xgboost.save_model(model, path, input_example=X[:2], pip_requirements=["xgboost"])
+    rows = _rows()
+    with (
+        serve(ModelSource("xgb", "1", path, method="predict_proba")) as running,
+        running.client() as client,
+    ):
+        reply = client.post("/v1/models/xgb:predict", json={"instances": rows.tolist()})
+    assert reply.status_code == 200, reply.text
+    np.testing.assert_allclose(reply.json()["predictions"], model.predict_proba(rows), rtol=1e-6)
