@@ -23,22 +23,35 @@ def _training() -> tuple[np.ndarray, np.ndarray]:
     return X, (X[:, 0] + X[:, 1] > 0).astype(int)
 
 
-def test_lightgbm_model(tmp_path: Path) -> None:
-    lightgbm = pytest.importorskip("lightgbm")
-    import mlflow.lightgbm
-
-    X, y = _training()
-    model = lightgbm.LGBMClassifier(n_estimators=20, verbose=-1).fit(X, y)
-    path = tmp_path / "lgbm"
-    mlflow.lightgbm.save_model(model, path, input_example=X[:2], pip_requirements=["lightgbm"])
-    rows = _rows()
+def _predictions(path: Path, name: str, rows: np.ndarray) -> object:
+    """What the server answers for ``rows`` with the model at ``path`` (predict_proba)."""
     with (
-        serve(ModelSource("lgbm", "1", path, method="predict_proba")) as running,
+        serve(ModelSource(name, "1", path, method="predict_proba")) as running,
         running.client() as client,
     ):
-        reply = client.post("/v1/models/lgbm:predict", json={"instances": rows.tolist()})
+        reply = client.post(f"/v1/models/{name}:predict", json={"instances": rows.tolist()})
     assert reply.status_code == 200, reply.text
-    np.testing.assert_allclose(reply.json()["predictions"], model.predict_proba(rows), rtol=1e-9)
+    return reply.json()["predictions"]
+
+
+@pytest.mark.parametrize(("framework", "rtol"), [("lightgbm", 1e-9), ("xgboost", 1e-6)])
+def test_boosted_trees(framework: str, rtol: float, tmp_path: Path) -> None:
+    library = pytest.importorskip(framework)
+    X, y = _training()
+    if framework == "lightgbm":
+        import mlflow.lightgbm as flavor
+
+        model = library.LGBMClassifier(n_estimators=20, verbose=-1).fit(X, y)
+    else:
+        import mlflow.xgboost as flavor  # type: ignore[no-redef]
+
+        model = library.XGBClassifier(n_estimators=20, max_depth=3).fit(X, y)
+    path = tmp_path / framework
+    flavor.save_model(model, path, input_example=X[:2], pip_requirements=[framework])
+    rows = _rows()
+    np.testing.assert_allclose(
+        _predictions(path, framework, rows), model.predict_proba(rows), rtol=rtol
+    )
 
 
 @pytest.mark.filterwarnings("ignore:.*Add type hints:UserWarning")
@@ -87,21 +100,3 @@ def test_pytorch_model(tmp_path: Path) -> None:
         reply = client.post("/v1/models/mlp:predict", json={"instances": rows.tolist()})
     assert reply.status_code == 200, reply.text
     np.testing.assert_allclose(reply.json()["predictions"], expected, rtol=1e-5)
-
-
-def test_xgboost_model(tmp_path: Path) -> None:
-    xgboost = pytest.importorskip("xgboost")
-    import mlflow.xgboost
-
-    X, y = _training()
-    model = xgboost.XGBClassifier(n_estimators=20, max_depth=3).fit(X, y)
-    path = tmp_path / "xgb"
-    mlflow.xgboost.save_model(model, path, input_example=X[:2], pip_requirements=["xgboost"])
-    rows = _rows()
-    with (
-        serve(ModelSource("xgb", "1", path, method="predict_proba")) as running,
-        running.client() as client,
-    ):
-        reply = client.post("/v1/models/xgb:predict", json={"instances": rows.tolist()})
-    assert reply.status_code == 200, reply.text
-    np.testing.assert_allclose(reply.json()["predictions"], model.predict_proba(rows), rtol=1e-6)
