@@ -25,6 +25,7 @@ from pydantic import (
 from modelyard.config.quantity import Cpu, Duration, Memory, cpu_millis, memory_bytes
 
 MODEL_ID = re.compile(r"^[a-z][a-z0-9-]{0,40}[a-z0-9]$|^[a-z]$")
+IMAGE_DIGEST = re.compile(r"^[^\s@]+@sha256:[0-9a-f]{64}$")
 
 
 def _scalar(value: object) -> object:
@@ -110,9 +111,20 @@ class Runtime(Strict):
     cuda: str | None = None
     """CUDA version for GPU runtimes; unset for CPU-only runtimes."""
     image: str | None = None
-    """Container image for the Kubernetes backend; built from the registry prefix when unset."""
+    """Container image for the Kubernetes backend, ``repo:tag`` or pinned as
+    ``repo@sha256:<digest>``; built from the registry prefix when unset."""
     local: Literal["inherit", "venv"] = "inherit"
     """Local environment: reuse modelyard's own interpreter, or build a cached venv with uv."""
+
+    @field_validator("image")
+    @classmethod
+    def _digest(cls, value: str | None) -> str | None:
+        if value is not None and "@" in value and not IMAGE_DIGEST.match(value):
+            raise ValueError(
+                f"{value!r} is not a pinned image: write repo@sha256: and the 64 lowercase "
+                "hex digits of the digest (docker buildx imagetools inspect shows it)"
+            )
+        return value
 
 
 class RuntimeCatalog(Strict):
@@ -233,7 +245,7 @@ class ModelSpec(Strict):
 
 class Limits(Strict):
     cpu: Cpu | None = None
-    """CPU limit; unset leaves the pod burstable on CPU."""
+    """CPU limit; twice the request when unset (room to burst, and a limit on every pod)."""
     memory: Memory | None = None
     """Memory limit; the request when unset."""
 

@@ -34,6 +34,7 @@ class Kind:
 MANAGED_KINDS: tuple[Kind, ...] = (
     Kind("v1", "ConfigMap", "configmaps"),
     Kind("v1", "Service", "services"),
+    Kind("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies"),
     Kind("apps/v1", "Deployment", "deployments"),
     Kind("argoproj.io/v1alpha1", "Rollout", "rollouts"),
     Kind("argoproj.io/v1alpha1", "AnalysisTemplate", "analysistemplates"),

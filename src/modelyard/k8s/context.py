@@ -110,13 +110,20 @@ def labels(ctx: RenderContext, entry: ModelEntry, component: str) -> dict[str, s
     }
 
 
-def metadata(ctx: RenderContext, entry: ModelEntry, name: str, component: str) -> dict[str, object]:
-    """``metadata`` of a namespaced object: name, namespace, ownership labels."""
+def metadata(
+    ctx: RenderContext,
+    entry: ModelEntry,
+    name: str,
+    component: str,
+    annotations: Mapping[str, str] | None = None,
+) -> dict[str, object]:
+    """``metadata`` of a namespaced object: name, namespace, ownership labels, and the DRI
+    plus any ``annotations`` given."""
     return {
         "name": name,
         "namespace": ctx.namespace,
         "labels": labels(ctx, entry, component),
-        "annotations": {"modelyard.dev/dri": entry.spec.owner.dri},
+        "annotations": {"modelyard.dev/dri": entry.spec.owner.dri, **(annotations or {})},
     }
 
 

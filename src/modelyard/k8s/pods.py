@@ -13,11 +13,19 @@ from typing import Any
 from modelyard.config import ModelEntry, cpu_millis, memory_bytes
 from modelyard.k8s.bundle import MOUNT_PATH, workspace_volume
 from modelyard.k8s.context import HTTP_PORT, RenderContext, RenderError, selector_labels
+from modelyard.k8s.security import (
+    container_security,
+    credential_env,
+    credential_mounts,
+    credential_volumes,
+    pull_policy,
+)
 
 GPU_RESOURCE = "nvidia.com/gpu"
 PRESTOP_DRAIN_S = 10
 """Seconds a stopping server keeps serving while endpoints and Istio forget it."""
-RUN_AS = 10001
+CPU_BURST = 2
+"""CPU limit as a multiple of the request when ``limits.cpu`` is unset."""
 STATE_DIR = "/tmp/modelyard"  # noqa: S108 - an emptyDir, private to the pod
 """Writable state folder inside pods (the root filesystem is read-only)."""
 
@@ -28,12 +36,24 @@ def server_resources(entry: ModelEntry) -> dict[str, Any]:
     if entry.deploy.scheduling.numa:
         return _guaranteed(entry)
     requests: dict[str, str] = {"cpu": res.cpu, "memory": res.memory}
-    limits: dict[str, str] = {"memory": res.limits.memory or res.memory}
-    if res.limits.cpu is not None:
-        limits["cpu"] = res.limits.cpu
+    limits: dict[str, str] = {
+        "cpu": res.limits.cpu or burst_cpu(res.cpu),
+        "memory": res.limits.memory or res.memory,
+    }
     if res.gpu:
         requests[GPU_RESOURCE] = limits[GPU_RESOURCE] = str(res.gpu)
     return {"requests": requests, "limits": limits}
+
+
+def burst_cpu(request: str) -> str:
+    """The default CPU limit: :data:`CPU_BURST` times the request, as the API server writes it.
+
+    A limit keeps one busy pod from starving its node; room above the request lets a pod
+    absorb a burst, and lets the usage history see demand above the request (a limit equal
+    to the request would hide it from right-sizing).
+    """
+    millis = cpu_millis(request) * CPU_BURST
+    return str(millis // 1000) if millis % 1000 == 0 else f"{millis}m"
 
 
 def _guaranteed(entry: ModelEntry) -> dict[str, Any]:
@@ -76,31 +96,10 @@ def training_resources(entry: ModelEntry) -> dict[str, Any]:
     """Requests and limits of a training container from ``model.yaml``."""
     res = entry.spec.training.resources
     requests: dict[str, str] = {"cpu": res.cpu, "memory": res.memory}
-    limits: dict[str, str] = {"memory": res.memory}
+    limits: dict[str, str] = {"cpu": burst_cpu(res.cpu), "memory": res.memory}
     if res.gpu:
         requests[GPU_RESOURCE] = limits[GPU_RESOURCE] = str(res.gpu)
     return {"requests": requests, "limits": limits}
-
-
-def container_security() -> dict[str, Any]:
-    """The container half of the "restricted" pod security standard."""
-    return {
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "runAsNonRoot": True,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
-
-
-def pod_security() -> dict[str, Any]:
-    return {
-        "runAsNonRoot": True,
-        "runAsUser": RUN_AS,
-        "runAsGroup": RUN_AS,
-        "fsGroup": RUN_AS,
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
 
 
 def env(ctx: RenderContext, entry: ModelEntry) -> list[dict[str, Any]]:
@@ -109,6 +108,7 @@ def env(ctx: RenderContext, entry: ModelEntry) -> list[dict[str, Any]]:
         {"name": "MODELYARD_STATE_DIR", "value": STATE_DIR},
         {"name": "HOME", "value": "/tmp"},  # noqa: S108 - an emptyDir
         {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        *credential_env(),
     ]
 
 
@@ -116,16 +116,16 @@ def _mounts() -> list[dict[str, Any]]:
     return [
         {"name": "workspace", "mountPath": MOUNT_PATH, "readOnly": True},
         {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir
+        *credential_mounts(),
     ]
 
 
 def volumes(ctx: RenderContext, entry: ModelEntry) -> list[dict[str, Any]]:
-    return [workspace_volume(ctx, entry), {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}]
-
-
-def credentials() -> list[dict[str, Any]]:
-    """Optional secret with object-store and tracking credentials, one per namespace."""
-    return [{"secretRef": {"name": "modelyard-credentials", "optional": True}}]
+    return [
+        workspace_volume(ctx, entry),
+        {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+        *credential_volumes(),
+    ]
 
 
 def server_container(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
@@ -133,6 +133,7 @@ def server_container(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
     return {
         "name": "server",
         "image": ctx.image(entry),
+        "imagePullPolicy": pull_policy(ctx.image(entry)),
         "args": [
             *("modelyard", "serve", entry.id, "-w", MOUNT_PATH),
             *("--host", "0.0.0.0", "--port", str(HTTP_PORT)),  # noqa: S104 - inside the pod
@@ -141,7 +142,6 @@ def server_container(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
         ],
         "ports": [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}],
         "env": env(ctx, entry),
-        "envFrom": credentials(),
         "resources": server_resources(entry),
         # Ready only once the model is loaded and warm-up requests have run.
         "readinessProbe": {
@@ -162,12 +162,12 @@ def training_container(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
     return {
         "name": "train",
         "image": ctx.image(entry),
+        "imagePullPolicy": pull_policy(ctx.image(entry)),
         "args": [
             *("modelyard", "train", entry.id, "--backend", "local", "--in-cluster"),
             *("-w", MOUNT_PATH),
         ],
         "env": env(ctx, entry),
-        "envFrom": credentials(),
         "resources": training_resources(entry),
         "securityContext": container_security(),
         "volumeMounts": _mounts(),

@@ -12,7 +12,7 @@ from typing import Any
 
 from modelyard.config import ModelEntry, Workspace
 from modelyard.errors import ConfigError
-from modelyard.k8s import monitoring, serving, traffic, training
+from modelyard.k8s import monitoring, network, serving, traffic, training
 from modelyard.k8s.bundle import workspace_configmap
 from modelyard.k8s.context import RenderContext
 
@@ -42,6 +42,7 @@ def _serving_objects(ctx: RenderContext, entry: ModelEntry) -> list[Manifest]:
     rollout_on = entry.deploy.rollout.enabled
     workload = serving.rollout(ctx, entry) if rollout_on else serving.deployment(ctx, entry)
     objects: list[Manifest | None] = [
+        network.server_policy(ctx, entry),
         *serving.services(ctx, entry),
         workload,
         serving.autoscaler(ctx, entry),
@@ -63,7 +64,10 @@ def render_model(ctx: RenderContext, entry: ModelEntry, script: str = "") -> Mod
     """
     if entry.spec.state in RETIRED_STATES:
         return ModelManifests(entry.id, (), None)
-    objects: list[Manifest] = [workspace_configmap(ctx, entry, script)]
+    objects: list[Manifest] = [
+        workspace_configmap(ctx, entry, script),
+        network.training_policy(ctx, entry),
+    ]
     if serves(entry):
         objects += _serving_objects(ctx, entry)
     cron = training.cronjob(ctx, entry)

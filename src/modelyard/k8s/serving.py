@@ -26,11 +26,11 @@ from modelyard.k8s.pods import (
     PRESTOP_DRAIN_S,
     gpu_tolerations,
     node_affinity,
-    pod_security,
     server_container,
     topology_spread,
     volumes,
 )
+from modelyard.k8s.security import pod_security, workload_skips
 from modelyard.observe import names
 
 MIRROR_ROUTE = "mirror"
@@ -85,7 +85,7 @@ def deployment(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": metadata(ctx, entry, entry.id, "server"),
+        "metadata": metadata(ctx, entry, entry.id, "server", workload_skips(ctx, entry)),
         "spec": {
             **_replicas(entry),
             "revisionHistoryLimit": 5,
@@ -154,7 +154,7 @@ def rollout(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Rollout",
-        "metadata": metadata(ctx, entry, entry.id, "server"),
+        "metadata": metadata(ctx, entry, entry.id, "server", workload_skips(ctx, entry)),
         "spec": {
             **_replicas(entry),
             "revisionHistoryLimit": 5,

@@ -14,10 +14,14 @@ from typing import Any
 
 from modelyard.config import ModelEntry
 from modelyard.k8s.context import RenderContext, labels, metadata, seconds
-from modelyard.k8s.pods import gpu_tolerations, pod_security, training_container, volumes
+from modelyard.k8s.pods import gpu_tolerations, training_container, volumes
+from modelyard.k8s.security import pod_security, workload_skips
 
 FINISHED_TTL_S = 7 * 24 * 3600
 """Finished Jobs (and their logs) are kept a week, then garbage-collected."""
+NO_SIDECAR = {"sidecar.istio.io/inject": "false"}
+"""Training pods stay out of the mesh: a sidecar never exits, so the Job would never finish,
+and it would need istiod, which the training NetworkPolicy does not admit."""
 
 
 def job_name(entry: ModelEntry) -> str:
@@ -46,7 +50,10 @@ def job_spec(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
         "backoffLimit": training.retries,
         "activeDeadlineSeconds": max(seconds(training.timeout), 1),
         "ttlSecondsAfterFinished": FINISHED_TTL_S,
-        "template": {"metadata": {"labels": labels(ctx, entry, "training")}, "spec": pod},
+        "template": {
+            "metadata": {"labels": {**labels(ctx, entry, "training"), **NO_SIDECAR}},
+            "spec": pod,
+        },
     }
 
 
@@ -55,7 +62,9 @@ def job(ctx: RenderContext, entry: ModelEntry, name: str | None = None) -> dict[
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": metadata(ctx, entry, name or job_name(entry), "training"),
+        "metadata": metadata(
+            ctx, entry, name or job_name(entry), "training", workload_skips(ctx, entry)
+        ),
         "spec": job_spec(ctx, entry),
     }
 
@@ -68,7 +77,9 @@ def cronjob(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any] | None:
     return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
-        "metadata": metadata(ctx, entry, cronjob_name(entry), "training"),
+        "metadata": metadata(
+            ctx, entry, cronjob_name(entry), "training", workload_skips(ctx, entry)
+        ),
         "spec": {
             "schedule": schedule,
             "timeZone": "Etc/UTC",
