@@ -13,6 +13,11 @@ from modelyard.config import Workspace, load_workspace
 from modelyard.k8s import Validator
 
 CRD_DIR = Path(__file__).parent.parent / "fixtures" / "crd"
+ONNX_IMAGE = (
+    "ghcr.io/acme/onnx-runtime@sha256:"
+    "1d701c6d57114c4cc31e9b274a423a3ee219c1d6e16d76fe32c828a82407b4e7"
+)
+"""The zoo's one runtime image pinned by digest."""
 
 SETTINGS: dict[str, Any] = {
     "name": "zoo",
@@ -30,7 +35,7 @@ RUNTIMES: dict[str, Any] = {
     "runtimes": {
         "sklearn-cpu": {"packages": ["scikit-learn>=1.5"]},
         "pytorch-cuda": {"framework": "pytorch", "packages": ["torch>=2.3"], "cuda": "12.4"},
-        "onnx-cpu": {"framework": "onnx", "image": "ghcr.io/acme/onnx-runtime:1.18"},
+        "onnx-cpu": {"framework": "onnx", "image": ONNX_IMAGE},
         "py312": {"python": "3.12"},
     }
 }
@@ -123,6 +128,12 @@ def write_zoo(root: Path, models: dict[str, tuple[dict[str, Any], dict[str, Any]
 @pytest.fixture
 def zoo_dir(tmp_path: Path) -> Path:
     return write_zoo(tmp_path / "zoo")
+
+
+@pytest.fixture(scope="session")
+def zoo_session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The zoo written once per session, for tests that only read it."""
+    return write_zoo(tmp_path_factory.mktemp("zoo") / "zoo")
 
 
 @pytest.fixture

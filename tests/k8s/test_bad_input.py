@@ -93,3 +93,26 @@ def test_every_broken_model_is_reported_at_once(
         render_workspace(ws)
     assert "'one'" in str(caught.value)
     assert "'two'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "ghcr.io/acme/onnx@sha256:1234",  # too short
+        "ghcr.io/acme/onnx@sha1:" + "a" * 40,  # not sha256
+        "ghcr.io/acme/onnx@sha256:" + "A" * 64,  # upper case
+    ],
+)
+def test_a_malformed_image_digest_is_refused_at_load(
+    make_workspace: Make, ranker_model: dict[str, Any], image: str
+) -> None:
+    root = make_workspace({"ranker": (ranker_model, {})})
+    (root / "runtimes.yaml").write_text(
+        f"runtimes:\n  sklearn-cpu:\n    image: {image!r}\n", encoding="utf-8"
+    )
+    with pytest.raises(InvalidConfig) as caught:
+        load_workspace(root, env={})
+    message = str(caught.value)
+    assert f"{root / 'runtimes.yaml'}:3" in message
+    assert "runtimes.sklearn-cpu.image" in message
+    assert "repo@sha256:" in message

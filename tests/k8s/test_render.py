@@ -197,7 +197,8 @@ def test_training_job_cronjob_and_images(zoo: Workspace) -> None:
     nightly = {
         o["kind"] for o in objects if o["metadata"]["labels"]["modelyard.dev/model"] == "nightly"
     }
-    assert nightly == {"ConfigMap", "CronJob", "Job"}  # development: trained, not served
+    # development: trained, not served
+    assert nightly == {"ConfigMap", "CronJob", "Job", "NetworkPolicy"}
     job = _find(objects, "Job", "ranker-train")
     args = _pod(job)["containers"][0]["args"]
     assert args[:4] == ["modelyard", "train", "ranker", "--backend"]
@@ -208,7 +209,7 @@ def test_training_job_cronjob_and_images(zoo: Workspace) -> None:
     }
     assert image == {
         "ranker": "registry.example.com/zoo/sklearn-cpu:3.11",
-        "onnx-scorer": "ghcr.io/acme/onnx-runtime:1.18",
+        "onnx-scorer": zoo.runtimes["onnx-cpu"].image,
         "steady": "registry.example.com/zoo/py312:3.12",
     }
 

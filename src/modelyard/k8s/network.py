@@ -15,6 +15,7 @@ of ``modelyard.yaml`` becomes the tightest rule its URI allows; see :func:`endpo
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,7 +48,6 @@ HTTPS = [{"protocol": "TCP", "port": 443}]
 
 def server_policy(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
     """Ingress to the server pods: same-namespace callers, the mesh gateway, Prometheus."""
-    port = [{"protocol": "TCP", "port": HTTP_PORT}]
     prometheus = {
         "namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: monitoring_namespace(ctx)}},
         "podSelector": {"matchLabels": dict(PROMETHEUS_POD)},
@@ -59,11 +59,15 @@ def server_policy(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
         {
             "policyTypes": ["Ingress"],
             "ingress": [
-                {"from": [{"podSelector": {}}, INGRESS_GATEWAY_PEER], "ports": port},
-                {"from": [prometheus], "ports": port},
+                {"from": [{"podSelector": {}}, INGRESS_GATEWAY_PEER], "ports": _server_port()},
+                {"from": [prometheus], "ports": _server_port()},
             ],
         },
     )
+
+
+def _server_port() -> list[dict[str, Any]]:
+    return [{"protocol": "TCP", "port": HTTP_PORT}]
 
 
 def training_policy(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
@@ -88,7 +92,11 @@ def _policy(
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": metadata(ctx, entry, f"{entry.id}-{component}", "network"),
-        "spec": {"podSelector": {"matchLabels": selector_labels(entry, component)}, **rules},
+        # A copy: the module's peers must not be shared with (or changed through) an object.
+        "spec": {
+            "podSelector": {"matchLabels": selector_labels(entry, component)},
+            **copy.deepcopy(rules),
+        },
     }
 
 
