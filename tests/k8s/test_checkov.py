@@ -28,6 +28,9 @@ REPO = Path(__file__).resolve().parents[2]
 CHECKOV_VENV = REPO / ".cache" / "checkov"
 CHECKOV_REQUIREMENT = "checkov>=3.2"
 WORKLOAD_KINDS = frozenset({"Deployment", "Job", "CronJob"})
+# A first run installs checkov from PyPI before it scans: more than the default 300 s budget
+# on a slow runner.
+pytestmark = pytest.mark.timeout(600)
 
 
 def _install(venv: Path) -> None:
