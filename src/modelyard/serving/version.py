@@ -158,7 +158,7 @@ class ModelVersion:
         try:
             if self._batcher is not None:
                 result = await self._batcher.submit(rows)
-            elif self.inline:
+            elif self.inline and len(rows) <= self._probe_rows:  # as measured at warm-up
                 result = self._call(rows)
                 self._observe(len(rows), time.perf_counter() - started, [0.0])
             else:
