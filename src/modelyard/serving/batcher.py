@@ -129,7 +129,7 @@ class Batcher:
         waits = [started - item.enqueued for item in live]
         try:
             joined = live[0].rows if len(live) == 1 else np.concatenate([i.rows for i in live])
-            if self.inline and len(joined) <= self._max_rows:  # a big request goes to a thread
+            if self.inline:
                 result = self._run(joined)
             else:
                 result = await loop.run_in_executor(self._executor, self._run, joined)
