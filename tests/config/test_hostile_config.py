@@ -210,3 +210,11 @@ def test_parse_model_id_refuses_what_is_not_an_id(text: str) -> None:
 @pytest.mark.parametrize("text", ["c", "ctr", "ctr-2", "a" * 42])
 def test_parse_model_id_accepts_ids(text: str) -> None:
     assert parse_model_id(text) == text
+
+
+def test_control_characters_are_refused_with_their_line(workspace_dir: Path) -> None:
+    path = _deploy(workspace_dir)
+    lines = len(path.read_text().splitlines())
+    path.write_text(path.read_text() + "junk: \x1f\n")
+    (issue,) = _issues(workspace_dir)
+    assert issue == f"{path}:{lines + 1}: invalid YAML: special characters are not allowed (0x1f)"

@@ -135,10 +135,16 @@ def parse_yaml(path: Path, text: str) -> YamlDoc:
     """Parse ``text`` (the content of ``path``) safely; raise :class:`YamlSyntaxError`."""
     if len(text) > MAX_FILE_BYTES:
         raise YamlSyntaxError(f"text is larger than {MAX_FILE_BYTES // 1024} KiB", None)
-    loader = _BoundedLoader(text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        loader = _BoundedLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.reader.ReaderError as exc:  # a control character: found before parsing
+        line = text.count("\n", 0, exc.position) + 1
+        raise YamlSyntaxError(f"invalid YAML: {exc.reason} ({exc.character:#x})", line) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -146,8 +152,6 @@ def parse_yaml(path: Path, text: str) -> YamlDoc:
         raise YamlSyntaxError(f"invalid YAML: {problem}", line) from exc
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(f"invalid YAML: {exc}", None) from exc
-    finally:
-        loader.dispose()
     lines: dict[Loc, int] = {}
     if node is not None:
         _walk(node, (), lines)
