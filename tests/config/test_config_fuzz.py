@@ -122,25 +122,18 @@ FUZZ = settings(
 )
 
 
+STRATEGIES = {
+    "models/ctr/deploy.yaml": documents(DeploySpec),
+    "models/ctr/model.yaml": documents(ModelSpec).map(lambda doc: {"id": "ctr", **doc}),
+    "modelyard.yaml": documents(WorkspaceSettings),
+}
+
+
+@pytest.mark.parametrize("relative", sorted(STRATEGIES))
 @FUZZ
-@given(doc=documents(DeploySpec), tail=TAILS)
-def test_deploy_yaml_is_accepted_or_refused_with_file_and_line(
-    root: Path, doc: dict[str, Any], tail: str
+@given(data=st.data(), tail=TAILS)
+def test_config_file_is_accepted_or_refused_with_file_and_line(
+    root: Path, relative: str, data: st.DataObject, tail: str
 ) -> None:
-    _check(root, "models/ctr/deploy.yaml", yaml.safe_dump(doc) + tail)
-
-
-@FUZZ
-@given(doc=documents(ModelSpec), tail=TAILS)
-def test_model_yaml_is_accepted_or_refused_with_file_and_line(
-    root: Path, doc: dict[str, Any], tail: str
-) -> None:
-    _check(root, "models/ctr/model.yaml", yaml.safe_dump({"id": "ctr", **doc}) + tail)
-
-
-@FUZZ
-@given(doc=documents(WorkspaceSettings), tail=TAILS)
-def test_modelyard_yaml_is_accepted_or_refused_with_file_and_line(
-    root: Path, doc: dict[str, Any], tail: str
-) -> None:
-    _check(root, "modelyard.yaml", yaml.safe_dump(doc) + tail)
+    doc = data.draw(STRATEGIES[relative], label="document")
+    _check(root, relative, yaml.safe_dump(doc) + tail)
