@@ -264,3 +264,21 @@ def test_a_normal_request_is_answered_while_a_maximal_one_is_decoded(
 def test_limits_come_from_deploy_yaml() -> None:
     deploy = DeploySpec.model_validate({"request_limits": {"max_body": "1Mi", "max_rows": 50}})
     assert ServerOptions.from_deploy(deploy).request_limits == RequestLimits(2**20, 50)
+
+
+def test_a_body_of_far_more_values_than_max_rows_allow_is_413_before_parsing(
+    held_server: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelyard.serving import codec
+
+    parsed: list[int] = []
+    original = codec._json
+    monkeypatch.setattr(codec, "_json", lambda body: parsed.append(len(body)) or original(body))
+    wide = b'{"instances": [[' + b"0.1," * 200_000 + b"0.1]]}"  # 1 row, 200,001 values
+    assert len(wide) < LIMITS.max_body_bytes
+    with held_server.client() as client:
+        r = client.post("/v1/models/m:predict", content=wide)
+        assert r.status_code == 413
+        assert "holds about 200,000 values" in r.json()["error"]
+        assert parsed == []
+        assert client.post("/v1/models/m:predict", json=NORMAL).status_code == 200

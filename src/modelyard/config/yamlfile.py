@@ -143,8 +143,8 @@ def parse_yaml(path: Path, text: str) -> YamlDoc:
         finally:
             loader.dispose()
     except yaml.reader.ReaderError as exc:  # a control character: found before parsing
-        line = text.count("\n", 0, exc.position) + 1
-        raise YamlSyntaxError(f"invalid YAML: {exc.reason} ({exc.character:#x})", line) from exc
+        at = text.count("\n", 0, exc.position) + 1
+        raise YamlSyntaxError(f"invalid YAML: {exc.reason} ({exc.character:#x})", at) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

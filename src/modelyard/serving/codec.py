@@ -39,6 +39,8 @@ DATATYPES: dict[str, np.dtype[Any]] = {
 _ACCEPTED_KINDS = {"b": "b", "u": "iu", "i": "iu", "f": "iuf", "O": "USO"}
 MAX_RANK = 8
 """Most dimensions an input tensor may have."""
+VALUES_PER_ROW_UNKNOWN = 256
+"""Values per row assumed, for the value budget, when the signature does not fix them."""
 
 
 def datatype_of(dtype: np.dtype[Any] | str | None) -> str:
@@ -76,7 +78,9 @@ def decode_v2(
     max_rows: int | None = None,
 ) -> InferRequest:
     """Decode an OIP v2 inference request into rows that match ``sig``."""
-    payload = _json(body[:header_length] if header_length is not None else body)
+    header = body[:header_length] if header_length is not None else body
+    _check_values(header, sig, max_rows)
+    payload = _json(header)
     if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
         raise BadRequest("the request must be a JSON object with an 'inputs' list")
     if not payload["inputs"]:
@@ -172,6 +176,24 @@ def _from_binary(buf: memoryview, datatype: str, name: str) -> np.ndarray:
     return np.array(items, dtype=object)
 
 
+def _check_values(text: bytes, sig: Signature, max_rows: int | None) -> None:
+    """413 before parsing when the JSON holds far more values than ``max_rows`` rows can.
+
+    Parsing builds a Python object per value (a 15 MiB body of one wide row is 4 million floats
+    and 130 MB that the allocator keeps), so the values are counted first: separators are an
+    upper bound on them (one C call), given twice the room a full request needs.
+    """
+    if max_rows is None:
+        return
+    budget = 2 * max_rows * (sig.features or VALUES_PER_ROW_UNKNOWN) + 1024
+    separators = text.count(b",")
+    if separators > budget:
+        raise PayloadTooLarge(
+            f"the request holds about {separators:,} values, more than {max_rows:,} rows of "
+            f"this model's inputs can (deploy.yaml request_limits.max_rows); split the request"
+        )
+
+
 def _too_many_rows(where: str, rows: int, max_rows: int) -> PayloadTooLarge:
     return PayloadTooLarge(
         f"{where} holds {rows:,} rows, above the limit of {max_rows:,} "
@@ -259,6 +281,7 @@ def check_rows(arr: np.ndarray, sig: Signature) -> np.ndarray:
 
 def decode_v1(body: bytes, sig: Signature, max_rows: int | None = None) -> np.ndarray:
     """Decode ``{"instances": [[...], ...]}`` (or rows of objects keyed by column name)."""
+    _check_values(body, sig, max_rows)
     payload = _json(body)
     instances = payload.get("instances") if isinstance(payload, dict) else None
     if not isinstance(instances, list) or not instances:
