@@ -2,6 +2,7 @@
 scaffold of a new workspace and the JSON Schema export."""
 
 from modelyard.config.export import json_schemas
+from modelyard.config.ids import InvalidModelId, ModelId, parse_model_id
 from modelyard.config.issues import ConfigIssue, InvalidConfig
 from modelyard.config.quantity import (
     cpu_millis,
@@ -20,6 +21,7 @@ from modelyard.config.schema import (
     NodeClass,
     PredictionLog,
     RateLimit,
+    RequestLimits,
     Resources,
     Rollout,
     Runtime,
@@ -36,11 +38,14 @@ __all__ = [
     "ConfigIssue",
     "DeploySpec",
     "InvalidConfig",
+    "InvalidModelId",
     "ModelEntry",
+    "ModelId",
     "ModelSpec",
     "NodeClass",
     "PredictionLog",
     "RateLimit",
+    "RequestLimits",
     "Resources",
     "Rollout",
     "Runtime",
@@ -55,4 +60,5 @@ __all__ = [
     "json_schemas",
     "load_workspace",
     "memory_bytes",
+    "parse_model_id",
 ]

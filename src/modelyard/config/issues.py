@@ -1,6 +1,8 @@
 """Config problems as ``file:line: field: what is wrong``, built from pydantic's errors.
 
-Unknown keys suggest the closest valid one; messages say what was expected.
+Unknown keys suggest the closest valid one; messages say what was expected. A file lists at
+most ``MAX_ISSUES_PER_FILE`` problems, then "and N more", so a file of 200,000 unknown keys
+costs one screen, not 200,000 lines.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from modelyard.config.bounds import MAX_ISSUES_PER_FILE
 from modelyard.config.yamlfile import Loc, YamlDoc
 from modelyard.errors import ConfigError
 
@@ -26,6 +29,8 @@ class ConfigIssue:
     line: int | None
     field: str
     message: str
+    omitted: int = 0
+    """On a summary line: how many further problems of the file it stands for."""
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else str(self.file)
@@ -92,14 +97,37 @@ def _message(error: dict[str, Any], model: type[BaseModel], loc: Loc) -> str:
     message = str(error["msg"])
     message = message.removeprefix("Value error, ")
     if "input" in error and kind not in {"value_error"} and not isinstance(error["input"], dict):
-        message += f" (got {error['input']!r})"
+        shown = repr(error["input"])
+        message += f" (got {shown if len(shown) <= 80 else shown[:77] + '...'})"
     return message
 
 
+def _summary(file: Path, line: int | None, omitted: int) -> ConfigIssue:
+    noun = "problem" if omitted == 1 else "problems"
+    return ConfigIssue(file, line, "", f"and {omitted:,} more {noun} in this file", omitted)
+
+
+def capped(issues: list[ConfigIssue]) -> list[ConfigIssue]:
+    """At most ``MAX_ISSUES_PER_FILE`` issues per file, then one "and N more" line each."""
+    kept: list[ConfigIssue] = []
+    shown: dict[Path, int] = {}
+    hidden: dict[Path, tuple[int | None, int]] = {}
+    for issue in issues:
+        if issue.omitted == 0 and shown.get(issue.file, 0) < MAX_ISSUES_PER_FILE:
+            shown[issue.file] = shown.get(issue.file, 0) + 1
+            kept.append(issue)
+            continue
+        line, count = hidden.get(issue.file, (issue.line, 0))
+        hidden[issue.file] = (line, count + (issue.omitted or 1))
+    kept.extend(_summary(file, line, count) for file, (line, count) in hidden.items())
+    return kept
+
+
 def issues_from(exc: ValidationError, doc: YamlDoc, model: type[BaseModel]) -> list[ConfigIssue]:
-    """Turn a pydantic error into issues with the lines of ``doc``."""
+    """Turn a pydantic error into issues with the lines of ``doc`` (at most a screenful)."""
     found: list[ConfigIssue] = []
-    for error in exc.errors():
+    errors = exc.errors(include_url=False, include_context=False)
+    for error in errors[:MAX_ISSUES_PER_FILE]:
         loc = tuple(part for part in error["loc"] if isinstance(part, str | int))
         found.append(
             ConfigIssue(
@@ -109,6 +137,9 @@ def issues_from(exc: ValidationError, doc: YamlDoc, model: type[BaseModel]) -> l
                 message=_message(dict(error), model, loc),
             )
         )
+    if len(errors) > MAX_ISSUES_PER_FILE:
+        first = tuple(p for p in errors[MAX_ISSUES_PER_FILE]["loc"] if isinstance(p, str | int))
+        found.append(_summary(doc.path, doc.line_of(first), len(errors) - MAX_ISSUES_PER_FILE))
     return found
 
 

@@ -13,6 +13,8 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
+from modelyard.config.bounds import MAX_CPU_MILLIS, MAX_DURATION_S, MAX_MEMORY_BYTES, finite
+
 _CPU = re.compile(r"^(?P<num>\d+(\.\d+)?)(?P<unit>m?)$")
 _MEM = re.compile(r"^(?P<num>\d+(\.\d+)?)(?P<unit>Ki|Mi|Gi|Ti|Pi|k|K|M|G|T|P)?$")
 _DURATION = re.compile(r"^(?P<num>\d+(\.\d+)?)(?P<unit>ms|s|m|h|d)$")
@@ -62,13 +64,19 @@ def memory_bytes(value: str) -> int:
 def duration_seconds(value: str | float) -> float:
     """Seconds of a duration (``'500ms'``, ``'30s'``, ``'2m'``); a bare number is seconds."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if value < 0:
+        seconds = finite(float(value), "a duration")
+        if seconds < 0:
             raise ValueError(f"duration {value} is negative")
-        return float(value)
-    match = _DURATION.match(str(value).strip())
-    if not match:
-        raise ValueError(f"{value!r} is not a duration; write it like '500ms', '30s', '2m' or '1h'")
-    return float(match["num"]) * _DURATION_FACTOR[match["unit"]]
+    else:
+        match = _DURATION.match(str(value).strip())
+        if not match:
+            raise ValueError(
+                f"{value!r} is not a duration; write it like '500ms', '30s', '2m' or '1h'"
+            )
+        seconds = float(match["num"]) * _DURATION_FACTOR[match["unit"]]
+    if seconds > MAX_DURATION_S:
+        raise ValueError(f"duration {value!r} is longer than a year ({MAX_DURATION_S:g}s)")
+    return seconds
 
 
 def format_duration(seconds: float) -> str:
@@ -83,9 +91,14 @@ def format_duration(seconds: float) -> str:
 def _cpu(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError(f"expected a CPU quantity such as '500m' or 2, got {value!r}")
+    if isinstance(value, float):
+        finite(value, "a CPU quantity")
     text = str(value).strip()
-    if cpu_millis(text) <= 0:
+    millis = cpu_millis(text)
+    if millis <= 0:
         raise ValueError(f"CPU quantity {text!r} must be above zero")
+    if millis > MAX_CPU_MILLIS:
+        raise ValueError(f"CPU quantity {text!r} is above {MAX_CPU_MILLIS // 1000} cores")
     return text
 
 
@@ -93,8 +106,11 @@ def _memory(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError(f"expected a memory quantity such as '512Mi', got {value!r}")
     text = str(value).strip()
-    if memory_bytes(text) <= 0:
+    size = memory_bytes(text)
+    if size <= 0:
         raise ValueError(f"memory quantity {text!r} must be above zero")
+    if size > MAX_MEMORY_BYTES:
+        raise ValueError(f"memory quantity {text!r} is above 1Pi")
     return text
 
 

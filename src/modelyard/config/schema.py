@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -22,9 +23,16 @@ from pydantic import (
     model_validator,
 )
 
+from modelyard.config.bounds import (
+    DEFAULT_MAX_BODY,
+    DEFAULT_MAX_ROWS,
+    INT32_MAX,
+    MAX_GPUS,
+    MAX_RATE,
+)
+from modelyard.config.ids import InvalidModelId, parse_model_id
 from modelyard.config.quantity import Cpu, Duration, Memory, cpu_millis, memory_bytes
 
-MODEL_ID = re.compile(r"^[a-z][a-z0-9-]{0,40}[a-z0-9]$|^[a-z]$")
 IMAGE_DIGEST = re.compile(r"^[^\s@]+@sha256:[0-9a-f]{64}$")
 
 
@@ -44,7 +52,9 @@ Scalar = Annotated[
 class Strict(BaseModel):
     """Base of every user-facing schema: unknown keys are errors, values are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False
+    )
 
 
 # --------------------------------------------------------------------------- modelyard.yaml
@@ -64,11 +74,11 @@ class KubernetesSettings(Strict):
 
 
 class Prices(Strict):
-    cpu_hour: float = Field(0.04, ge=0)
+    cpu_hour: float = Field(0.04, ge=0, le=1e6)
     """Price of one CPU core for one hour, in the currency of your bill."""
-    memory_gib_hour: float = Field(0.005, ge=0)
+    memory_gib_hour: float = Field(0.005, ge=0, le=1e6)
     """Price of one GiB of memory for one hour."""
-    gpu_hour: float = Field(2.5, ge=0)
+    gpu_hour: float = Field(2.5, ge=0, le=1e6)
     """Price of one GPU for one hour."""
 
 
@@ -147,13 +157,13 @@ class TrainingResources(Strict):
     """CPU the training job asks for."""
     memory: Memory = "1Gi"
     """Memory the job may use; the local runner stops a job that goes above it."""
-    gpu: int = Field(0, ge=0)
+    gpu: int = Field(0, ge=0, le=MAX_GPUS)
     """Number of GPUs (``nvidia.com/gpu`` on Kubernetes)."""
 
 
 class Training(Strict):
     entrypoint: str = "train.py"
-    """Training script, relative to the model's folder."""
+    """Training script, a relative path inside the model's folder (no '..', no absolute path)."""
     params: dict[str, Scalar] = {}
     """Default parameters; ``--param k=v`` overrides them. Logged to MLflow."""
     resources: TrainingResources = TrainingResources()
@@ -164,6 +174,17 @@ class Training(Strict):
     """Times a failed job is retried (``backoffLimit`` on Kubernetes)."""
     schedule: str | None = None
     """Cron schedule for retraining (a ``CronJob`` on Kubernetes), e.g. ``0 3 * * *``."""
+
+    @field_validator("entrypoint")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        path = PurePosixPath(value.replace("\\", "/"))
+        if not value or path.is_absolute() or ".." in path.parts or value.startswith("~"):
+            raise ValueError(
+                f"{value!r} must be a path relative to the model's folder, such as 'train.py', "
+                "with no '..' and not absolute: the script lives next to model.yaml"
+            )
+        return value
 
     @field_validator("schedule")
     @classmethod
@@ -232,12 +253,10 @@ class ModelSpec(Strict):
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
-        if not MODEL_ID.match(value):
-            raise ValueError(
-                f"{value!r} is not a valid model id: use lowercase letters, digits and '-', "
-                "start with a letter, at most 42 characters"
-            )
-        return value
+        try:
+            return parse_model_id(value)
+        except InvalidModelId as exc:
+            raise ValueError(str(exc)) from exc
 
 
 # --------------------------------------------------------------------------- deploy.yaml
@@ -255,7 +274,7 @@ class Resources(Strict):
     """CPU request of each replica."""
     memory: Memory = "512Mi"
     """Memory request of each replica."""
-    gpu: int = Field(0, ge=0)
+    gpu: int = Field(0, ge=0, le=MAX_GPUS)
     """GPUs per replica."""
     limits: Limits = Limits()
     """Limits, when they differ from the requests."""
@@ -274,9 +293,9 @@ class Resources(Strict):
 
 
 class Replicas(Strict):
-    min: int = Field(1, ge=0)
+    min: int = Field(1, ge=0, le=INT32_MAX)
     """Fewest replicas."""
-    max: int = Field(3, ge=1)
+    max: int = Field(3, ge=1, le=INT32_MAX)
     """Most replicas."""
 
     @model_validator(mode="after")
@@ -293,27 +312,27 @@ class Autoscaling(Strict):
     """Target average CPU use, percent of the request."""
     memory_percent: int | None = Field(None, ge=1, le=1000)
     """Target average memory use, percent of the request."""
-    rps_per_replica: float | None = Field(None, gt=0)
+    rps_per_replica: float | None = Field(None, gt=0, le=MAX_RATE)
     """Target requests per second per replica (a custom metric)."""
 
 
 class RateLimit(Strict):
-    rps: float | None = Field(None, gt=0)
+    rps: float | None = Field(None, gt=0, le=MAX_RATE)
     """Sustained requests per second allowed; unset means no limit."""
-    burst: int | None = Field(None, ge=1)
+    burst: int | None = Field(None, ge=1, le=INT32_MAX)
     """Requests allowed at once above the rate; the rate (rounded up) when unset."""
     per_client: str | None = None
     """Header naming the client key (e.g. ``x-client-id``); limits then apply per key."""
 
 
 class CircuitBreaker(Strict):
-    max_in_flight: int = Field(256, ge=1)
+    max_in_flight: int = Field(256, ge=1, le=1_000_000)
     """Requests in progress at once; more wait in the queue."""
     queue_timeout: Duration = 1.0
     """A request waiting longer than this for a slot is shed with 503."""
     error_rate: float = Field(0.5, gt=0, le=1)
     """Share of failed requests in the window that opens the breaker."""
-    min_requests: int = Field(20, ge=1)
+    min_requests: int = Field(20, ge=1, le=INT32_MAX)
     """Requests needed in the window before the error rate counts."""
     window: Duration = 10.0
     """Window over which the error rate is measured."""
@@ -333,11 +352,11 @@ class Batching(Strict):
 class Analysis(Strict):
     max_error_rate: float = Field(0.01, ge=0, le=1)
     """Highest error rate of the new version."""
-    max_latency_p90_ratio: float = Field(1.5, gt=0)
+    max_latency_p90_ratio: float = Field(1.5, gt=0, le=1000)
     """Highest ratio of the new version's P90 latency to the current one's."""
-    max_divergence: float = Field(0.05, ge=0)
+    max_divergence: float = Field(0.05, ge=0, le=1)
     """Highest share of shadow predictions that differ from the current version's."""
-    min_requests: int = Field(50, ge=1)
+    min_requests: int = Field(50, ge=1, le=INT32_MAX)
     """Requests the new version must have served before a check can pass or fail."""
 
 
@@ -375,12 +394,19 @@ class Scheduling(Strict):
     """Node classes from ``modelyard.yaml`` to keep this model off (old instance types)."""
 
 
+class RequestLimits(Strict):
+    max_body: Memory = DEFAULT_MAX_BODY
+    """Largest request body the server reads; a larger one gets 413 before it is parsed."""
+    max_rows: int = Field(DEFAULT_MAX_ROWS, ge=1, le=10_000_000)
+    """Most rows in one inference request; more get 413."""
+
+
 class PredictionLog(Strict):
     enabled: bool = True
     """Record request id, inputs, outputs, version and latency to Parquet."""
     sample_rate: float = Field(1.0, ge=0, le=1)
     """Share of requests recorded."""
-    buffer: int = Field(10000, ge=1)
+    buffer: int = Field(10000, ge=1, le=10_000_000)
     """Records held in memory before new ones are dropped (and counted)."""
 
 
@@ -403,3 +429,5 @@ class DeploySpec(Strict):
     """Placement on nodes."""
     prediction_log: PredictionLog = PredictionLog()
     """Prediction logging."""
+    request_limits: RequestLimits = RequestLimits()
+    """Largest request the model server accepts (body size, rows)."""

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modelyard.config.issues import ConfigIssue, InvalidConfig, validate_doc
+from modelyard.config.issues import ConfigIssue, InvalidConfig, capped, validate_doc
 from modelyard.config.schema import (
     DeploySpec,
     ModelSpec,
@@ -20,7 +20,7 @@ from modelyard.config.schema import (
     RuntimeCatalog,
     WorkspaceSettings,
 )
-from modelyard.config.yamlfile import YamlDoc, YamlSyntaxError, parse_yaml
+from modelyard.config.yamlfile import YamlDoc, YamlSyntaxError, read_yaml
 from modelyard.errors import ConfigError, NotFound
 
 WORKSPACE_FILE = "modelyard.yaml"
@@ -108,18 +108,14 @@ _ENV_OVERRIDES = {
 
 def _read(path: Path, issues: list[ConfigIssue]) -> YamlDoc | None:
     try:
-        text = path.read_text(encoding="utf-8")
+        return read_yaml(path)
     except OSError as exc:
         issues.append(ConfigIssue(path, None, "", f"cannot read file: {exc.strerror}"))
-        return None
     except UnicodeDecodeError:
         issues.append(ConfigIssue(path, None, "", "file is not UTF-8 text"))
-        return None
-    try:
-        return parse_yaml(path, text)
     except YamlSyntaxError as exc:
         issues.append(ConfigIssue(path, exc.line, "", str(exc)))
-        return None
+    return None
 
 
 def find_root(start: Path) -> Path:
@@ -149,7 +145,7 @@ def load_workspace(path: Path | str = ".", env: Mapping[str, str] | None = None)
     if settings is not None:
         issues.extend(_cross_checks(models, runtimes, settings))
     if issues or settings is None:
-        raise InvalidConfig(issues)
+        raise InvalidConfig(capped(issues))
     return Workspace(
         root=root,
         settings=settings,
@@ -225,6 +221,24 @@ def _load_models(root: Path, issues: list[ConfigIssue]) -> list[_Loaded]:
     return loaded
 
 
+def _entrypoint_problem(entry: ModelEntry) -> str | None:
+    """Why the training script cannot run: missing, or (symlinks resolved) outside its folder."""
+    written = entry.spec.training.entrypoint
+    folder = entry.dir.resolve()
+    try:
+        resolved = entry.entrypoint.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return f"script {written!r} does not exist in {entry.dir}"
+    if not resolved.is_relative_to(folder):
+        return (
+            f"script {written!r} resolves to {resolved}, outside {entry.dir}; "
+            "the training script must live in the model's folder"
+        )
+    if not resolved.is_file():
+        return f"script {written!r} in {entry.dir} is not a file"
+    return None
+
+
 def _cross_checks(
     models: list[_Loaded], runtimes: Mapping[str, Runtime], settings: WorkspaceSettings
 ) -> list[ConfigIssue]:
@@ -242,13 +256,14 @@ def _cross_checks(
                 )
             )
         first_seen.setdefault(spec.id, model_doc.path)
-        if not entry.entrypoint.is_file():
+        problem = _entrypoint_problem(entry)
+        if problem is not None:
             issues.append(
                 ConfigIssue(
                     model_doc.path,
                     model_doc.line_of(("training", "entrypoint")),
                     "training.entrypoint",
-                    f"script {spec.training.entrypoint!r} does not exist in {entry.dir}",
+                    problem,
                 )
             )
         runtime = runtimes.get(spec.runtime)

@@ -3,6 +3,7 @@
 from modelyard.jobs.local import LocalRunner
 from modelyard.jobs.spec import JobResult, JobSpec, LineSink, Runner, UsageSample
 from modelyard.jobs.usage import ProcessTreeSampler
+from modelyard.jobs.watchdog import Watchdog
 
 __all__ = [
     "JobResult",
@@ -12,4 +13,5 @@ __all__ = [
     "ProcessTreeSampler",
     "Runner",
     "UsageSample",
+    "Watchdog",
 ]

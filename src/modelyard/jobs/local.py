@@ -3,6 +3,8 @@
 The output is streamed line by line to the caller and to the log file; the process tree's CPU
 and memory are sampled (psutil) once a second for the usage record and four times a second
 for the memory limit, so a job that runs away is stopped before it takes the machine with it.
+A watchdog process stops the job's whole process group if this process dies first (``kill -9``
+of ``modelyard train``), so no script is left running without its limits (``watchdog.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import psutil
 
 from modelyard.jobs.spec import JobResult, JobSpec, LineSink, UsageSample
 from modelyard.jobs.usage import ProcessTreeSampler
+from modelyard.jobs.watchdog import Watchdog, die_with_parent
 
 CHECK_EVERY_S = 0.25
 SAMPLE_EVERY_S = 1.0
@@ -54,7 +57,13 @@ class LocalRunner:
             text=True,
             errors="replace",
             start_new_session=True,
+            preexec_fn=die_with_parent,  # until the watchdog below is up
         )
+        try:
+            watchdog = Watchdog(proc.pid, GRACE_S)
+        except BaseException:
+            _kill_tree(proc)
+            raise
 
         def pump() -> None:
             assert proc.stdout is not None
@@ -76,7 +85,11 @@ class LocalRunner:
         except KeyboardInterrupt:
             stopped_for = "interrupted"
             _kill_tree(proc)
+        except BaseException:
+            _kill_tree(proc)
+            raise
         finally:
+            watchdog.release()
             reader.join(timeout=5)
             if log is not None:
                 log.close()

@@ -4,7 +4,8 @@ For a small model, Starlette's middleware stack, router and ``Request``/``Respon
 cost more per request than the model call itself. ``POST`` to the two inference routes is
 therefore matched here with string operations and answered straight through ``send``;
 everything else (other paths, other methods on these paths) goes to the Starlette app, whose
-routes call the same handlers.
+routes call the same handlers. The body is read within ``request_limits.max_body``: a larger
+one is answered 413 before it is parsed (see ``limits.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
-from modelyard.serving.protocol import InferenceApi
+from modelyard.serving.limits import BodyTooLarge, declared_length, read_body
+from modelyard.serving.protocol import InferenceApi, Reply
 
 _V1, _V2 = "/v1/models/", "/v2/models/"
 
@@ -31,18 +33,6 @@ def match_inference(path: str) -> tuple[bool, str, str | None] | None:
         if len(parts) == 3 and parts[1] == "versions" and parts[0] and parts[2]:
             return True, parts[0], parts[2]
     return None
-
-
-async def read_body(receive: Receive) -> bytes | None:
-    """The whole request body, or None when the client went away first."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 class ModelServerApp(Starlette):
@@ -63,15 +53,24 @@ class ModelServerApp(Starlette):
     async def _infer(
         self, route: tuple[bool, str, str | None], scope: Scope, receive: Receive, send: Send
     ) -> None:
-        body = await read_body(receive)
+        headers = scope["headers"]
+        api = self.inference
+        try:
+            body = await read_body(receive, api.limits.max_body_bytes, declared_length(headers))
+        except BodyTooLarge as exc:  # answered before anything is parsed
+            await _send(send, api.too_large(exc.size, close=not exc.drained))
+            return
         if body is None:
             return
         is_v2, name, version = route
-        headers = scope["headers"]
         if is_v2:
-            reply = await self.inference.infer_v2_raw(name, version, headers, body)
+            reply = await api.infer_v2_raw(name, version, headers, body)
         else:
-            reply = await self.inference.predict_v1_raw(name, headers, body)
-        out = [*reply.headers, (b"content-length", str(len(reply.body)).encode())]
-        await send({"type": "http.response.start", "status": reply.status, "headers": out})
-        await send({"type": "http.response.body", "body": reply.body})
+            reply = await api.predict_v1_raw(name, headers, body)
+        await _send(send, reply)
+
+
+async def _send(send: Send, reply: Reply) -> None:
+    out = [*reply.headers, (b"content-length", str(len(reply.body)).encode())]
+    await send({"type": "http.response.start", "status": reply.status, "headers": out})
+    await send({"type": "http.response.body", "body": reply.body})

@@ -2,6 +2,16 @@
 
 Handlers raise these; the middleware in ``app.py`` turns them into ``{"error": ...}`` bodies
 with the status from ``status_for`` and, for refusals, a ``Retry-After`` header.
+
+Who is at fault, client or model, is decided by one rule. The server checks every request
+against the version's signature before the model sees it: JSON, names, shape, datatype,
+finite values that fit the declared datatype, body size and row count. A request that fails a
+check is the client's fault: a 4xx (400, or 413 for size), never counted toward the breaker or
+the version's error rate, so no client can open the breaker or fail a canary by sending bad
+values. A request that passes is valid by contract, so anything the model then raises is the
+model's fault: ``InferenceError``, a 500, counted. The rule errs on the side of counting a
+failure against the model: a canary must never pass its analysis because its failures were
+blamed on inputs that the current version answers.
 """
 
 from __future__ import annotations
@@ -20,6 +30,10 @@ from modelyard.errors import (
 
 class BadRequest(ConfigError):
     """The request body is wrong (bad JSON, shape, datatype, input name): fix it and resend."""
+
+
+class PayloadTooLarge(BadRequest):
+    """The request is over ``request_limits`` (body size or rows): split it and resend."""
 
 
 class Unauthorized(ModelyardError):
@@ -64,6 +78,7 @@ _STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
+    (PayloadTooLarge, 413),
     (ConfigError, 400),
     (Unavailable, 503),
     (IntegrityError, 500),

@@ -10,6 +10,7 @@ request is counted under its code.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import time
@@ -26,6 +27,12 @@ from modelyard.errors import ModelyardError
 from modelyard.serving.codec import datatype_of, decode_v1, decode_v2, encode_v1, encode_v2
 from modelyard.serving.dataplane import DataPlane
 from modelyard.serving.errors import BadRequest, ModelNotFound, retry_after_header, status_for
+from modelyard.serving.limits import (
+    OFF_LOOP_DECODE_BYTES,
+    BodyTooLarge,
+    declared_length,
+    read_body,
+)
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.version import ModelVersion
 
@@ -108,6 +115,15 @@ class InferenceApi:
         self._in_flight = metrics.in_flight.labels(self.model)
         self._client_header = (plane.limiter.header or "").encode() or None
         self._outcomes: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self.limits = plane.options.request_limits
+
+    def too_large(self, body_bytes: int, close: bool = False) -> Reply:
+        """The 413 for a body over the limit (counted); ``close`` drops the connection."""
+        reply = error_reply(self.limits.too_large(body_bytes))
+        if close:
+            reply.headers.append((b"connection", b"close"))
+        self._outcome("none", "none", reply.status)[0].inc()
+        return reply
 
     def _check_model(self, name: str) -> None:
         if name != self.model:
@@ -129,9 +145,14 @@ class InferenceApi:
                 except ValueError:
                     length = None
         request_ids: list[str | None] = []
+        max_rows = self.limits.max_rows
 
         async def decode(target: ModelVersion) -> np.ndarray:
-            req = decode_v2(body, target.runtime.signature, (target.output_name,), length)
+            args = (body, target.runtime.signature, (target.output_name,), length, max_rows)
+            if len(body) > OFF_LOOP_DECODE_BYTES:  # a large body would hold up the loop
+                req = await asyncio.to_thread(decode_v2, *args)
+            else:
+                req = decode_v2(*args)
             request_ids.append(req.id)
             return req.rows
 
@@ -146,22 +167,40 @@ class InferenceApi:
     ) -> Reply:
         """``POST /v1/models/{name}:predict`` on raw ASGI values."""
 
+        max_rows = self.limits.max_rows
+
         async def decode(target: ModelVersion) -> np.ndarray:
-            return decode_v1(body, target.runtime.signature)
+            if len(body) > OFF_LOOP_DECODE_BYTES:
+                return await asyncio.to_thread(decode_v1, body, target.runtime.signature, max_rows)
+            return decode_v1(body, target.runtime.signature, max_rows)
 
         return await self._serve(name, None, headers, decode, lambda _v, result: encode_v1(result))
 
+    async def _body(self, request: Request) -> bytes | Reply:
+        headers = request.headers.raw
+        try:
+            body = await read_body(
+                request.receive, self.limits.max_body_bytes, declared_length(headers)
+            )
+        except BodyTooLarge as exc:
+            return self.too_large(exc.size, close=not exc.drained)
+        return b"" if body is None else body
+
     async def infer_v2(self, request: Request) -> Response:
+        body = await self._body(request)
+        if isinstance(body, Reply):
+            return body.response()
         params = request.path_params
         reply = await self.infer_v2_raw(
-            params["name"], params.get("version"), request.headers.raw, await request.body()
+            params["name"], params.get("version"), request.headers.raw, body
         )
         return reply.response()
 
     async def predict_v1(self, request: Request) -> Response:
-        reply = await self.predict_v1_raw(
-            request.path_params["name"], request.headers.raw, await request.body()
-        )
+        body = await self._body(request)
+        if isinstance(body, Reply):
+            return body.response()
+        reply = await self.predict_v1_raw(request.path_params["name"], request.headers.raw, body)
         return reply.response()
 
     async def _serve(

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modelyard.config import DeploySpec
+from modelyard.config import DeploySpec, memory_bytes
+from modelyard.serving.limits import RequestLimits
 
 WarmupRow = list[float | int | str | bool]
 
@@ -81,6 +82,8 @@ class ServerOptions:
     rate_limit: RateLimitOptions = field(default_factory=RateLimitOptions)
     breaker: BreakerOptions = field(default_factory=BreakerOptions)
     prediction_log: PredictionLogOptions = field(default_factory=PredictionLogOptions)
+    request_limits: RequestLimits = field(default_factory=RequestLimits)
+    """Largest request body and most rows per request (``deploy.yaml`` ``request_limits``)."""
     admin_token: str | None = None
     """Bearer token of the admin API; None disables the admin API."""
     shadow_tolerance: float = 1e-6
@@ -107,11 +110,12 @@ class ServerOptions:
         prediction_log_dir: Path | None = None,
     ) -> ServerOptions:
         """Build the options from a validated ``deploy.yaml``."""
-        b, r, c, p = (
+        b, r, c, p, q = (
             deploy.batching,
             deploy.rate_limit,
             deploy.circuit_breaker,
             deploy.prediction_log,
+            deploy.request_limits,
         )
         return cls(
             batching=BatchingOptions(b.enabled, b.max_batch_size, b.max_wait_ms),
@@ -129,5 +133,6 @@ class ServerOptions:
                 sample_rate=p.sample_rate,
                 buffer=p.buffer,
             ),
+            request_limits=RequestLimits(memory_bytes(q.max_body), q.max_rows),
             admin_token=admin_token,
         )

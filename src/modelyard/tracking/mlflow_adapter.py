@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelyard.errors import Conflict, ModelyardError, NotFound, Unavailable
+from modelyard.errors import ConfigError, Conflict, ModelyardError, NotFound, Unavailable
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -22,6 +22,18 @@ if TYPE_CHECKING:
 
 class TrackingError(Unavailable):
     """The tracking server or registry failed; the message carries MLflow's own words."""
+
+
+class ArtifactStoreMoved(ConfigError):
+    """The tracking database records an artifact location outside this workspace's store:
+    the workspace was copied or moved together with its ``.modelyard/``."""
+
+
+def _same_location(recorded: str, expected: str) -> bool:
+    if "://" in expected and not expected.startswith("file://"):
+        return recorded.rstrip("/") == expected.rstrip("/")
+    local = recorded.removeprefix("file://")
+    return Path(local).resolve() == Path(expected.removeprefix("file://")).resolve()
 
 
 @dataclass(frozen=True)
@@ -131,10 +143,22 @@ class Tracking:
         """The experiment named ``name`` (one per model), created on first use."""
         with _translated(f"experiment {name!r}"):
             found = self.client.get_experiment_by_name(name)
-            if found is not None:
-                return str(found.experiment_id)
             location = self.artifact_root.rstrip("/") + f"/{name}"
-            return str(self.client.create_experiment(name, artifact_location=location))
+            if found is None:
+                return str(self.client.create_experiment(name, artifact_location=location))
+        # MLflow stores the location as an absolute path: in a copied or moved workspace it
+        # still names the original's folder, and new runs would write there.
+        if not _same_location(str(found.artifact_location), location):
+            raise ArtifactStoreMoved(
+                f"experiment {name!r} in {self.tracking_uri} keeps its artifacts in "
+                f"{found.artifact_location}, outside this workspace's artifact store "
+                f"{location}: the workspace was copied or moved with its tracking database, "
+                f"and new runs would write into {found.artifact_location}. To start a fresh "
+                "history here, move the tracking database (.modelyard/mlflow.db) aside; to "
+                "keep writing there on purpose, set artifact_store in modelyard.yaml to "
+                "that folder's parent."
+            )
+        return str(found.experiment_id)
 
     def start_run(
         self, experiment_id: str, params: Mapping[str, object], tags: Mapping[str, str]
