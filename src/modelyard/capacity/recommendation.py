@@ -74,7 +74,9 @@ class Recommender(Protocol):
 class Policy(Protocol):
     """A named way of right-sizing: makes one ``Recommender`` per container."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """Short name of the policy in reports (``modelyard``, ``vpa``, ``static``)."""
 
     def recommender(self, provisioned: Provisioned) -> Recommender:
         """A fresh recommender for a container provisioned as ``provisioned``."""

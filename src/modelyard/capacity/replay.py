@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from modelyard.capacity.recommendation import Policy, Recommendation
 from modelyard.capacity.traces import Trace, TraceSeries
 
-__all__ = ["Score", "SeriesReplay", "replay_trace", "replay_series"]
+__all__ = ["Score", "SeriesReplay", "replay_series", "replay_trace"]
 
 HOUR_S = 3600.0
 
@@ -90,9 +90,7 @@ def replay_series(series: TraceSeries, policy: Policy) -> SeriesReplay:
     return result
 
 
-def _note(
-    result: SeriesReplay, boundary: float, rec: Recommendation | None, has_cpu: bool
-) -> None:
+def _note(result: SeriesReplay, boundary: float, rec: Recommendation | None, has_cpu: bool) -> None:
     if rec is None:
         return
     entry: dict[str, float | None] = {"from": boundary}

@@ -43,8 +43,8 @@ class ModelyardSettings:
     half_life_s: float = 12 * _HOUR_S
     cpu_percentile: float = 0.95
     cpu_margin: float = 0.05
-    memory_peak_window_s: float = 7 * _DAY_S
-    memory_margin: float = 0.05
+    memory_peak_window_s: float = 108 * _HOUR_S
+    memory_margin: float = 0.08
     memory_recent_margin: float = 0.05
     memory_young_margin: float = 0.20
     memory_young_half_life_s: float = 6 * _HOUR_S
@@ -158,10 +158,16 @@ class ModelyardRecommender:
         )
         # a young series has not shown its peak yet: the margin starts wide and narrows
         age_s = now - self._first_at
-        margin = s.memory_margin + s.memory_young_margin * 2.0 ** (-age_s / s.memory_young_half_life_s)
+        margin = s.memory_margin + s.memory_young_margin * 2.0 ** (
+            -age_s / s.memory_young_half_life_s
+        )
         target = max(max(day) * (1 + margin), week)
         recent_mem = [m for _, _, m in recent if m is not None]
-        before = [m for at, _, m in self._samples if m is not None and now - 2 * _HOUR_S <= at < now - _HOUR_S]
+        before = [
+            m
+            for at, _, m in self._samples
+            if m is not None and now - 2 * _HOUR_S <= at < now - _HOUR_S
+        ]
         if recent_mem:
             peak = max(recent_mem)
             growth = max(peak - max(before), 0.0) if before else 0.0
@@ -203,7 +209,9 @@ class StaticRecommender:
     def recommend(self, now: float) -> Recommendation | None:
         p = self.provisioned
         cpu = Estimate(p.cpu_cores, p.cpu_cores, p.cpu_cores) if p.cpu_cores else None
-        memory = Estimate(p.memory_bytes, p.memory_bytes, p.memory_bytes) if p.memory_bytes else None
+        memory = (
+            Estimate(p.memory_bytes, p.memory_bytes, p.memory_bytes) if p.memory_bytes else None
+        )
         return Recommendation("static", cpu, memory, self._count, 0.0, 1.0)
 
 
