@@ -47,6 +47,7 @@ class Score:
             "slack": round(self.slack / self.recommended, 4) if self.recommended else 0.0,
             "under": round(self.under / self.samples, 4) if self.samples else 0.0,
             "samples": self.samples,
+            "under_samples": self.under,
         }
 
 
