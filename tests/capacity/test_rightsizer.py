@@ -79,7 +79,8 @@ def test_replay_uses_only_past_samples_and_holds_for_an_hour():
     cpu = [1.0] * 24 + [3.0] * 24
     done = replay_series(_series(cpu, [100 * MIB] * 48), ModelyardPolicy())
     froms = [r["from"] for r in done.recommendations]
-    assert froms[0] == 3600.0 and all(f % 3600 == 0 for f in froms)
+    assert froms[0] == 3600.0
+    assert all(f % 3600 == 0 for f in froms)
     assert done.cpu.under == 12  # the hour 7200-10800 still runs on the 1-core advice
     assert done.recommendations[-1]["cpu"] >= 3.0
 

@@ -29,7 +29,8 @@ def test_bitbrains_rows_become_cores_and_bytes(tmp_path):
     assert series.container == "7"
     assert series.cpu_cores == [0.5]  # 1000 MHz at 2000 MHz per core
     assert series.memory_bytes == [524288 * 1024]
-    assert series.provisioned.cpu_cores == 4 and series.provisioned.memory_bytes == 2**30
+    assert series.provisioned.cpu_cores == 4
+    assert series.provisioned.memory_bytes == 2**30
 
 
 def test_bad_rows_are_skipped_counted_and_located(tmp_path):
@@ -39,14 +40,15 @@ def test_bad_rows_are_skipped_counted_and_located(tmp_path):
             "300;\t4;\t8000;\t1000;\t12.5;\t1048576;\t524288",
             "600;\t0;\t0;\t0;\t0;\t1048576;\t524288",  # zero capacity
             "900;\t4;\t8000;\t-5;\t0;\t1048576;\t524288",  # negative usage
-            "600;\t4;\t8000;\t1000;\t12.5;\t1048576;\t524288",  # not after 300? it is; but
+            "600;\t4;\t8000;\t1000;\t12.5;\t1048576;\t524288",  # fine
             "450;\t4;\t8000;\t1000;\t12.5;\t1048576;\t524288",  # before 600: unsorted
             "1200;\t4;\tabc;\t1000;\t12.5;\t1048576;\t524288",  # not a number
         ],
     )
     trace = read_bitbrains([path])
     reasons = {s.line: s.reason for s in trace.skipped}
-    assert trace.rows == 6 and len(trace.series[0].at) == 2
+    assert trace.rows == 6
+    assert len(trace.series[0].at) == 2
     assert set(reasons) == {3, 4, 6, 7}
     assert "zero capacity" in reasons[3]
     assert "negative" in reasons[4]

@@ -36,6 +36,10 @@ def edit_resources(text: str, cpu: str | None, memory: str | None, *, path: str)
 
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
+    # keep a written ``null`` as ``null`` (ruamel would drop it to an empty value)
+    yaml.representer.add_representer(
+        type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
     try:
         doc = yaml.load(text)
     except YAMLError as exc:

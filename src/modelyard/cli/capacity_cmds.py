@@ -43,6 +43,99 @@ class GroupBy(StrEnum):
 def register(app: typer.Typer) -> None:
     app.command("tune")(tune)
     app.command("cost")(cost)
+    capacity_app = typer.Typer(help="Capacity advice: packing of pods on a node pool.")
+    capacity_app.command("pack")(pack)
+    app.add_typer(capacity_app, name="capacity")
+
+
+class Expander(StrEnum):
+    largest = "largest"
+    first = "first"
+
+
+def pack(
+    pods: Annotated[Path, typer.Option("--pods", help="openb pod list (CSV).")],
+    nodes: Annotated[Path, typer.Option("--nodes", help="openb node list (CSV).")],
+    placements: Annotated[
+        Path | None, typer.Option("--placements", help="Write every placement to this CSV.")
+    ] = None,
+    expander: Annotated[
+        Expander, typer.Option(help="Type of an added node: largest that fits, or list order.")
+    ] = Expander.largest,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replay pod creations and deletions under LeastAllocated, MostAllocated and modelyard."""
+    import csv
+
+    from modelyard.capacity.packing import POLICIES
+    from modelyard.capacity.packing import pack as run_pack
+    from modelyard.capacity.pods import read_nodes, read_pods
+    from modelyard.capacity.traces import SkippedRow
+
+    with errors_to_exit():
+        skipped: list[SkippedRow] = []
+        pod_list = read_pods(pods, skipped)
+        types = read_nodes(nodes, skipped)
+        results = [run_pack(pod_list, types, p, expander.value) for p in POLICIES]
+    report = {
+        "pods": len(pod_list),
+        "node_types": {
+            t.name: {
+                "cpu_milli": t.cpu_milli,
+                "memory_mib": t.memory_mib,
+                "gpus": t.gpus,
+                "gpu_model": t.gpu_model,
+                "count": t.count,
+            }
+            for t in types
+        },
+        "expander": expander.value,
+        "policies": {r.policy: r.summary() for r in results},
+        "skipped": [str(s) for s in skipped],
+    }
+    if placements is not None:
+        with placements.open("w", newline="") as handle:
+            fields = [
+                "policy",
+                "time",
+                "event",
+                "pod",
+                "node",
+                "node_type",
+                "cpu_milli",
+                "memory_mib",
+                "gpus",
+            ]
+            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer.writeheader()
+            for r in results:
+                writer.writerows(r.placements)
+    emit(as_json, report, lambda: _pack_table(report))
+
+
+def _pack_table(report: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Packing {report['pods']} pods (expander: {report['expander']})")
+    for col in (
+        "policy",
+        "nodes at peak",
+        "node-hours",
+        "GPU-hours",
+        "GPU fragmentation",
+        "unplaced",
+    ):
+        table.add_column(col, justify="right")
+    for name, s in report["policies"].items():
+        table.add_row(
+            name,
+            str(s["nodes_at_peak"]),
+            f"{s['node_hours']:,.0f}",
+            f"{s['gpu_hours']:,.0f}",
+            f"{s['gpu_fragmentation']:.2%}",
+            str(s["unplaced"]),
+        )
+    console.print(table)
 
 
 def _usage_source(ws: Workspace) -> UsageSource:
@@ -324,7 +417,8 @@ def _cost_table(report: dict[str, Any]) -> None:
 
     table = Table(title=f"Cost by {report['by']}, {report['days'][0]} to {report['days'][-1]}")
     for col in ("name", "cost", "training", "serving", "waste", "today", "d/d", "w/w", "trend"):
-        table.add_column(col, justify="left" if col in ("name", "trend") else "right")
+        left = col in ("name", "trend")
+        table.add_column(col, justify="left" if left else "right", no_wrap=left)
     for g in report["groups"]:
         table.add_row(
             g["name"],
