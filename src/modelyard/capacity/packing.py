@@ -7,8 +7,10 @@ order that can hold the pod and still has a node left (the same rule for every p
 figures compare the scoring alone); a node that empties is removed. Policies: kube-scheduler's
 ``LeastAllocated`` and ``MostAllocated`` (CPU and memory, weight 1 each, GPUs by first fit), and
 ``modelyard``: fragmentation-aware (after FGD, Weng et al., ATC 2023) for GPU pods, the
-placement that grows the expected fragmentation least, ties to the fullest node; CPU-only pods
-go to nodes without GPUs first, fullest first.
+placement that minimises the growth of expected fragmentation (in GPUs) minus how full the
+node becomes (CPU, memory and GPU shares averaged, 0-1), so it packs like ``MostAllocated``
+unless a choice strands GPU pieces the pending pods cannot use; CPU-only pods go to the
+fullest node (``MostAllocated``).
 """
 
 from __future__ import annotations
@@ -147,7 +149,8 @@ def _choose(
     for node in fitting:
         gpus = _gpus_for(pod, node, workload)
         delta = _after(node, gpus, pod, workload) - workload.fragmented(node.gpu_free)
-        options.append((-_score("MostAllocated", node, pod), delta, len(options), node, gpus))
+        # fragmentation grown (in GPUs) against how full the node gets (0-1), weight 1 each
+        options.append((delta / 1000 - _packed(node, pod), delta, len(options), node, gpus))
     _, _, _, node, gpus = min(options, key=lambda o: o[:3])
     return node, gpus
 
