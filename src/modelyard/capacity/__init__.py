@@ -4,13 +4,13 @@ usage samples: the CLI fetches the samples and passes them in."""
 
 from modelyard.capacity.cost import CostLine, Requests, cost_report
 from modelyard.capacity.deploy_edit import cpu_quantity, edit_resources, memory_quantity
-from modelyard.capacity.hpa import respect_hpa
 from modelyard.capacity.recommendation import (
     Estimate,
     Policy,
     Provisioned,
     Recommendation,
     Recommender,
+    respect_hpa,
 )
 from modelyard.capacity.replay import replay_series, replay_trace
 from modelyard.capacity.rightsizer import ModelyardPolicy, ModelyardSettings, StaticPolicy

@@ -11,7 +11,7 @@ histogram, so it needs no safety margin to cover bucket rounding:
 - Memory: the peak of the last 24 h plus 5 %, and at least the peak of the last hour plus
   10 %: memory is not compressible, so the policy follows peaks, not percentiles. An OOM kill
   sets a floor of max(limit x 1.2, limit + 100 MiB) for 8 days, as VPA's bump does.
-- HPA-awareness (see ``hpa.py``) is applied on top by ``tune``.
+- HPA-awareness (``respect_hpa`` in ``recommendation.py``) is applied on top by ``tune``.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from modelyard.cli import capacity_views
 from modelyard.cli.output import console, emit, errors_to_exit, print_json
 
 if TYPE_CHECKING:
@@ -110,32 +111,7 @@ def pack(
             writer.writeheader()
             for r in results:
                 writer.writerows(r.placements)
-    emit(as_json, report, lambda: _pack_table(report))
-
-
-def _pack_table(report: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"Packing {report['pods']} pods (expander: {report['expander']})")
-    for col in (
-        "policy",
-        "nodes at peak",
-        "node-hours",
-        "GPU-hours",
-        "GPU fragmentation",
-        "unplaced",
-    ):
-        table.add_column(col, justify="right")
-    for name, s in report["policies"].items():
-        table.add_row(
-            name,
-            str(s["nodes_at_peak"]),
-            f"{s['node_hours']:,.0f}",
-            f"{s['gpu_hours']:,.0f}",
-            f"{s['gpu_fragmentation']:.2%}",
-            str(s["unplaced"]),
-        )
-    console.print(table)
+    emit(as_json, report, lambda: capacity_views.pack_table(report))
 
 
 def _usage_source(ws: Workspace) -> UsageSource:
@@ -204,7 +180,7 @@ def tune(
     if as_json:
         print_json({"models": rows, "written": [d for d in diffs if d]})
         return
-    _tune_table(rows)
+    capacity_views.tune_table(rows)
     for diff in diffs:
         if diff:
             console.print(diff, highlight=False, markup=False)
@@ -278,41 +254,6 @@ def _write(entry: ModelEntry, row: dict[str, Any]) -> str:
     )
 
 
-def _tune_table(rows: list[dict[str, Any]]) -> None:
-    from rich.table import Table
-
-    table = Table(title="Right-sizing (modelyard policy)")
-    for col in (
-        "model",
-        "cpu now",
-        "cpu rec",
-        "memory now",
-        "memory rec",
-        "samples",
-        "window",
-        "pct",
-        "conf",
-        "notes",
-    ):
-        table.add_column(col)
-    for row in rows:
-        rec = row.get("recommended") or {}
-        ev = row["evidence"]
-        table.add_row(
-            row["model"],
-            row["current"]["cpu"],
-            str(rec.get("cpu", "-")),
-            row["current"]["memory"],
-            str(rec.get("memory", "-")),
-            str(ev["samples"]),
-            f"{ev.get('window_s', 0) / 3600:.1f} h",
-            str(ev.get("cpu_percentile", "-")),
-            str(ev.get("confidence", "-")),
-            "; ".join(ev.get("notes", [])),
-        )
-    console.print(table)
-
-
 def _replay(paths: list[Path], fmt: TraceFormat, memory_capacity_gib: float, as_json: bool) -> None:
     from modelyard.capacity import (
         ModelyardPolicy,
@@ -331,28 +272,7 @@ def _replay(paths: list[Path], fmt: TraceFormat, memory_capacity_gib: float, as_
     else:
         trace = read_gentd26(paths, memory_capacity_gib * 2**30)
     report = replay_trace(trace, [ModelyardPolicy(), VpaPolicy(), StaticPolicy()])
-    emit(as_json, report, lambda: _replay_table(report))
-
-
-def _replay_table(report: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"Replay totals ({len(report['containers'])} containers)")
-    for col in ("policy", "cpu slack", "cpu under", "memory slack", "memory under"):
-        table.add_column(col, justify="right")
-    for name, totals in report["totals"].items():
-        cpu = totals.get("cpu", {})
-        table.add_row(
-            name,
-            f"{cpu.get('slack', '-')}",
-            f"{cpu.get('under', '-')}",
-            f"{totals['memory']['slack']}",
-            f"{totals['memory']['under']}",
-        )
-    console.print(table)
-    console.print(f"{report['rows']} rows read, {report['skipped']} skipped")
-    for line in report["skipped_rows"][:10]:
-        console.print(f"  skipped {line}", highlight=False)
+    emit(as_json, report, lambda: capacity_views.replay_table(report))
 
 
 def cost(
@@ -395,40 +315,4 @@ def cost(
                 samples = source.usage(subject, since=since)
                 lines.append(CostLine(entry.id, owner.team, owner.dri, kind, req, samples))
         report = cost_report(lines, ws.settings.prices, by=by.value, days=days, now=now)
-    emit(as_json, report, lambda: _cost_table(report))
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:+.0%}"
-
-
-_BARS = "▁▂▃▄▅▆▇█"
-
-
-def _sparkline(values: list[float]) -> str:
-    top = max(values) if values else 0.0
-    if top <= 0:
-        return _BARS[0] * len(values)
-    return "".join(_BARS[min(int(v / top * (len(_BARS) - 1)), len(_BARS) - 1)] for v in values)
-
-
-def _cost_table(report: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"Cost by {report['by']}, {report['days'][0]} to {report['days'][-1]}")
-    for col in ("name", "cost", "training", "serving", "waste", "today", "d/d", "w/w", "trend"):
-        left = col in ("name", "trend")
-        table.add_column(col, justify="left" if left else "right", no_wrap=left)
-    for g in report["groups"]:
-        table.add_row(
-            g["name"],
-            f"{g['cost']:.4f}",
-            f"{g['training']:.4f}",
-            f"{g['serving']:.4f}",
-            f"{g['waste']:.0%}",
-            f"{g['today']:.4f}",
-            _pct(g["day_over_day"]),
-            _pct(g["week_over_week"]),
-            _sparkline(g["daily"]),
-        )
-    console.print(table)
+    emit(as_json, report, lambda: capacity_views.cost_table(report))
