@@ -41,14 +41,20 @@ class InMemoryUsage:
 
 
 def promql_for(subject: str, namespace: str) -> dict[str, str]:
-    """The per-replica CPU (cores) and memory (bytes) queries of a subject on Kubernetes."""
+    """The per-replica CPU (cores) and memory (bytes) queries of a subject on Kubernetes.
+
+    Pods are matched through kube-state-metrics' ``kube_pod_labels`` on the ownership labels
+    every rendered object carries (``modelyard.dev/model``, ``app.kubernetes.io/component``);
+    kube-state-metrics must allow them (``--metric-labels-allowlist=pods=[modelyard.dev/*,
+    app.kubernetes.io/component]``).
+    """
     kind, _, model = subject.partition(":")
     component = "server" if kind == "server" else "training"
-    pods = f'namespace="{namespace}", container!="", pod=~"{model}-.*"'
     owner = (
-        f'kube_pod_labels{{namespace="{namespace}", label_app_kubernetes_io_name="{model}", '
+        f'kube_pod_labels{{namespace="{namespace}", label_modelyard_dev_model="{model}", '
         f'label_app_kubernetes_io_component="{component}"}}'
     )
+    pods = f'namespace="{namespace}", container!="", container!="POD"'
     return {
         "cpu": (
             f"avg(sum by (pod) (rate(container_cpu_usage_seconds_total{{{pods}}}[5m]))"
