@@ -58,6 +58,10 @@ def render(
         bool, typer.Option("--check", help="Validate every object against its schema.")
     ] = False,
     version: PinOpt = None,
+    scheduler_profile: Annotated[
+        str | None,
+        typer.Option(help="Also emit a KubeSchedulerConfiguration: modelyard, MostAllocated..."),
+    ] = None,
     workspace: WorkspaceOpt = Path(),
 ) -> None:
     """Render Kubernetes manifests of the models (YAML, deterministic)."""
@@ -71,6 +75,10 @@ def render(
             Validator().check(
                 [*all_objects(rendered), *(m.job for m in rendered if m.job is not None)]
             )
+        if scheduler_profile is not None:  # the profile capacity pack advises
+            from modelyard.k8s.scheduler import scheduler_configuration
+
+            typer.echo(to_documents([scheduler_configuration(scheduler_profile)]), nl=False)
         if out is None:
             typer.echo(to_documents(all_objects(rendered)), nl=False)
             return

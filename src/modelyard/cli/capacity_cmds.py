@@ -1,0 +1,318 @@
+"""Capacity commands: ``tune`` (right-sizing, and its replay on traces) and ``cost``.
+
+The usage history comes from the local state store today; it is opened in ``_usage_source``
+only, so moving the store (or reading the Backend seam instead) is a one-line change.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from modelyard.cli import capacity_views
+from modelyard.cli.output import console, emit, errors_to_exit, print_json
+
+if TYPE_CHECKING:
+    from modelyard.capacity.recommendation import Recommendation
+    from modelyard.capacity.sources import UsageSource
+    from modelyard.config import ModelEntry, Workspace
+    from modelyard.observe.usage import UsageSample
+
+WorkspaceOpt = Annotated[
+    Path, typer.Option("--workspace", "-w", help="Workspace folder (or any folder inside it).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+class TraceFormat(StrEnum):
+    bitbrains = "bitbrains"
+    gentd26 = "gentd26"
+
+
+class GroupBy(StrEnum):
+    team = "team"
+    dri = "dri"
+    model = "model"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("tune")(tune)
+    app.command("cost")(cost)
+    capacity_app = typer.Typer(help="Capacity advice: packing of pods on a node pool.")
+    capacity_app.command("pack")(pack)
+    app.add_typer(capacity_app, name="capacity")
+
+
+class Expander(StrEnum):
+    largest = "largest"
+    first = "first"
+
+
+def pack(
+    pods: Annotated[Path, typer.Option("--pods", help="openb pod list (CSV).")],
+    nodes: Annotated[Path, typer.Option("--nodes", help="openb node list (CSV).")],
+    placements: Annotated[
+        Path | None, typer.Option("--placements", help="Write every placement to this CSV.")
+    ] = None,
+    expander: Annotated[
+        Expander, typer.Option(help="Type of an added node: largest that fits, or list order.")
+    ] = Expander.largest,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replay pod creations and deletions under LeastAllocated, MostAllocated and modelyard."""
+    import csv
+
+    from modelyard.capacity.packing import POLICIES
+    from modelyard.capacity.packing import pack as run_pack
+    from modelyard.capacity.pods import read_nodes, read_pods
+    from modelyard.capacity.traces import SkippedRow
+
+    with errors_to_exit():
+        skipped: list[SkippedRow] = []
+        pod_list = read_pods(pods, skipped)
+        types = read_nodes(nodes, skipped)
+        results = [run_pack(pod_list, types, p, expander.value) for p in POLICIES]
+    report = {
+        "pods": len(pod_list),
+        "node_types": {
+            t.name: {
+                "cpu_milli": t.cpu_milli,
+                "memory_mib": t.memory_mib,
+                "gpus": t.gpus,
+                "gpu_model": t.gpu_model,
+                "count": t.count,
+            }
+            for t in types
+        },
+        "expander": expander.value,
+        "policies": {r.policy: r.summary() for r in results},
+        "skipped": [str(s) for s in skipped],
+    }
+    if placements is not None:
+        with placements.open("w", newline="") as handle:
+            fields = [
+                "policy",
+                "time",
+                "event",
+                "pod",
+                "node",
+                "node_type",
+                "cpu_milli",
+                "memory_mib",
+                "gpus",
+            ]
+            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer.writeheader()
+            for r in results:
+                writer.writerows(r.placements)
+    emit(as_json, report, lambda: capacity_views.pack_table(report))
+
+
+def _usage_source(ws: Workspace) -> UsageSource:
+    # the one place the CLI opens the local state store for usage history
+    from modelyard.platform.state import StateStore
+
+    return _StoreUsage(StateStore.for_workspace(ws))
+
+
+class _StoreUsage:
+    """The state store's usage rows as ``observe.usage.UsageSample`` (cores, bytes)."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    def usage(self, subject: str, *, since: float | None = None) -> list[UsageSample]:
+        from modelyard.observe.usage import UsageSample
+
+        rows: list[Any] = self._store.usage(subject, since=since)
+        return [
+            UsageSample(
+                row.subject,
+                row.at,
+                float(getattr(row, "cpu_cores", getattr(row, "cpu", 0.0))),
+                int(getattr(row, "memory_bytes", getattr(row, "rss", 0))),
+            )
+            for row in rows
+        ]
+
+
+def tune(
+    targets: Annotated[
+        list[str] | None,
+        typer.Argument(help="Model id (every model when omitted), or trace files with --replay."),
+    ] = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Edit deploy.yaml; print the diff.")
+    ] = False,
+    replay: Annotated[
+        bool, typer.Option("--replay", help="Replay trace FILES through every policy, hourly.")
+    ] = False,
+    trace_format: Annotated[
+        TraceFormat, typer.Option("--format", help="Trace format of the --replay files.")
+    ] = TraceFormat.bitbrains,
+    memory_capacity_gib: Annotated[
+        float, typer.Option(help="GenTD26: the containers' nominal memory limit, GiB.")
+    ] = 16.0,
+    workspace: WorkspaceOpt = Path(),
+    as_json: JsonOpt = False,
+) -> None:
+    """Recommend CPU and memory requests from usage history (modelyard's policy)."""
+    with errors_to_exit():
+        if replay:
+            _replay([Path(t) for t in targets or []], trace_format, memory_capacity_gib, as_json)
+            return
+        from modelyard.config import load_workspace
+
+        ws = load_workspace(workspace)
+        ids = targets or sorted(ws.models)
+        entries = [ws.model(i) for i in ids]
+        source = _usage_source(ws)
+        rows = [_tune_one(entry, source, time.time()) for entry in entries]
+        diffs = (
+            [_write(entry, row) for entry, row in zip(entries, rows, strict=True)] if write else []
+        )
+    if as_json:
+        print_json({"models": rows, "written": [d for d in diffs if d]})
+        return
+    capacity_views.tune_table(rows)
+    for diff in diffs:
+        if diff:
+            console.print(diff, highlight=False, markup=False)
+
+
+def _tune_one(entry: ModelEntry, source: UsageSource, now: float) -> dict[str, Any]:
+    from modelyard.capacity import ModelyardPolicy, Provisioned, respect_hpa
+    from modelyard.config import cpu_millis, memory_bytes
+    from modelyard.observe.usage import serving_subject
+
+    res = entry.deploy.resources
+    limit = res.limits.memory or res.memory
+    provisioned = Provisioned(
+        cpu_millis(res.cpu) / 1000, memory_bytes(res.memory), memory_bytes(limit)
+    )
+    recommender = ModelyardPolicy().recommender(provisioned)
+    for sample in source.usage(serving_subject(entry.id), since=now - 7 * 86400):
+        recommender.add(sample.at, sample.cpu_cores, sample.memory_bytes)
+    rec = recommender.recommend(now)
+    row: dict[str, Any] = {"model": entry.id, "current": {"cpu": res.cpu, "memory": res.memory}}
+    if rec is None:
+        return {**row, "recommended": None, "evidence": {"samples": 0}}
+    rec = respect_hpa(rec, entry.deploy.autoscaling, provisioned)
+    return {**row, **_advice(rec)}
+
+
+def _advice(rec: Recommendation) -> dict[str, Any]:
+    from modelyard.capacity import cpu_quantity, memory_quantity
+
+    def bounds(est: Any, unit: str) -> dict[str, float | None]:
+        return {
+            f"target_{unit}": est.target,
+            f"lower_{unit}": est.lower,
+            f"upper_{unit}": None if math.isinf(est.upper) else est.upper,
+        }
+
+    return {
+        "recommended": {
+            "cpu": cpu_quantity(rec.cpu_cores.target) if rec.cpu_cores else None,
+            "memory": memory_quantity(rec.memory_bytes.target) if rec.memory_bytes else None,
+        },
+        "cpu": bounds(rec.cpu_cores, "cores") if rec.cpu_cores else None,
+        "memory": bounds(rec.memory_bytes, "bytes") if rec.memory_bytes else None,
+        "evidence": {
+            "samples": rec.samples,
+            "window_s": round(rec.window_s, 1),
+            "cpu_percentile": rec.cpu_percentile,
+            "memory_percentile": rec.memory_percentile,
+            "confidence": rec.confidence,
+            "notes": list(rec.notes),
+        },
+    }
+
+
+def _write(entry: ModelEntry, row: dict[str, Any]) -> str:
+    from modelyard.capacity import edit_resources
+
+    rec = row.get("recommended")
+    if not rec:
+        return ""
+    path = entry.dir / "deploy.yaml"
+    before = path.read_text() if path.exists() else ""
+    after = edit_resources(before, rec["cpu"], rec["memory"], path=str(path))
+    if after == before:
+        return ""
+    tmp = path.with_suffix(".yaml.tmp")
+    tmp.write_text(after)
+    tmp.replace(path)
+    return "".join(
+        difflib.unified_diff(before.splitlines(True), after.splitlines(True), str(path), str(path))
+    )
+
+
+def _replay(paths: list[Path], fmt: TraceFormat, memory_capacity_gib: float, as_json: bool) -> None:
+    from modelyard.capacity import (
+        ModelyardPolicy,
+        StaticPolicy,
+        VpaPolicy,
+        read_bitbrains,
+        read_gentd26,
+        replay_trace,
+    )
+    from modelyard.errors import ConfigError
+
+    if not paths:
+        raise ConfigError("tune --replay needs at least one trace file")
+    if fmt is TraceFormat.bitbrains:
+        trace = read_bitbrains(paths)
+    else:
+        trace = read_gentd26(paths, memory_capacity_gib * 2**30)
+    report = replay_trace(trace, [ModelyardPolicy(), VpaPolicy(), StaticPolicy()])
+    emit(as_json, report, lambda: capacity_views.replay_table(report))
+
+
+def cost(
+    by: Annotated[
+        GroupBy, typer.Option("--by", help="Group by team, dri or model.")
+    ] = GroupBy.team,
+    days: Annotated[
+        int, typer.Option("--days", min=1, max=90, help="Days back, today included.")
+    ] = 7,
+    workspace: WorkspaceOpt = Path(),
+    as_json: JsonOpt = False,
+) -> None:
+    """Daily cost per team, DRI or model from usage history and the workspace's prices."""
+    from modelyard.capacity import CostLine, Requests, cost_report
+    from modelyard.config import cpu_millis, load_workspace, memory_bytes
+    from modelyard.observe.usage import serving_subject, training_subject
+
+    with errors_to_exit():
+        ws = load_workspace(workspace)
+        source = _usage_source(ws)
+        now = time.time()
+        since = now - days * 86400
+        lines = []
+        for entry in ws.models.values():
+            owner = entry.spec.owner
+            serve = entry.deploy.resources
+            train = entry.spec.training.resources
+            for kind, subject, req in (
+                (
+                    "serving",
+                    serving_subject(entry.id),
+                    Requests(cpu_millis(serve.cpu) / 1000, memory_bytes(serve.memory), serve.gpu),
+                ),
+                (
+                    "training",
+                    training_subject(entry.id),
+                    Requests(cpu_millis(train.cpu) / 1000, memory_bytes(train.memory), train.gpu),
+                ),
+            ):
+                samples = source.usage(subject, since=since)
+                lines.append(CostLine(entry.id, owner.team, owner.dri, kind, req, samples))
+        report = cost_report(lines, ws.settings.prices, by=by.value, days=days, now=now)
+    emit(as_json, report, lambda: capacity_views.cost_table(report))
