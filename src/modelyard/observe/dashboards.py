@@ -71,10 +71,11 @@ def build(spec: DashboardSpec) -> dict[str, Any]:
         for panel in row.panels:
             board = board.with_panel(_panel(panel, datasource))
     data: dict[str, Any] = json.loads(json.dumps(board.build(), cls=JSONEncoder))
-    return _clean(data)
+    return tidy(data)
 
 
-def _clean(data: dict[str, Any]) -> dict[str, Any]:
+def tidy(data: dict[str, Any]) -> dict[str, Any]:
+    """The SDK's JSON less the defaults Grafana's published schema does not define."""
     for variable in data.get("templating", {}).get("list", []):
         for key in _VARIABLE_EXTRAS:
             variable.pop(key, None)

@@ -122,7 +122,7 @@ def start(
     ready_timeout_s: float = 60.0,
 ) -> PrometheusServer:
     """Write ``config`` under ``directory``, start Prometheus on loopback, wait until ready."""
-    exe = binary or shutil.which(BINARY)
+    exe = shutil.which(binary or BINARY)
     if exe is None:
         raise PrometheusNotInstalled(
             "no 'prometheus' binary on PATH: install it (apt-get install -y prometheus)"

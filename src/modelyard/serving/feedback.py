@@ -127,9 +127,7 @@ def _outcomes(item: Any) -> tuple[str, tuple[float, ...]]:
         raise BadRequest("each outcome needs a 'request_id' string")
     value = item.get("outcome")
     raw: list[Any] = value if isinstance(value, list) else [value]
-    values = tuple(
-        float(v) for v in raw if isinstance(v, int | float) and not isinstance(v, bool)
-    )
+    values = tuple(float(v) for v in raw if isinstance(v, int | float) and not isinstance(v, bool))
     if not values or len(values) != len(raw) or not all(0 <= v <= 1 for v in values):
         raise BadRequest(
             f"request {item['request_id']!r}: 'outcome' must be a number from 0 to 1 "
