@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,17 +29,10 @@ from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.predlog import PredictionRecord, PredictionSink
 from modelyard.serving.protocol import json_response
 
-DEFAULT_CAPACITY = 100_000
-"""Answered requests remembered for a join; older ones are forgotten first."""
+DEFAULT_CAPACITY = 20_000
+"""Answered requests remembered for a join (a few MB); older ones are forgotten first."""
 MAX_OUTCOMES = 10_000
 """Outcomes one feedback request may carry."""
-
-
-@dataclass(frozen=True, slots=True)
-class Remembered:
-    version: str
-    predicted: tuple[float, ...]
-    """Probability of the positive class, per row of the request."""
 
 
 def positive_probability(outputs: np.ndarray) -> tuple[float, ...]:
@@ -59,7 +51,9 @@ class FeedbackJoin:
     ) -> None:
         self.model = model
         self.capacity = capacity
-        self._seen: OrderedDict[str, Remembered] = OrderedDict()
+        # request id -> (version, the outputs as answered); read into probabilities only on a
+        # join, so that remembering costs a request about a microsecond.
+        self._seen: OrderedDict[str, tuple[str, np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
         reg = metrics.registry
         self._outcomes = Counter(
@@ -80,9 +74,8 @@ class FeedbackJoin:
         """Remember one answered request (called for every answer; the oldest is dropped)."""
         if rec.role == "shadow":
             return
-        remembered = Remembered(rec.version, positive_probability(rec.outputs))
         with self._lock:
-            self._seen[rec.request_id] = remembered
+            self._seen[rec.request_id] = (rec.version, rec.outputs)
             if len(self._seen) > self.capacity:
                 self._seen.popitem(last=False)
 
@@ -93,14 +86,15 @@ class FeedbackJoin:
         """
         with self._lock:
             remembered = self._seen.pop(request_id, None)
-        if remembered is None or len(outcomes) != len(remembered.predicted):
+        predicted = positive_probability(remembered[1]) if remembered is not None else ()
+        if remembered is None or len(outcomes) != len(predicted):
             self._unmatched.labels(self.model).inc()
             return False
         positives = sum(1 for outcome in outcomes if outcome >= 0.5)
-        version = remembered.version
+        version = remembered[0]
         self._outcomes.labels(self.model, version, "positive").inc(positives)
         self._outcomes.labels(self.model, version, "negative").inc(len(outcomes) - positives)
-        self._predicted.labels(self.model, version).inc(sum(remembered.predicted))
+        self._predicted.labels(self.model, version).inc(sum(predicted))
         return True
 
     def close(self) -> None:
