@@ -2,7 +2,7 @@
 
 It exports the standard series (``container_cpu_usage_seconds_total``,
 ``container_memory_working_set_bytes``, ``kube_pod_container_resource_requests|limits``,
-``kube_pod_labels``, ``kube_pod_status_ready``, ``kube_horizontalpodautoscaler_*``) for the
+``kube_pod_labels``, ``kube_pod_status_ready|phase``, ``kube_horizontalpodautoscaler_*``) for the
 pods of a *rendered* Rollout: labels, requests and limits come from the manifests modelyard
 renders, and CPU and memory are the real figures of this process, which hosts the servers.
 """
@@ -50,6 +50,9 @@ class ClusterStandIn:
         ready = GaugeMetricFamily(
             "kube_pod_status_ready", "Ready.", labels=["namespace", "pod", "condition"]
         )
+        phase = GaugeMetricFamily(
+            "kube_pod_status_phase", "Phase.", labels=["namespace", "pod", "phase"]
+        )
         label_keys = sorted({k for pod in self.pods for k in pod.labels})
         pod_labels = GaugeMetricFamily(
             "kube_pod_labels", "Labels.", labels=["namespace", "pod", *map(_ksm_label, label_keys)]
@@ -68,10 +71,12 @@ class ClusterStandIn:
                 if "memory" in values:
                     family.add_metric([*ids, "memory", "byte"], memory_bytes(values["memory"]))
             ready.add_metric([pod.namespace, pod.name, "true"], 1)
+            for name in ("Pending", "Running", "Succeeded", "Failed"):
+                phase.add_metric([pod.namespace, pod.name, name], float(name == "Running"))
             pod_labels.add_metric(
                 [pod.namespace, pod.name, *(pod.labels.get(k, "") for k in label_keys)], 1
             )
-        yield from (cpu, mem, req, lim, ready, pod_labels)
+        yield from (cpu, mem, req, lim, ready, phase, pod_labels)
         hpa_ids = [self.hpa["metadata"]["namespace"], self.hpa["metadata"]["name"]]
         for name, value in (
             ("status_current_replicas", len(self.pods)),

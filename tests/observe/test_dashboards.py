@@ -31,6 +31,7 @@ STANDARD = {
     "kube_pod_container_resource_limits",
     "kube_pod_labels",
     "kube_pod_status_ready",
+    "kube_pod_status_phase",
     "kube_horizontalpodautoscaler_status_current_replicas",
     "kube_horizontalpodautoscaler_status_desired_replicas",
     "kube_horizontalpodautoscaler_spec_max_replicas",

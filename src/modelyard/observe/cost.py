@@ -26,6 +26,7 @@ GIB = 1024**3
 GPU_RESOURCE = "nvidia_com_gpu"
 """kube-state-metrics' name of the ``nvidia.com/gpu`` resource."""
 
+LIVE_PODS = 'kube_pod_status_phase{phase=~"Pending|Running"}'
 Kind = Literal["requested", "used", "waste"]
 _CONTAINERS = 'container!="", container!="POD"'
 
@@ -35,7 +36,10 @@ def _per_pod(expr: str) -> str:
 
 
 def _requested(resource: str) -> str:
-    return _per_pod(f'kube_pod_container_resource_requests{{resource="{resource}"}}')
+    # kube-state-metrics keeps exporting the requests of finished pods (a training Job's,
+    # say): only pending and running pods hold their requests on a node.
+    requested = _per_pod(f'kube_pod_container_resource_requests{{resource="{resource}"}}')
+    return f"({requested} and on (namespace, pod) ({LIVE_PODS} == 1))"
 
 
 def cpu_used() -> str:
