@@ -9,6 +9,7 @@ fail: CI installs it (``.ci/run``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -164,36 +165,47 @@ def stack(
     rules = directory / "rules.yaml"
     rules.write_text(yaml.safe_dump(rendered["PrometheusRule"]["spec"]), encoding="utf-8")
     stop = threading.Event()
-    with (
-        serve(ModelSource("ctr", "1", v1), stable_opts, load) as stable,
-        serve(ModelSource("ctr", "2", v2_faulty), canary_opts) as canary,
-    ):
-        with stable.client() as client:
-            reply = client.post(
-                "/admin/models/ctr/versions",
-                json={"version": "2", "role": "shadow"},
-                headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
-            )
-            assert reply.status_code == 201, reply.text
-        targets = [
-            prometheus.ScrapeTarget(
-                server.url.removeprefix("http://"),
-                {"namespace": namespace, "pod": pods[h], "rollouts_pod_template_hash": h},
-            )
-            for server, h in ((stable, STABLE_HASH), (canary, CANARY_HASH))
-        ]
-        targets.append(prometheus.ScrapeTarget(f"127.0.0.1:{standin_port}"))
-        config = prometheus.scrape_config(targets, SCRAPE_INTERVAL_S, rule_files=[rules])
-        prom = prometheus.start(config, directory, binary=binary)
-        driver = threading.Thread(target=_traffic, args=(stop, stable, canary), daemon=True)
-        driver.start()
-        try:
-            yield Stack(prom, stable, canary, namespace)
-        finally:
-            stop.set()
-            driver.join(timeout=30)
-            prom.stop()
-            httpd.shutdown()
+    resources = contextlib.ExitStack()
+    _CLOSERS.append(resources.close)
+    resources.callback(httpd.shutdown)
+    stable = resources.enter_context(serve(ModelSource("ctr", "1", v1), stable_opts, load))
+    canary = resources.enter_context(serve(ModelSource("ctr", "2", v2_faulty), canary_opts))
+    with stable.client() as client:
+        reply = client.post(
+            "/admin/models/ctr/versions",
+            json={"version": "2", "role": "shadow"},
+            headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+        assert reply.status_code == 201, reply.text
+    targets = [
+        prometheus.ScrapeTarget(
+            server.url.removeprefix("http://"),
+            {"namespace": namespace, "pod": pods[h], "rollouts_pod_template_hash": h},
+        )
+        for server, h in ((stable, STABLE_HASH), (canary, CANARY_HASH))
+    ]
+    targets.append(prometheus.ScrapeTarget(f"127.0.0.1:{standin_port}"))
+    config = prometheus.scrape_config(targets, SCRAPE_INTERVAL_S, rule_files=[rules])
+    prom = prometheus.start(config, directory, binary=binary)
+    resources.callback(prom.stop)
+    driver = threading.Thread(target=_traffic, args=(stop, stable, canary), daemon=True)
+    driver.start()
+    resources.callback(driver.join, timeout=30)
+    resources.callback(stop.set)
+    with resources:
+        yield Stack(prom, stable, canary, namespace)
+
+
+_CLOSERS: list[Callable[[], None]] = []
+"""Closers of the session's test bed: run after the last test of this folder, so that its
+servers, traffic and Prometheus do not load the machine while the rest of the suite runs."""
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    here = Path(__file__).parent
+    if nextitem is None or Path(nextitem.path).parent != here:
+        while _CLOSERS:
+            _CLOSERS.pop()()
 
 
 def post_feedback(server: Running, outcomes: list[dict[str, Any]]) -> httpx.Response:
