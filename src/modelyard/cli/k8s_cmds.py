@@ -71,6 +71,10 @@ def render(
     with errors_to_exit():
         ws = load_workspace(workspace)
         rendered = render_workspace(ws, model_ids or (), _pins(version))
+        if not model_ids:  # the workspace's Grafana dashboards, beside the models' folders
+            from modelyard.k8s.dashboards import dashboard_manifests
+
+            rendered.append(dashboard_manifests(ws))
         if check:
             Validator().check(
                 [*all_objects(rendered), *(m.job for m in rendered if m.job is not None)]

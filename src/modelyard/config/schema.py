@@ -82,6 +82,11 @@ class Prices(Strict):
     """Price of one GPU for one hour."""
 
 
+class Observability(Strict):
+    prometheus: bool = False
+    """``modelyard up`` also starts a Prometheus that scrapes every local model server."""
+
+
 class NodeClass(Strict):
     label: str = "node.kubernetes.io/instance-type"
     """Node label that identifies the class."""
@@ -106,6 +111,8 @@ class WorkspaceSettings(Strict):
     """Resource prices, for cost per team."""
     node_classes: dict[str, NodeClass] = {}
     """Named classes of nodes that ``deploy.yaml`` can ask to avoid (old instance types)."""
+    observability: Observability = Observability()
+    """Monitoring of the local backend."""
 
 
 # --------------------------------------------------------------------------- runtimes.yaml

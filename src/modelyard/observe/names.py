@@ -44,3 +44,14 @@ MODEL_READY = f"{PREFIX}_model_ready"
 """Gauge{model, version, role}: 1 once warm-up has run."""
 
 ROLES = ("primary", "canary", "shadow")
+
+FEEDBACK_OUTCOMES = f"{PREFIX}_feedback_outcomes_total"
+"""Counter{model, version, outcome}: outcomes joined to a prediction by request id (outcome:
+``positive``, a click, or ``negative``). Click rate = positive / all, per version."""
+FEEDBACK_PREDICTED = f"{PREFIX}_feedback_predicted_total"
+"""Counter{model, version}: sum of the predicted probabilities of the joined predictions.
+Calibration = predicted / positive (1.0 when the model's probabilities match what happened)."""
+FEEDBACK_UNMATCHED = f"{PREFIX}_feedback_unmatched_total"
+"""Counter{model}: outcomes whose request id the server no longer (or never) held."""
+
+OUTCOMES = ("positive", "negative")

@@ -24,6 +24,7 @@ from modelyard.serving.admin import AdminApi, Loader
 from modelyard.serving.asgi import ModelServerApp
 from modelyard.serving.dataplane import DataPlane
 from modelyard.serving.deployment import ModelDeployment
+from modelyard.serving.feedback import FeedbackApi, FeedbackJoin, Tee
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.openapi import openapi_document
 from modelyard.serving.predlog import PredictionLog
@@ -44,7 +45,8 @@ def create_app(
     predlog = None
     if options.prediction_log.directory is not None:
         predlog = PredictionLog(primary.name, options.prediction_log, metrics)
-    plane = DataPlane(deployment, options, metrics, predlog)
+    join = FeedbackJoin(primary.name, metrics)
+    plane = DataPlane(deployment, options, metrics, Tee(predlog, join))
     api = InferenceApi(plane, metrics, SERVER_VERSION)
     admin = AdminApi(deployment, options.admin_token, loader)
     document = openapi_document(primary.name, SERVER_VERSION)
@@ -94,6 +96,7 @@ def create_app(
         Route(f"{m}/infer", guarded(api.infer_v2), methods=["POST"]),
         Route(f"{mv}/infer", guarded(api.infer_v2), methods=["POST"]),
         Route("/v1/models/{name}:predict", guarded(api.predict_v1), methods=["POST"]),
+        Route(f"{m}/feedback", guarded(FeedbackApi(join).feedback), methods=["POST"]),
         Route("/metrics", metrics_route),
         Route("/openapi.json", openapi_route),
         Route(admin_m, guarded(admin.describe)),

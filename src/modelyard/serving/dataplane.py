@@ -21,7 +21,7 @@ from modelyard.serving.deployment import ModelDeployment
 from modelyard.serving.errors import InferenceError, NotReady
 from modelyard.serving.limiter import RateLimiter
 from modelyard.serving.metrics import ServingMetrics
-from modelyard.serving.predlog import PredictionLog, PredictionRecord
+from modelyard.serving.predlog import PredictionRecord, PredictionSink
 from modelyard.serving.source import ServerOptions
 from modelyard.serving.version import ModelVersion
 
@@ -46,7 +46,7 @@ class DataPlane:
         deployment: ModelDeployment,
         options: ServerOptions,
         metrics: ServingMetrics,
-        prediction_log: PredictionLog | None,
+        prediction_log: PredictionSink | None,
     ) -> None:
         name = deployment.name
         self.deployment = deployment

@@ -17,6 +17,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import orjson
@@ -39,6 +40,14 @@ class PredictionRecord:
     latency_ms: float
     inputs: np.ndarray
     outputs: np.ndarray
+
+
+class PredictionSink(Protocol):
+    """Where the data plane hands each answered request: the log, the feedback join."""
+
+    def record(self, rec: PredictionRecord) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class PredictionLog:

@@ -1,0 +1,213 @@
+"""The observability test bed, one per session: two live model servers on loopback (the
+stable pods' version with a diverging shadow, and a canary version that fails on some
+inputs), a stand-in for cAdvisor and kube-state-metrics, and a real Prometheus (Debian's
+package) that scrapes them every second with the rendered alert rules loaded.
+
+Tests that need Prometheus skip when the binary is absent, except under CI=true, where they
+fail: CI installs it (``.ci/run``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "serving"))
+
+from serving_fakes import OffsetModel, write_model
+from serving_harness import Running, serve
+from standin import ClusterStandIn, Pod, serve_standin
+
+from modelyard.config import ModelEntry, Workspace, init_workspace, load_workspace
+from modelyard.k8s import RenderContext, render_model
+from modelyard.observe import prometheus
+from modelyard.serving import ModelSource, ServerOptions
+from modelyard.serving.source import BreakerOptions, RateLimitOptions
+
+SCRAPE_INTERVAL_S = 1.0
+RATE_WINDOW = "15s"
+"""What ``$__rate_interval`` stands for here (15 scrapes)."""
+DEADLINE_S = 90.0
+STABLE_HASH, CANARY_HASH = "5d8f7c9b4", "7f6e5d4c3"
+ADMIN_TOKEN = "observe-test"
+
+
+class PickyModel:
+    """A faulty version: sums the row, but raises on rows that start with a negative value."""
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=float)
+        if (X[:, 0] < 0).any():
+            raise RuntimeError("injected failure on a negative first feature")
+        return X.sum(axis=1)
+
+
+def prometheus_binary() -> str:
+    found = shutil.which(prometheus.BINARY)
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("prometheus is not installed; .ci/run installs Debian's package")
+        pytest.skip("needs Debian's prometheus package (apt-get install -y prometheus)")
+    return found
+
+
+def promtool_binary() -> str:
+    found = shutil.which("promtool")
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("promtool is not installed; .ci/run installs Debian's prometheus")
+        pytest.skip("needs promtool from Debian's prometheus package")
+    return found
+
+
+@pytest.fixture(scope="session")
+def observe_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """The example workspace (model ctr, production, rollout with analysis)."""
+    root = tmp_path_factory.mktemp("observe") / "ws"
+    init_workspace(root)
+    return load_workspace(root)
+
+
+@pytest.fixture(scope="session")
+def ctr(observe_ws: Workspace) -> ModelEntry:
+    return observe_ws.model("ctr")
+
+
+@pytest.fixture(scope="session")
+def rendered(observe_ws: Workspace, ctr: ModelEntry) -> dict[str, dict[str, Any]]:
+    """The rendered objects of ctr, by kind."""
+    manifests = render_model(RenderContext.of(observe_ws), ctr)
+    return {obj["kind"]: obj for obj in manifests.objects}
+
+
+@dataclass
+class Stack:
+    prom: prometheus.PrometheusServer
+    stable: Running
+    canary: Running
+    namespace: str
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        return self.prom.query(expr)
+
+    def wait_for(
+        self, expr: str, ok: Callable[[list[dict[str, Any]]], bool] = bool
+    ) -> list[dict[str, Any]]:
+        """Poll ``expr`` until ``ok(result)``, within a bounded deadline."""
+        deadline = time.monotonic() + DEADLINE_S
+        while True:
+            result = self.query(expr)
+            if ok(result):
+                return result
+            assert time.monotonic() < deadline, f"no expected result for {expr!r}: {result}"
+            time.sleep(SCRAPE_INTERVAL_S / 2)
+
+
+def _traffic(stop: threading.Event, stable: Running, canary: Running) -> None:
+    good = {"instances": [[0.1, 0.2, 0.3, 0.4]]}
+    bad = {"instances": [[-1.0, 0.2, 0.3, 0.4]]}
+    with stable.client() as s, canary.client() as c:
+        n = 0
+        while not stop.is_set():
+            body = bad if n % 2 else good
+            for client in (s, c):
+                client.post("/v1/models/ctr:predict", json=body)
+            n += 1
+            stop.wait(0.05)  # pacing: about 20 requests a second to each server
+
+
+@pytest.fixture(scope="session")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    observe_ws: Workspace,
+    rendered: dict[str, dict[str, Any]],
+) -> Iterator[Stack]:
+    binary = prometheus_binary()
+    models = tmp_path_factory.mktemp("observe-models")
+    v1 = write_model(models / "ctr-1", OffsetModel(0.0))
+    v2_shadow = write_model(models / "ctr-2", OffsetModel(0.5))
+    v2_faulty = write_model(models / "ctr-2-faulty", PickyModel())
+    stable_opts = ServerOptions(admin_token=ADMIN_TOKEN, freeze_gc=False)
+    canary_opts = ServerOptions(
+        freeze_gc=False,
+        rate_limit=RateLimitOptions(rps=12.0, burst=5),
+        breaker=BreakerOptions(error_rate=0.4, min_requests=10, window=5.0, cooldown=2.0),
+    )
+    loader = {"2": v2_shadow}
+
+    def load(name: str, version: str) -> ModelSource:
+        return ModelSource(name, version, loader[version])
+
+    namespace = observe_ws.settings.kubernetes.namespace
+    rollout = rendered["Rollout"]
+    template = rollout["spec"]["template"]
+    (container,) = [c for c in template["spec"]["containers"] if c["name"] == "server"]
+    pods = {h: f"ctr-{h}-{s}" for h, s in ((STABLE_HASH, "abcde"), (CANARY_HASH, "fghij"))}
+    standin = ClusterStandIn(
+        [Pod(name, namespace, template["metadata"]["labels"], container) for name in pods.values()],
+        rendered["HorizontalPodAutoscaler"],
+    )
+    httpd, standin_port = serve_standin(standin)
+    directory = tmp_path_factory.mktemp("prometheus")
+    rules = directory / "rules.yaml"
+    rules.write_text(yaml.safe_dump(rendered["PrometheusRule"]["spec"]), encoding="utf-8")
+    stop = threading.Event()
+    resources = contextlib.ExitStack()
+    _CLOSERS.append(resources.close)
+    resources.callback(httpd.shutdown)
+    stable = resources.enter_context(serve(ModelSource("ctr", "1", v1), stable_opts, load))
+    canary = resources.enter_context(serve(ModelSource("ctr", "2", v2_faulty), canary_opts))
+    with stable.client() as client:
+        reply = client.post(
+            "/admin/models/ctr/versions",
+            json={"version": "2", "role": "shadow"},
+            headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+        assert reply.status_code == 201, reply.text
+    targets = [
+        prometheus.ScrapeTarget(
+            server.url.removeprefix("http://"),
+            {"namespace": namespace, "pod": pods[h], "rollouts_pod_template_hash": h},
+        )
+        for server, h in ((stable, STABLE_HASH), (canary, CANARY_HASH))
+    ]
+    targets.append(prometheus.ScrapeTarget(f"127.0.0.1:{standin_port}"))
+    config = prometheus.scrape_config(targets, SCRAPE_INTERVAL_S, rule_files=[rules])
+    prom = prometheus.start(config, directory, binary=binary)
+    resources.callback(prom.stop)
+    driver = threading.Thread(target=_traffic, args=(stop, stable, canary), daemon=True)
+    driver.start()
+    resources.callback(driver.join, timeout=30)
+    resources.callback(stop.set)
+    with resources:
+        yield Stack(prom, stable, canary, namespace)
+
+
+_CLOSERS: list[Callable[[], None]] = []
+"""Closers of the session's test bed: run after the last test of this folder, so that its
+servers, traffic and Prometheus do not load the machine while the rest of the suite runs."""
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    here = Path(__file__).parent
+    if nextitem is None or Path(nextitem.path).parent != here:
+        while _CLOSERS:
+            _CLOSERS.pop()()
+
+
+def post_feedback(server: Running, outcomes: list[dict[str, Any]]) -> httpx.Response:
+    with server.client() as client:
+        return client.post("/v2/models/ctr/feedback", json={"outcomes": outcomes})
