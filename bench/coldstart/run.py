@@ -89,7 +89,7 @@ def lean_specs(ws: Path, work: Path) -> tuple[Path, Path, Any]:
     native = LaunchSpec(registry.cache_dir, "ctr", 1, options, method)
     model = load_skops(fetched.path / "model.skops")
     onnx_cache = work / "onnx-cache"
-    onnx_dir = onnx_model(model, work / "onnx-saved")
+    onnx_dir = onnx_model(model, work / "onnx-saved", fetched.path / "input_example.json")
     sha = tree_sha256(onnx_dir)
     target = onnx_cache / "ctr" / f"1-{sha[:16]}"
     shutil.copytree(onnx_dir, target)
@@ -102,9 +102,12 @@ def lean_specs(ws: Path, work: Path) -> tuple[Path, Path, Any]:
     )
 
 
-def onnx_model(model: Any, path: Path) -> Path:
-    """The model as ``serving.format: onnx`` registers it (skl2onnx, no ZipMap)."""
+def onnx_model(model: Any, path: Path, example_file: Path) -> Path:
+    """The model as ``serving.format: onnx`` registers it (skl2onnx, no ZipMap, signature
+    and input example of the native model)."""
     import mlflow.onnx
+    import numpy as np
+    from mlflow.models import infer_signature
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import DoubleTensorType
 
@@ -114,7 +117,10 @@ def onnx_model(model: Any, path: Path) -> Path:
         initial_types=[("input", DoubleTensorType([None, 8]))],
         options={id(final): {"zipmap": False}},
     )
-    mlflow.onnx.save_model(converted, str(path))
+    data = json.loads(example_file.read_text())
+    example = np.asarray(data.get("inputs", data) if isinstance(data, dict) else data, float)
+    signature = infer_signature(example, model.predict_proba(example))
+    mlflow.onnx.save_model(converted, str(path), signature=signature, input_example=example)
     return path
 
 
