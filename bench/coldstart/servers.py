@@ -60,34 +60,29 @@ class ColdServer:
     ready: str = "/v2/health/ready"
 
 
-def fastapi_floor() -> ColdServer:
+def _script(label: str, script: str, packages: list[str], venv: str) -> ColdServer:
+    """A server that is one Python script run on the joblib copy of the model."""
     return ColdServer(
-        "bare FastAPI + uvicorn, joblib.load (the floor)",
+        label,
         lambda python, work, port: [
             str(python),
             "-c",
-            FASTAPI,
+            script,
             str(work / "model.joblib"),
             str(port),
         ],
-        packages=["fastapi", "uvicorn"],
-        venv="fastapi",
+        packages=packages,
+        venv=venv,
     )
+
+
+def fastapi_floor() -> ColdServer:
+    label = "bare FastAPI + uvicorn, joblib.load (the floor)"
+    return _script(label, FASTAPI, ["fastapi", "uvicorn"], "fastapi")
 
 
 def kserve_server() -> ColdServer:
-    return ColdServer(
-        "KServe 0.21 (kserve.Model subclass)",
-        lambda python, work, port: [
-            str(python),
-            "-c",
-            KSERVE,
-            str(work / "model.joblib"),
-            str(port),
-        ],
-        packages=["kserve==0.21.0"],
-        venv="kserve",
-    )
+    return _script("KServe 0.21 (kserve.Model subclass)", KSERVE, ["kserve==0.21.0"], "kserve")
 
 
 def mlserver_server() -> ColdServer:
