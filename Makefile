@@ -1,14 +1,18 @@
 # modelyard: `make demo` runs the whole lifecycle, `make test` runs every check.
+# Install compiles bytecode (site-packages and src): uv does not by default, and with
+# PYTHONDONTWRITEBYTECODE=1 (set here and in many images) every process would otherwise
+# compile MLflow, scikit-learn and friends from source on each start.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test check fmt bench-serving bench-render bench-rollout clean
+.PHONY: install demo test check fmt bench-serving bench-coldstart bench-render bench-rollout clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip uv
-	$(VENV)/bin/uv pip install -q --python $(PY) -e ".[dev]"
+	$(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -e ".[dev]"
+	$(PY) -m compileall -q -j0 $$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))') src
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,6 +32,9 @@ fmt: install
 bench-serving: install
 	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(PY) bench/serving/run.py
+
+bench-coldstart: install
+	$(PY) bench/coldstart/run.py
 
 bench-render: install
 	$(PY) bench/render/run.py

@@ -1,8 +1,13 @@
-"""Fixtures shared by every test: fresh workspaces, and one trained workspace per session."""
+"""Fixtures shared by every test: fresh workspaces, and one trained workspace per session.
+
+MLflow migrates a new SQLite database through every Alembic revision (seconds); the suite
+migrates one template per session and copies it into each workspace instead.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -19,12 +24,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLflow database migrated to the installed version's head, with no experiments of
+    modelyard's (each experiment gets its own artifact location when first used)."""
+    from modelyard.tracking import Tracking
+
+    root = tmp_path_factory.mktemp("mlflow-template")
+    db = root / "mlflow.db"
+    Tracking(f"sqlite:///{db}", str(root / "artifacts")).client.search_experiments()
+    return db
+
+
+def with_migrated_db(root: Path, template: Path) -> Path:
+    """Give the workspace at ``root`` a copy of the migrated template as its MLflow database."""
+    uri = load_workspace(root).tracking_uri
+    if uri.startswith("sqlite:///"):
+        target = Path(uri.removeprefix("sqlite:///"))
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(template, target)
+    return root
+
+
 @pytest.fixture
-def workspace_dir(tmp_path: Path) -> Path:
+def workspace_dir(tmp_path: Path, mlflow_template: Path) -> Path:
     """A fresh workspace made by `init`, with the example model `ctr`."""
     root = tmp_path / "ws"
     init_workspace(root)
-    return root
+    return with_migrated_db(root, mlflow_template)
 
 
 @pytest.fixture
@@ -33,14 +61,14 @@ def workspace(workspace_dir: Path) -> Workspace:
 
 
 @pytest.fixture(scope="session")
-def trained_workspace_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trained_workspace_dir(tmp_path_factory: pytest.TempPathFactory, mlflow_template: Path) -> Path:
     """A workspace in which `ctr` was trained twice (versions 1 and 2, C=1.0 then C=0.01).
     Tests must not change it."""
     from modelyard.platform import train
 
     root = tmp_path_factory.mktemp("trained") / "ws"
     init_workspace(root)
-    ws = load_workspace(root)
+    ws = load_workspace(with_migrated_db(root, mlflow_template))
     train(ws, "ctr", ["n_samples=4000"])
     train(ws, "ctr", ["n_samples=4000", "C=0.01"])
     return root

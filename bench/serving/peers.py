@@ -44,6 +44,8 @@ class Server:
     command: Callable[[Path, Path, int, Path], list[str]] | None = None
     """(python, work dir, port, modelyard model dir) -> argv."""
     env: dict[str, str] = field(default_factory=dict)
+    expected: Any = None
+    """Its own expected probabilities, when it serves another fitting of the model."""
 
 
 def ensure_venv(name: str, packages: list[str], sklearn_version: str) -> Path:
@@ -121,6 +123,22 @@ def modelyard(batching: bool) -> Server:
     label = "modelyard, batching" if batching else "modelyard, no batching"
     extra = "; batching defaults: up to 32 rows, 2 ms" if batching else ""
     return Server(label, features=PROTECTED + extra, command=command)
+
+
+def modelyard_cli(workspace: Path) -> Server:
+    """``modelyard serve ctr`` as a user starts it: the CLI, in a workspace, with its
+    ``deploy.yaml`` (the example's, rate limit lifted so that it does not cap the figures)."""
+
+    def command(python: Path, work: Path, port: int, model: Path) -> list[str]:
+        return [str(python.with_name("modelyard")), "serve", "ctr", "--version", "1",
+                "-w", str(workspace), "--port", str(port)]  # fmt: skip
+
+    return Server(
+        "modelyard serve (CLI, example deploy.yaml)",
+        features="the example deploy.yaml: batching 32 rows / 2 ms, breaker, shedder, metrics, "
+        "prediction log; rate limit lifted to 1,000,000 rps",
+        command=command,
+    )
 
 
 def bare() -> Server:

@@ -50,6 +50,29 @@ def fit_model(work: Path) -> tuple[Any, Path]:
     return model, path
 
 
+def cli_workspace(work: Path) -> tuple[Path, np.ndarray]:
+    """A workspace where ``ctr`` was trained by ``modelyard train`` (its deploy.yaml's rate
+    limit lifted), and that version's probabilities for the benchmark row."""
+    from modelyard.config import load_workspace
+    from modelyard.registry import Registry
+    from modelyard.serving.skops_files import load_skops
+
+    ws = work / "ws"
+    cli = str(Path(sys.executable).with_name("modelyard"))
+    subprocess.run([cli, "init", str(ws)], check=True, capture_output=True)
+    deploy = ws / "models" / "ctr" / "deploy.yaml"
+    text = deploy.read_text()
+    lifted = re.sub(r"rate_limit:\n  rps: \d+\n  burst: \d+",
+                    "rate_limit:\n  rps: 1000000\n  burst: 1000000", text)  # fmt: skip
+    if lifted == text:
+        raise RuntimeError(f"cannot lift the rate limit in {deploy}")
+    deploy.write_text(lifted)
+    subprocess.run([cli, "train", "ctr", "-w", str(ws)], check=True, capture_output=True)
+    fetched = Registry.for_workspace(load_workspace(ws)).fetch("ctr", 1)
+    model = load_skops(fetched.path / "model.skops")
+    return ws, model.predict_proba(np.array([ROW]))[0]
+
+
 def load() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
@@ -188,7 +211,7 @@ def measure(
         return {"error": f"{type(exc).__name__}: {exc}"}
     try:
         url = f"http://127.0.0.1:{port}{server.path}"
-        check_answer(server, url, expected)
+        check_answer(server, url, expected if server.expected is None else server.expected)
         lua = work / f"{port}.lua"
         lua.write_text(
             f'wrk.method = "POST"\nwrk.body = {json.dumps(server.body)}\n'
@@ -214,25 +237,31 @@ def table(raw: dict[int, Cell], results: dict[str, dict[str, Any]], peer_labels:
         ]
         if measured:
             best[c] = max(measured, key=lambda m: m[1])
+    # The same run's bare endpoint: every figure is also read as a ratio to it.
+    bare_cells = results.get(peers.bare().label, {}).get("cells", {})
+    bare = {c: cell["rps"] for c, cell in bare_cells.items()}
     lines = [
-        "| server | conc | req/s | p50 ms | p99 ms | vs best peer | vs raw |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| server | conc | req/s | p50 ms | p99 ms | vs bare | vs best peer | vs raw |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for c in levels:
         r = raw[c]
         lines.append(
             f"| raw predict_proba, {c} row{'s' if c > 1 else ''}/call | {c} | {r['rps']:,.0f} | "
-            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | | 1.00 |"
+            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | | | 1.00 |"
         )
     for label, result in results.items():
         if "cells" not in result:
-            lines.append(f"| {label} | – | not measured: {result['error'][:120]} | | | | |")
+            lines.append(f"| {label} | – | not measured: {result['error'][:120]} | | | | | |")
             continue
         for c, cell in result["cells"].items():
             vs_peer = f"{cell['rps'] / best[c][1]:.2f}" if c in best else "–"
+            base = bare.get(c)
+            vs_bare = f"{cell['rps'] / base:.2f}" if base else "–"
             lines.append(
                 f"| {label} | {c} | {cell['rps']:,.0f} | {cell['p50_ms']:.2f} | "
-                f"{cell['p99_ms']:.2f} | {vs_peer} | {cell['rps'] / raw[c]['rps']:.2f} |"
+                f"{cell['p99_ms']:.2f} | {vs_bare} | {vs_peer} | "
+                f"{cell['rps'] / raw[c]['rps']:.2f} |"
             )
     return "\n".join(lines)
 
@@ -251,6 +280,7 @@ def main() -> None:
         peers.bare(),
         peers.modelyard(batching=False),
         peers.modelyard(batching=True),
+        peers.modelyard_cli(Path()),
         peers.bentoml_server(),
         peers.mlserver_server(),
         peers.mlserver_server(batching=True),
@@ -267,6 +297,10 @@ def main() -> None:
         model, model_dir = fit_model(work)
         expected = model.predict_proba(np.array([ROW]))[0]
         raw = run_raw(model, levels, args.server_cpu)
+        for server in servers:
+            if server.label.startswith("modelyard serve"):
+                ws, server.expected = cli_workspace(work)
+                server.command = peers.modelyard_cli(ws).command
         results: dict[str, dict[str, Any]] = {}
         for server in servers:
             print(f"{server.label} ...", file=sys.stderr, flush=True)

@@ -115,9 +115,11 @@ def test_script_that_logs_no_model(workspace_dir: Path) -> None:
 
 
 def test_bad_param_changes_nothing(workspace_dir: Path) -> None:
+    state = workspace_dir / ".modelyard"
+    before = {p: p.read_bytes() for p in state.rglob("*") if p.is_file()}
     with pytest.raises(ConfigError, match="expected a int"):
         train(load_workspace(workspace_dir), "ctr", ["max_iter=lots"])
-    assert not (workspace_dir / ".modelyard" / "mlflow.db").exists()
+    assert {p: p.read_bytes() for p in state.rglob("*") if p.is_file()} == before
 
 
 def test_cli_exit_code_is_the_scripts(workspace_dir: Path) -> None:

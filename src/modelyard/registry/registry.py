@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 from modelyard.config import ModelEntry, Workspace
 from modelyard.errors import IntegrityError, NotFound
+from modelyard.registry import cache
 from modelyard.registry.checksum import tree_sha256
 from modelyard.tracking import Tracking, VersionRecord
 
@@ -153,6 +154,7 @@ class Registry:
         target = self.cache_dir / name / f"{mv.version}-{mv.sha256[:16]}"
         if target.is_dir():
             if tree_sha256(target) == mv.sha256:
+                cache.record(self.cache_dir, name, mv.version, mv.sha256, target)
                 return FetchedModel(mv, target)
             shutil.rmtree(target)  # the cached copy was changed: fetch it again
         self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -181,4 +183,5 @@ class Registry:
                     raise  # not a concurrent fetch of the same version that won the race
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        cache.record(self.cache_dir, name, mv.version, mv.sha256, target)
         return FetchedModel(mv, target)

@@ -102,9 +102,9 @@ def _deserialize(file: Path, conf: dict[str, Any]) -> Any:
     """
     fmt = conf.get("serialization_format", "cloudpickle")
     if fmt == "skops":
-        import skops.io  # type: ignore[import-not-found,import-untyped,unused-ignore]
+        from modelyard.serving.skops_files import load_skops
 
-        return skops.io.load(file, trusted=conf.get("skops_trusted_types"))
+        return load_skops(file, conf.get("skops_trusted_types"))
     with file.open("rb") as fh:
         if fmt == "cloudpickle":
             import cloudpickle

@@ -1,0 +1,317 @@
+"""Cold-start benchmark: start-to-ready and RSS of modelyard's server against its peers, plus
+``modelyard train`` against the bare script and ``modelyard --help``.
+
+One run makes a fresh workspace (``modelyard init``), trains the example model ``ctr``, fetches
+version 1 into the verified cache, converts it to ONNX for a second cache, and makes the
+peers' venvs (``bench/.venvs/``, uv, bytecode compiled as ``make install`` compiles the
+project's). Then, in interleaved rounds (the order rotates each round), each server is started
+pinned to core 0 and timed from ``Popen`` to the first 200 from its readiness URL; the RSS of
+its process tree is read at that moment. Figures are medians; ratios are to the same run's
+KServe and bare FastAPI floor. Then ``modelyard train ctr`` and the bare ``train.py`` with the
+same MLflow tracking URI alternate, and ``--help`` is timed. Prints Markdown, writes
+``bench/coldstart/LATEST.md`` and ``bench/results/coldstart.json``.
+Usage: ``.venv/bin/python bench/coldstart/run.py [--rounds 5] [--train-rounds 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+import contextlib
+
+import servers
+from servers import ColdServer, peers
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = Path(sys.executable)
+BIN = PY.parent
+
+
+def load_avg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def run(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, check=True, **kw)
+
+
+def pinned(cmd: list[str], cpu: str) -> list[str]:
+    return ["taskset", "-c", cpu, *cmd] if shutil.which("taskset") else cmd
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --------------------------------------------------------------------------- set-up
+
+
+def workspace(work: Path) -> tuple[Path, float]:
+    """A fresh workspace with ``ctr`` trained once; returns it and the training's wall time."""
+    ws = work / "ws"
+    run([str(BIN / "modelyard"), "init", str(ws)])
+    start = time.monotonic()
+    run([str(BIN / "modelyard"), "train", "ctr", "-w", str(ws)])
+    return ws, time.monotonic() - start
+
+
+def lean_specs(ws: Path, work: Path) -> tuple[Path, Path, Any]:
+    """Launch specs of the lean server, native and ONNX; and the fitted model (for peers)."""
+    from modelyard.config import load_workspace
+    from modelyard.registry import Registry, cache, tree_sha256
+    from modelyard.serving import ServerOptions
+    from modelyard.serving.launch import LaunchSpec, write_spec
+    from modelyard.serving.skops_files import load_skops
+
+    workspace_ = load_workspace(ws)
+    entry = workspace_.model("ctr")
+    registry = Registry.for_workspace(workspace_)
+    fetched = registry.fetch("ctr", 1)
+    options = ServerOptions.from_deploy(
+        entry.deploy, admin_token="bench", prediction_log_dir=work / "predictions"
+    )
+    method = entry.spec.serving.method
+    native = LaunchSpec(registry.cache_dir, "ctr", 1, options, method)
+    model = load_skops(fetched.path / "model.skops")
+    onnx_cache = work / "onnx-cache"
+    onnx_dir = onnx_model(model, work / "onnx-saved", fetched.path / "input_example.json")
+    sha = tree_sha256(onnx_dir)
+    target = onnx_cache / "ctr" / f"1-{sha[:16]}"
+    shutil.copytree(onnx_dir, target)
+    cache.record(onnx_cache, "ctr", 1, sha, target)
+    onnx = LaunchSpec(onnx_cache, "ctr", 1, options, method)
+    return (
+        write_spec(native, work / "native.json"),
+        write_spec(onnx, work / "onnx.json"),
+        model,
+    )
+
+
+def onnx_model(model: Any, path: Path, example_file: Path) -> Path:
+    """The model as ``serving.format: onnx`` registers it (skl2onnx, no ZipMap, signature
+    and input example of the native model)."""
+    import mlflow.onnx
+    import numpy as np
+    from mlflow.models import infer_signature
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import DoubleTensorType
+
+    final = model.steps[-1][1]
+    converted = convert_sklearn(
+        model,
+        initial_types=[("input", DoubleTensorType([None, 8]))],
+        options={id(final): {"zipmap": False}},
+    )
+    data = json.loads(example_file.read_text())
+    example = np.asarray(data.get("inputs", data) if isinstance(data, dict) else data, float)
+    signature = infer_signature(example, model.predict_proba(example))
+    mlflow.onnx.save_model(converted, str(path), signature=signature, input_example=example)
+    return path
+
+
+def peer_python(server: ColdServer, sklearn_version: str) -> Path:
+    if not server.packages:
+        return PY
+    python = peers.ensure_venv(server.venv, server.packages, sklearn_version)
+    # uv installs without bytecode; compile it once, as `make install` does for modelyard.
+    purelib = run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"])
+    subprocess.run([str(python), "-m", "compileall", "-q", "-j0", purelib.stdout.strip()],
+                   capture_output=True, check=False)  # fmt: skip
+    return python
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def tree_rss_mib(pid: int) -> float:
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return float("nan")
+    total = 0
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += p.memory_info().rss
+    return total / 2**20
+
+
+def cold_start(server: ColdServer, python: Path, work: Path, cpu: str) -> dict[str, float]:
+    import httpx
+
+    port = free_port()
+    cmd = pinned(server.command(python, work, port), cpu)
+    log = (work / f"{server.venv or 'modelyard'}-{port}.log").open("wb")
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=work,
+                            start_new_session=True)  # fmt: skip
+    try:
+        with httpx.Client(timeout=1.0) as client:
+            while time.monotonic() - start < 120:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{server.label} exited {proc.returncode}; see {log.name}")
+                try:
+                    if client.get(f"http://127.0.0.1:{port}{server.ready}").status_code == 200:
+                        ready = time.monotonic() - start
+                        return {"ready_s": ready, "rss_mib": tree_rss_mib(proc.pid)}
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.01)
+        raise RuntimeError(f"{server.label} not ready after 120 s")
+    finally:
+        os.killpg(proc.pid, 15)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+        log.close()
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> float:
+    start = time.monotonic()
+    subprocess.run(cmd, capture_output=True, check=True, env=env, cwd=cwd)
+    return time.monotonic() - start
+
+
+def training(ws: Path, rounds: int) -> dict[str, list[float]]:
+    """``modelyard train ctr`` against ``python train.py`` with the same tracking URI."""
+    from modelyard.config import load_workspace
+
+    workspace_ = load_workspace(ws)
+    params = workspace_.model("ctr").spec.training.params
+    script = ws / "models" / "ctr" / "train.py"
+    args = [f"--{k}={v}" for k, v in params.items()]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": workspace_.tracking_uri,
+           "MLFLOW_EXPERIMENT_NAME": "bare-script"}  # fmt: skip
+    out: dict[str, list[float]] = {"modelyard": [], "bare": []}
+    for _ in range(rounds):
+        out["modelyard"].append(timed([str(BIN / "modelyard"), "train", "ctr", "-w", str(ws)]))
+        out["bare"].append(timed([str(PY), str(script), *args], env=env, cwd=script.parent))
+    return out
+
+
+def help_times(rounds: int) -> dict[str, list[float]]:
+    cmds = {
+        "modelyard --help": [str(BIN / "modelyard"), "--help"],
+        "modelyard rollback --help": [str(BIN / "modelyard"), "rollback", "--help"],
+        "python -c pass (interpreter floor)": [str(PY), "-c", "pass"],
+    }
+    return {label: [timed(cmd) for _ in range(rounds)] for label, cmd in cmds.items()}
+
+
+# --------------------------------------------------------------------------- report
+
+
+def med(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def table(cold: dict[str, list[dict[str, float]]], floor: str, kserve: str) -> str:
+    ready = {label: med([r["ready_s"] for r in rows]) for label, rows in cold.items()}
+    rss = {label: med([r["rss_mib"] for r in rows]) for label, rows in cold.items()}
+    lines = [
+        "| server | start to ready | vs KServe | vs floor | RSS | RSS vs KServe |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label in cold:
+        lines.append(
+            f"| {label} | {ready[label]:.2f} s | {ready[label] / ready[kserve]:.2f} | "
+            f"{ready[label] / ready[floor]:.2f} | {rss[label]:.0f} MiB | "
+            f"{rss[label] / rss[kserve]:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--train-rounds", type=int, default=3)
+    parser.add_argument("--help-rounds", type=int, default=5)
+    parser.add_argument("--server-cpu", default="0")
+    args = parser.parse_args()
+    import sklearn
+
+    work = Path(tempfile.mkdtemp(prefix="modelyard-coldstart-"))
+    print(f"work dir {work}; load {load_avg()}", flush=True)
+    ws, first_train = workspace(work)
+    native, onnx, model = lean_specs(ws, work)
+    import joblib
+
+    joblib.dump(model, work / "model.joblib")
+    floor, kserve = servers.fastapi_floor(), servers.kserve_server()
+    contenders = [
+        floor,
+        kserve,
+        servers.mlserver_server(),
+        servers.modelyard_lean(
+            "modelyard lean server (`python -m modelyard.serving`), native", native
+        ),
+        servers.modelyard_lean("modelyard lean server, `serving.format: onnx`", onnx),
+        servers.modelyard_cli(ws),
+    ]
+    pythons = {s.label: peer_python(s, sklearn.__version__) for s in contenders}
+    cold: dict[str, list[dict[str, float]]] = {s.label: [] for s in contenders}
+    loads = [load_avg()]
+    for round_ in range(args.rounds):
+        order = contenders[round_ % len(contenders) :] + contenders[: round_ % len(contenders)]
+        for server in order:
+            cold[server.label].append(
+                cold_start(server, pythons[server.label], work, args.server_cpu)
+            )
+        loads.append(load_avg())
+        print(f"round {round_ + 1}/{args.rounds} done; load {loads[-1]}", flush=True)
+    train = training(ws, args.train_rounds)
+    helps = help_times(args.help_rounds)
+    loads.append(load_avg())
+    report = [
+        f"One run, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {args.rounds} interleaved "
+        f"rounds, each server pinned to core {args.server_cpu}; 1-minute load average over the "
+        f"run: {', '.join(x.split()[0] for x in loads)}.",
+        "",
+        table(cold, floor.label, kserve.label),
+        "",
+        "| command | median | runs |",
+        "|---|---:|---|",
+        f"| `modelyard train ctr` | {med(train['modelyard']):.2f} s | "
+        + ", ".join(f"{v:.1f}" for v in train["modelyard"])
+        + " |",
+        f"| bare `python train.py` (same tracking URI) | {med(train['bare']):.2f} s | "
+        + ", ".join(f"{v:.1f}" for v in train["bare"])
+        + " |",
+        f"| ratio train / bare | {med(train['modelyard']) / med(train['bare']):.2f} | |",
+        *(
+            f"| `{label}` | {med(v):.2f} s | " + ", ".join(f"{x:.2f}" for x in v) + " |"
+            for label, v in helps.items()
+        ),
+    ]
+    text = "\n".join(report)
+    print(text)
+    (ROOT / "bench" / "coldstart" / "LATEST.md").write_text(text + "\n")
+    results = ROOT / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "coldstart.json").write_text(json.dumps(
+        {"cold": cold, "train": train, "first_train_s": first_train, "help": helps,
+         "loads": loads}, indent=1))  # fmt: skip
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

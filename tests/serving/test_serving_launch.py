@@ -1,0 +1,172 @@
+"""The lean server process: served from the verified cache, without MLflow or SQLAlchemy."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from modelyard.errors import IntegrityError, NotFound
+from modelyard.registry import cache, tree_sha256
+from modelyard.serving import ServerOptions
+from modelyard.serving.launch import LaunchSpec, cache_loader, read_spec, write_spec
+from modelyard.serving.skops_files import load_skops
+from modelyard.serving.source import PredictionLogOptions, RateLimitOptions
+
+# Runs the real entry point; once uvicorn has shut down gracefully on SIGTERM it re-raises the
+# signal to the handler that was there before, which writes what the process imported.
+CHILD = """
+import json, runpy, signal, sys
+out = sys.argv[1]
+def done(*args):
+    open(out, "w").write(json.dumps(sorted(sys.modules)))
+    sys.exit(0)
+signal.signal(signal.SIGTERM, done)
+sys.argv = ["modelyard.serving", sys.argv[2]]
+runpy.run_module("modelyard.serving", run_name="__main__", alter_sys=True)
+"""
+
+
+def _fit(c: float) -> tuple[Any, np.ndarray]:
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = make_classification(n_samples=200, n_features=4, random_state=0)
+    model = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(C=c))])
+    return model.fit(x, y), x
+
+
+def _cache_version(cache_dir: Path, tmp: Path, version: int, c: float) -> tuple[Any, np.ndarray]:
+    """Save a model as MLflow does (skops) into the cache and record it in the index."""
+    import mlflow.sklearn
+
+    model, x = _fit(c)
+    saved = tmp / f"saved-{version}"
+    mlflow.sklearn.save_model(model, str(saved), input_example=x[:2])
+    sha = tree_sha256(saved)
+    target = cache_dir / "m" / f"{version}-{sha[:16]}"
+    shutil.copytree(saved, target)
+    cache.record(cache_dir, "m", version, sha, target)
+    return model, x
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _spec(cache_dir: Path, **kw: Any) -> LaunchSpec:
+    options = ServerOptions(admin_token="secret", inline_below_ms=0)
+    return LaunchSpec(cache_dir, "m", 1, options, method="predict_proba", **kw)
+
+
+def test_server_process_imports_neither_mlflow_nor_sqlalchemy(tmp_path):
+    cache_dir = tmp_path / "cache"
+    model, x = _cache_version(cache_dir, tmp_path, 1, 1.0)
+    canary, _ = _cache_version(cache_dir, tmp_path, 2, 0.01)
+    port = _free_port()
+    spec = write_spec(_spec(cache_dir, port=port), tmp_path / "spec.json")
+    modules = tmp_path / "modules.json"
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(modules), str(spec)],
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert child.stderr is not None
+        for line in child.stderr:  # wait on the server's own readiness line
+            if "is ready" in line or "failed" in line:
+                assert "is ready" in line, line
+                break
+        url = f"http://127.0.0.1:{port}"
+        auth = {"authorization": "Bearer secret"}
+        with httpx.Client(base_url=url, timeout=30) as client:
+            assert client.get("/v2/health/ready").status_code == 200
+            got = client.post("/v1/models/m:predict", json={"instances": x[:3].tolist()})
+            np.testing.assert_allclose(got.json()["predictions"], model.predict_proba(x[:3]))
+            added = client.post(
+                "/admin/models/m/versions", headers=auth,
+                json={"version": "2", "role": "canary", "weight": 1.0},
+            )  # fmt: skip
+            assert added.status_code == 201, added.text
+            got = client.post("/v1/models/m:predict", json={"instances": x[:3].tolist()})
+            assert got.headers["x-model-version"] == "2"
+            np.testing.assert_allclose(got.json()["predictions"], canary.predict_proba(x[:3]))
+    finally:
+        os.killpg(child.pid, signal.SIGTERM)
+        child.communicate(timeout=60)
+    assert child.returncode == 0
+    imported = set(json.loads(modules.read_text()))
+    assert "sklearn" in imported  # it did load the model
+    for heavy in ("mlflow", "sqlalchemy", "alembic"):
+        assert not any(m == heavy or m.startswith(heavy + ".") for m in imported), heavy
+    # skops' trusted-type scan imports every scikit-learn package; these the model never needs.
+    assert not imported & {"sklearn.gaussian_process", "sklearn.semi_supervised"}
+
+
+def test_tampered_cache_is_refused_before_serving(tmp_path):
+    cache_dir = tmp_path / "cache"
+    _cache_version(cache_dir, tmp_path, 1, 1.0)
+    (cache.lookup(cache_dir, "m", 1).path / "MLmodel").write_text("tampered\n")
+    spec = write_spec(_spec(cache_dir, port=_free_port()), tmp_path / "spec.json")
+    done = subprocess.run(
+        [sys.executable, "-m", "modelyard.serving", str(spec)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 6, done.stderr
+    assert "do not match their checksum" in done.stderr
+
+
+def test_admin_loader_reads_only_the_cache(tmp_path):
+    cache_dir = tmp_path / "cache"
+    _cache_version(cache_dir, tmp_path, 1, 1.0)
+    load = cache_loader(_spec(cache_dir))
+    assert load("m", "1").path == cache.lookup(cache_dir, "m", 1).path
+    with pytest.raises(NotFound, match="not in the model cache"):
+        load("m", "2")
+    with pytest.raises(NotFound, match="serves 'm'"):
+        load("other", "1")
+    (cache.lookup(cache_dir, "m", 1).path / "extra.txt").write_text("added\n")
+    with pytest.raises(IntegrityError):
+        load("m", "1")
+
+
+def test_launch_spec_round_trips(tmp_path):
+    options = ServerOptions(
+        rate_limit=RateLimitOptions(rps=5.0, burst=2, per_client="x-client"),
+        prediction_log=PredictionLogOptions(directory=tmp_path / "log", sample_rate=0.5),
+        admin_token="secret",
+    )
+    spec = LaunchSpec(tmp_path, "m", 3, options, "predict", [[1.0, "a", True]], 2, port=9)
+    path = write_spec(spec, tmp_path / "spec.json")
+    assert read_spec(path) == spec
+    assert path.stat().st_mode & 0o077 == 0  # it holds the admin token
+
+
+def test_skops_trusts_estimators_and_refuses_functions(tmp_path):
+    import skops.io
+    from sklearn.preprocessing import FunctionTransformer
+
+    model, x = _fit(1.0)
+    good = tmp_path / "good.skops"
+    skops.io.dump(model, good)
+    np.testing.assert_allclose(load_skops(good).predict_proba(x), model.predict_proba(x))
+    bad = tmp_path / "bad.skops"
+    skops.io.dump(FunctionTransformer(func=os.getcwd), bad)
+    from modelyard.serving.errors import ModelLoadError
+
+    with pytest.raises(ModelLoadError, match="getcwd"):
+        load_skops(bad)
+    assert len(load_skops(bad, recorded=["posix.getcwd"]).__dict__) > 0
