@@ -28,6 +28,7 @@ from typing import Any
 from modelyard.errors import ConfigError, NotFound
 from modelyard.registry import cache
 from modelyard.serving.admin import Loader
+from modelyard.serving.limits import RequestLimits
 from modelyard.serving.source import (
     BatchingOptions,
     BreakerOptions,
@@ -155,6 +156,7 @@ def _options(body: dict[str, Any]) -> ServerOptions:
         batching=BatchingOptions(**body.pop("batching")),
         rate_limit=RateLimitOptions(**body.pop("rate_limit")),
         breaker=BreakerOptions(**body.pop("breaker")),
+        request_limits=RequestLimits(**body.pop("request_limits", {})),
         prediction_log=PredictionLogOptions(
             directory=Path(directory) if directory is not None else None, **log
         ),
