@@ -9,6 +9,7 @@ from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
+from modelyard.config.example_data import write_example_dataset
 from modelyard.errors import Conflict
 
 TEMPLATE = "workspace"
@@ -46,6 +47,9 @@ def init_workspace(target: Path) -> list[Path]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
             written.append(path)
+        dataset = write_example_dataset(target)
+        if dataset is not None:
+            written.append(dataset)
     except OSError:
         for path in written:
             path.unlink(missing_ok=True)
