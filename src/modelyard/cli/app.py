@@ -22,7 +22,7 @@ def _register() -> None:
     from modelyard.cli import workspace_cmds
 
     workspace_cmds.register(app)
-    for name in ("lifecycle_cmds", "k8s_cmds", "rollout_cmds", "demo_cmds"):
+    for name in ("lifecycle_cmds", "k8s_cmds", "rollout_cmds", "demo_cmds", "eval_cmds"):
         try:
             module = __import__(f"modelyard.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as exc:
