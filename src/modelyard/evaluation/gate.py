@@ -84,13 +84,14 @@ def compare(
                     f"{name}={new:.4g} against production version {number}'s {old:.4g}: "
                     f"{worse:.4g} worse, max_regression {allowed:g}"
                 )
-    if problems:
-        return False, "; ".join(problems)
     shown = gate.metric if gate is not None else next(iter(sorted(limits)), "auc")
     figure = f"{shown}={candidate.get(shown, float('nan')):.4g}"
+    against = ""
     if production is not None and shown in production[1]:
-        figure += f" (production version {production[0]}: {production[1][shown]:.4g})"
-    return True, f"{figure} meets the gate"
+        against = f" (production version {production[0]}: {production[1][shown]:.4g})"
+    if problems:
+        return False, "; ".join(problems) + against
+    return True, f"{figure}{against} meets the gate"
 
 
 def production_version(registry: Registry, model_id: str) -> int | None:
