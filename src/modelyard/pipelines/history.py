@@ -77,8 +77,11 @@ class PipelineHistory:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._tx() as db:
+        db = sqlite3.connect(self.path, timeout=30.0)
+        try:
             db.executescript(SCHEMA)
+        finally:
+            db.close()
 
     @classmethod
     def for_state_dir(cls, state_dir: Path) -> PipelineHistory:
