@@ -26,8 +26,8 @@ class DatasetError(ConfigError):
     """A dataset file cannot be used as it is; the message names the file and the column."""
 
     def __init__(self, path: Path | str, column: str | None, problem: str, expected: str) -> None:
-        where = f"{path}: column {column!r}" if column else f"{path}"
-        super().__init__(f"{where}: {problem}; expected {expected}")
+        where = f"{path}: column {column!r} " if column else f"{path}: "
+        super().__init__(f"{where}{problem}; expected {expected}")
         self.path = str(path)
         self.column = column
         self.expected = expected
