@@ -9,7 +9,7 @@ from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
-from modelyard.config.example_data import write_example_dataset
+from modelyard.config.example_data import EXAMPLE_DATASET, write_example_dataset
 from modelyard.errors import Conflict
 
 TEMPLATE = "workspace"
@@ -35,6 +35,8 @@ def init_workspace(target: Path) -> list[Path]:
     root = resources.files("modelyard.config").joinpath("templates", TEMPLATE)
     files = sorted(_files(root, Path()))
     clashes = [rel for rel, _ in files if (target / rel).exists()]
+    if (target / EXAMPLE_DATASET).exists():
+        clashes.append(EXAMPLE_DATASET)
     if clashes:
         raise Conflict(
             f"{target} already has {', '.join(str(c) for c in clashes)}; "

@@ -48,16 +48,23 @@ def _predictions(files: list[Path], since_us: int | None) -> dict[str, dict[str,
     for file in files:
         table = pq.read_table(file)
         stamps = table.column("timestamp").cast("int64").to_pylist()
-        for i, rid in enumerate(table.column("request_id").to_pylist()):
-            if table.column("role")[i].as_py() == "shadow":
-                continue
-            if since_us is not None and stamps[i] < since_us:
+        columns = zip(
+            table.column("request_id").to_pylist(),
+            table.column("role").to_pylist(),
+            table.column("version").to_pylist(),
+            stamps,
+            table.column("inputs").to_pylist(),
+            table.column("outputs").to_pylist(),
+            strict=True,
+        )
+        for rid, role, version, stamp, inputs, outputs in columns:
+            if role == "shadow" or (since_us is not None and stamp < since_us):
                 continue
             found[rid] = {
-                "version": table.column("version")[i].as_py(),
-                "timestamp_us": stamps[i],
-                "inputs": table.column("inputs")[i].as_py(),
-                "outputs": table.column("outputs")[i].as_py(),
+                "version": version,
+                "timestamp_us": stamp,
+                "inputs": inputs,
+                "outputs": outputs,
             }
     return found
 
