@@ -90,7 +90,8 @@ def compare(
     if production is not None and shown in production[1]:
         against = f" (production version {production[0]}: {production[1][shown]:.4g})"
     if problems:
-        return False, "; ".join(problems) + against
+        said = any("production version" in p for p in problems)
+        return False, "; ".join(problems) + ("" if said else against)
     return True, f"{figure}{against} meets the gate"
 
 
