@@ -29,6 +29,7 @@ def _register() -> None:
         "demo_cmds",
         "capacity_cmds",
         "observe_cmds",
+        "eval_cmds",
     ):
         try:
             module = __import__(f"modelyard.cli.{name}", fromlist=["register"])

@@ -156,12 +156,15 @@ def _print_trained(result: TrainResult, deployed: object) -> None:
 
 
 def _version_row(mv: ModelVersion) -> dict[str, object]:
+    from modelyard.evaluation.evaluate import evaluation_tags
+
     return {
         "version": mv.version,
         "created": dt.datetime.fromtimestamp(mv.created, dt.UTC).isoformat(timespec="seconds"),
         "run_id": mv.run_id,
         "aliases": list(mv.aliases),
         "gate": mv.tags.get("modelyard.gate"),
+        "evaluation": evaluation_tags(mv.tags),
         "sha256": mv.sha256,
         "git_commit": mv.git_commit,
     }
@@ -183,15 +186,17 @@ def versions(
 
     def human() -> None:
         table = Table(title=f"Versions of {model_id}", title_justify="left")
-        for column in ("version", "created", "run", "aliases", "gate", "sha256"):
+        for column in ("version", "created", "run", "aliases", "gate", "eval auc/loss", "sha256"):
             table.add_column(column)
         for row in rows:
+            figures = row["evaluation"] if isinstance(row["evaluation"], dict) else {}
             table.add_row(
                 str(row["version"]),
                 str(row["created"]),
                 str(row["run_id"]),
                 ", ".join(row["aliases"]) if isinstance(row["aliases"], list) else "",
                 str(row["gate"]),
+                f"{figures.get('auc', '-')} / {figures.get('loss', '-')}",
                 str(row["sha256"])[:12],
             )
         console.print(table if rows else f"{model_id} has no registered version yet")

@@ -9,6 +9,7 @@ from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
+from modelyard.config.example_data import EXAMPLE_DATASET, write_example_dataset
 from modelyard.errors import Conflict
 
 TEMPLATE = "workspace"
@@ -34,6 +35,8 @@ def init_workspace(target: Path) -> list[Path]:
     root = resources.files("modelyard.config").joinpath("templates", TEMPLATE)
     files = sorted(_files(root, Path()))
     clashes = [rel for rel, _ in files if (target / rel).exists()]
+    if (target / EXAMPLE_DATASET).exists():
+        clashes.append(EXAMPLE_DATASET)
     if clashes:
         raise Conflict(
             f"{target} already has {', '.join(str(c) for c in clashes)}; "
@@ -46,6 +49,9 @@ def init_workspace(target: Path) -> list[Path]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
             written.append(path)
+        dataset = write_example_dataset(target)
+        if dataset is not None:
+            written.append(dataset)
     except OSError:
         for path in written:
             path.unlink(missing_ok=True)

@@ -203,7 +203,8 @@ class Training(Strict):
 
 class Gate(Strict):
     metric: str = "auc"
-    """Metric the gate reads from the training run."""
+    """Metric the gate checks: an evaluation metric when ``evaluation.dataset`` is set, else
+    the training run's own."""
     min: float | None = None
     """The metric must be at least this (for scores such as AUC)."""
     max: float | None = None
@@ -214,7 +215,22 @@ class Gate(Strict):
 
 class Evaluation(Strict):
     dataset: str | None = None
-    """Evaluation dataset (a path relative to the model folder); the script's split when unset."""
+    """Held-out evaluation dataset (Parquet or CSV): a path relative to the model folder or the
+    workspace, or an artifact-store URI. modelyard evaluates every version on it."""
+    label: str = "label"
+    """Column of the evaluation dataset that holds the observed outcome (0 or 1)."""
+    features: list[str] | None = None
+    """Feature columns, in the model's input order; every column but the label when unset."""
+    threshold: float = Field(0.5, gt=0, lt=1)
+    """Score at or above which a prediction counts as positive (accuracy, recall)."""
+    timing_rows: int = Field(200, ge=1, le=100000)
+    """Rows predicted one at a time to measure P50/P90/P99 single-row inference time."""
+    fit_tolerance: float = Field(0.05, ge=0)
+    """Largest gap between training-set and evaluation metrics before over- or underfitting
+    is flagged (absolute, in the metric's own unit)."""
+    max_regression: dict[str, float] = {}
+    """How much worse than production each metric may be on the evaluation set (absolute),
+    e.g. ``{loss: 0.01, auc: 0.005}``; the gate's own ``max_regression`` covers its metric."""
     metrics: list[str] = ["loss", "auc", "p50_ms", "p90_ms"]
     """Metrics recorded for every version."""
     gate: Gate | None = None

@@ -293,6 +293,12 @@ class Tracking:
             found = self.client.search_model_versions(f"name = '{name}'")
         return sorted((_version(mv) for mv in found), key=lambda v: v.version)
 
+    def set_version_tags(self, name: str, version: int, tags: Mapping[str, str]) -> None:
+        """Add or replace tags of a registered version (evaluation results, gate verdicts)."""
+        with _translated(f"tags of version {version} of model {name!r}"):
+            for key, value in tags.items():
+                self.client.set_model_version_tag(name, str(version), key, value)
+
     def set_alias(self, name: str, alias: str, version: int) -> None:
         with _translated(f"alias {alias!r} of model {name!r}"):
             self.client.set_registered_model_alias(name, alias, str(version))

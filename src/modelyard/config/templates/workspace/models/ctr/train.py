@@ -10,7 +10,7 @@ import time
 import mlflow
 import mlflow.sklearn
 import numpy as np
-from sklearn.datasets import make_classification
+from impressions import impressions
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -22,17 +22,15 @@ parser.add_argument("--n_samples", type=int, default=20000)
 parser.add_argument("--max_iter", type=int, default=200)
 parser.add_argument("--C", type=float, default=1.0)
 parser.add_argument("--seed", type=int, default=7)
+parser.add_argument("--label_noise", type=float, default=0.0, help="share of labels flipped")
 args = parser.parse_args()
 
-# Eight features of an ad impression (position, hour, priors, ...); clicks are rare (~10 %).
-X, y = make_classification(
-    n_samples=args.n_samples,
-    n_features=8,
-    n_informative=5,
-    weights=[0.9, 0.1],
-    random_state=args.seed,
-)
+# Eight features of an ad impression (position, hour, priors, ...); clicks are rare (~12 %).
+X, y = impressions(args.n_samples, args.seed)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=args.seed)
+if args.label_noise:  # a deliberately worse model, for trying the evaluation gate
+    flip = np.random.default_rng(args.seed).random(len(y_train)) < args.label_noise
+    y_train = np.where(flip, 1 - y_train, y_train)
 
 with mlflow.start_run():
     model = make_pipeline(StandardScaler(), LogisticRegression(C=args.C, max_iter=args.max_iter))
@@ -43,8 +41,11 @@ with mlflow.start_run():
         start = time.perf_counter()
         model.predict_proba(row.reshape(1, -1))
         timings.append((time.perf_counter() - start) * 1000)
+    train_proba = model.predict_proba(X_train)[:, 1]
     mlflow.log_metrics(
         {
+            "train_loss": log_loss(y_train, train_proba),
+            "train_auc": roc_auc_score(y_train, train_proba),
             "loss": log_loss(y_test, proba),
             "auc": roc_auc_score(y_test, proba),
             "p50_ms": float(np.percentile(timings, 50)),

@@ -1,0 +1,104 @@
+"""The steps of a model's pipeline: train, evaluate, gate, register, deploy.
+
+This is the one module of ``pipelines`` that calls the training and deployment workflows
+(today ``modelyard.platform``; the Backend seam replaces it here and nowhere else). Each
+step reads what earlier steps left in ``outputs`` (the version number) and returns a line
+for the history; it raises a :class:`~modelyard.errors.ModelyardError` to stop the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from modelyard.config import Workspace
+from modelyard.errors import ModelyardError
+from modelyard.platform.locks import FileLock, run_dir
+
+CANDIDATE_ALIAS = "candidate"
+STEP_NAMES = ("train", "evaluate", "gate", "register", "deploy")
+
+
+class StepFailed(ModelyardError):
+    """A pipeline step did not succeed; the run stops there."""
+
+
+@dataclass
+class StepContext:
+    """What a step works on: the workspace, the model, and the outputs of earlier steps."""
+
+    workspace: Workspace
+    model_id: str
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def version(self) -> int:
+        if "version" not in self.outputs:
+            raise StepFailed(f"no version of {self.model_id!r}: the train step has not run")
+        return int(self.outputs["version"])
+
+
+Step = Callable[[StepContext], str]
+
+
+def train(ctx: StepContext) -> str:
+    from modelyard.platform import train as run_training
+
+    result = run_training(ctx.workspace, ctx.model_id)
+    if result.version is None:
+        raise StepFailed("training registered no version")
+    ctx.outputs["version"] = str(result.version.version)
+    ctx.outputs["run_id"] = result.run_id
+    return f"version {result.version.version} (run {result.run_id[:12]})"
+
+
+def evaluate(ctx: StepContext) -> str:
+    from modelyard.evaluation import evaluate_version
+
+    done = evaluate_version(ctx.workspace, ctx.model_id, ctx.version)
+    m = done.metrics
+    flags = "; ".join(f.message for f in done.findings)
+    return f"auc={m['auc']:.4f} loss={m['loss']:.4f} p90={m['p90_ms']:.2f}ms" + (
+        f"; {flags}" if flags else ""
+    )
+
+
+def gate(ctx: StepContext) -> str:
+    from modelyard.evaluation import run_gate
+
+    verdict = run_gate(ctx.workspace, ctx.model_id, ctx.version)
+    if not verdict.passed:
+        raise StepFailed(f"evaluation gate refused version {ctx.version}: {verdict.reason}")
+    return verdict.reason
+
+
+def register(ctx: StepContext) -> str:
+    from modelyard.registry import Registry
+
+    Registry.for_workspace(ctx.workspace).set_alias(ctx.model_id, CANDIDATE_ALIAS, ctx.version)
+    return f"alias {CANDIDATE_ALIAS!r} -> version {ctx.version}"
+
+
+def deploy(ctx: StepContext) -> str:
+    if ctx.workspace.settings.backend == "kubernetes":
+        return "skipped: on Kubernetes the pipeline's CronJob ships the version in the cluster"
+    from modelyard.platform.local import deploy as run_deploy
+
+    done = run_deploy(ctx.workspace, ctx.model_id, ctx.version, by="pipeline")
+    return f"{done.action} version {done.version} (revision {done.revision})"
+
+
+def default_steps() -> list[tuple[str, Step]]:
+    """The pipeline every scheduled model gets, in order."""
+    return [
+        ("train", train),
+        ("evaluate", evaluate),
+        ("gate", gate),
+        ("register", register),
+        ("deploy", deploy),
+    ]
+
+
+def pipeline_lock(workspace: Workspace, model_id: str) -> FileLock:
+    """Held while one process runs the model's pipeline: never two runs at once."""
+    return FileLock(run_dir(workspace.state_dir) / f"{model_id}.pipeline.lock")

@@ -1,0 +1,54 @@
+"""Fixtures of the evaluation tests: copies of the session's trained workspace (versions 1
+and 2 of ``ctr``) plus a deliberately poor version 3, so that no test retrains."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from modelyard.config import Workspace, load_workspace
+from modelyard.registry import Registry
+
+
+def _register_poor_version(root: Path) -> int:
+    """A model fitted on labels unrelated to the features: no better than the base rate."""
+    import mlflow.sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    ws = load_workspace(root)
+    registry = Registry.for_workspace(ws)
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(400, 8))
+    model = LogisticRegression().fit(features, rng.random(400) < 0.15)
+    folder = root / "poor-model"
+    mlflow.sklearn.save_model(model, str(folder), input_example=features[:2])
+    tracking = registry.tracking
+    run_id = tracking.start_run(tracking.experiment_id("ctr"), {}, {"modelyard.model": "ctr"})
+    tracking.finish_run(run_id, ok=True)
+    return registry.register(ws.model("ctr"), run_id, str(folder), None, {}).version
+
+
+@pytest.fixture(scope="session")
+def eval_base_dir(trained_workspace_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The trained workspace copied (its artifacts stay where they are, read-only), with a
+    poor version 3 added."""
+    root = tmp_path_factory.mktemp("eval") / "ws"
+    shutil.copytree(trained_workspace_dir, root, ignore=shutil.ignore_patterns("cache"))
+    assert _register_poor_version(root) == 3
+    return root
+
+
+@pytest.fixture
+def eval_dir(eval_base_dir: Path, tmp_path: Path) -> Path:
+    """A private copy of the evaluation workspace, for tests that change it."""
+    root = tmp_path / "ws"
+    shutil.copytree(eval_base_dir, root, ignore=shutil.ignore_patterns("cache"))
+    return root
+
+
+@pytest.fixture
+def eval_ws(eval_dir: Path) -> Workspace:
+    return load_workspace(eval_dir)

@@ -1,0 +1,90 @@
+"""The exported DAG file is imported by Apache Airflow 3, in a venv of its own.
+
+The venv is made with uv under ``.cache/airflow`` on first use and reused. Where Airflow
+cannot be installed the test skips, except in CI (``CI=true``), where it fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modelyard.config import Workspace
+from modelyard.pipelines import STEP_NAMES, export_airflow
+
+VENV = Path(__file__).resolve().parents[2] / ".cache" / "airflow"
+
+PROBE = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1])
+dags = {}
+for dag_id, dag in bag.dags.items():
+    order, task = [], next(t for t in dag.tasks if not t.upstream_task_ids)
+    while task is not None:
+        order.append(task.task_id)
+        task = next(iter(task.downstream_list), None)
+    dags[dag_id] = {"order": order, "tasks": len(dag.tasks), "schedule": dag.timetable.expression,
+                    "owner": dag.owner, "retries": dag.default_args.get("retries"),
+                    "command": dag.get_task("train").bash_command}
+print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": dags}))
+"""
+
+
+def _airflow_python() -> Path:
+    python = VENV / "bin" / "python"
+    if python.exists():
+        return python
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    try:
+        subprocess.run([uv, "venv", "-q", str(VENV)], check=True, timeout=300)
+        subprocess.run(
+            [uv, "pip", "install", "-q", "--python", str(python), "apache-airflow>=3,<4"],
+            check=True,
+            timeout=1500,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        shutil.rmtree(VENV, ignore_errors=True)
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"cannot install Apache Airflow 3 into {VENV}: {exc}")
+        pytest.skip(f"cannot install Apache Airflow 3 into {VENV}: {exc}")
+    return python
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_airflow_imports_the_dag(scheduled_ws: Workspace, tmp_path: Path) -> None:
+    (path,) = export_airflow(scheduled_ws, tmp_path / "dags")
+    assert "import modelyard" not in path.read_text()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "AIRFLOW_HOME": str(tmp_path / "af"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    }
+    out = subprocess.run(
+        [str(_airflow_python()), "-c", PROBE, str(path.parent)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        check=True,
+    )
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["errors"] == {}
+    dag = report["dags"]["modelyard_ctr"]
+    assert dag["order"] == list(STEP_NAMES)
+    assert dag["tasks"] == len(STEP_NAMES)
+    assert dag["schedule"] == "0 3 * * *"
+    assert dag["owner"] == "ads-ranking"
+    assert dag["retries"] == 0
+    root = scheduled_ws.root.resolve()
+    assert (
+        f"pipeline run ctr --step train --run-key '{{{{ run_id }}}}' -w '{root}'" in dag["command"]
+    )
