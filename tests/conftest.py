@@ -36,7 +36,7 @@ def workspace(workspace_dir: Path) -> Workspace:
 def trained_workspace_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace in which `ctr` was trained twice (versions 1 and 2, C=1.0 then C=0.01).
     Tests must not change it."""
-    from modelyard.platform import train
+    from modelyard.workflows import train
 
     root = tmp_path_factory.mktemp("trained") / "ws"
     init_workspace(root)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from modelyard.cli.output import console, emit, errors_to_exit
+from modelyard.cli.output import console, emit
 from modelyard.cli.workspace_cmds import JsonOpt, WorkspaceOpt
 
 if TYPE_CHECKING:
@@ -64,17 +64,14 @@ def render(
     from modelyard.config import load_workspace
     from modelyard.k8s import Validator, all_objects, render_workspace, to_documents, write_tree
 
-    with errors_to_exit():
-        ws = load_workspace(workspace)
-        rendered = render_workspace(ws, model_ids or (), _pins(version))
-        if check:
-            Validator().check(
-                [*all_objects(rendered), *(m.job for m in rendered if m.job is not None)]
-            )
-        if out is None:
-            typer.echo(to_documents(all_objects(rendered)), nl=False)
-            return
-        written = write_tree(rendered, out, ws.settings.kubernetes.namespace)
+    ws = load_workspace(workspace)
+    rendered = render_workspace(ws, model_ids or (), _pins(version))
+    if check:
+        Validator().check([*all_objects(rendered), *(m.job for m in rendered if m.job is not None)])
+    if out is None:
+        typer.echo(to_documents(all_objects(rendered)), nl=False)
+        return
+    written = write_tree(rendered, out, ws.settings.kubernetes.namespace)
     console.print(
         f"[green]rendered[/] {len(rendered)} model(s), {len(written)} file(s) in {out}"
         + (" (validated)" if check else "")
@@ -124,8 +121,7 @@ def diff(
     as_json: JsonOpt = False,
 ) -> None:
     """Show what 'apply' would change in the cluster: create, update, prune."""
-    with errors_to_exit():
-        the_plan, _ = _plan(workspace, model_ids, prune, version)
+    the_plan, _ = _plan(workspace, model_ids, prune, version)
     _show(the_plan, as_json)
 
 
@@ -145,9 +141,8 @@ def apply(
     """Server-side apply the rendered objects (field manager 'modelyard') and prune."""
     from modelyard.k8s.apply import execute
 
-    with errors_to_exit():
-        the_plan, cluster = _plan(workspace, model_ids, prune, version)
-        execute(cluster, the_plan, dry_run=dry_run)
+    the_plan, cluster = _plan(workspace, model_ids, prune, version)
+    execute(cluster, the_plan, dry_run=dry_run)
     _show(the_plan, as_json)
     if dry_run and not as_json:
         console.print("[yellow]dry run:[/] nothing was changed")

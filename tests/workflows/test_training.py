@@ -12,8 +12,8 @@ from mlflow.tracking import MlflowClient
 
 from modelyard.config import load_workspace
 from modelyard.errors import ConfigError, JobFailed
-from modelyard.platform import train
 from modelyard.registry import Registry
+from modelyard.workflows import train
 
 
 def _client(root: Path) -> MlflowClient:
@@ -44,7 +44,7 @@ def test_two_trainings_make_versions_one_and_two(trained_workspace_dir: Path) ->
 def test_usage_series_and_log_are_recorded(trained_workspace_dir: Path) -> None:
     client = _client(trained_workspace_dir)
     mv = client.get_model_version("ctr", "1")
-    history = client.get_metric_history(mv.run_id, "usage.rss_mib")
+    history = client.get_metric_history(mv.run_id, "usage.memory_bytes")
     assert len(history) >= 2
     artifacts = [a.path for a in client.list_artifacts(mv.run_id, "logs")]
     assert artifacts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from modelyard.config.schema import Gate
-from modelyard.platform import check_gate
+from modelyard.workflows import check_gate
 
 PROD = ("3", {"auc": 0.80, "loss": 0.30})
 

@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
+from modelyard.backends.local.actuator import ServerActuator
+from modelyard.backends.local.locks import FileLock
+from modelyard.backends.local.records import Deployment, RevisionOutcome
+from modelyard.backends.local.state import StateStore
 from modelyard.errors import NotFound
-from modelyard.platform.locks import FileLock
-from modelyard.platform.records import Deployment, RevisionOutcome
-from modelyard.platform.server_admin import ServerAdmin, ServerUnreachable
-from modelyard.platform.state import StateStore
 from modelyard.rollout import (
     Action,
     Event,
@@ -33,6 +33,7 @@ from modelyard.rollout import (
     advance,
     reconcile,
 )
+from modelyard.serving.admin_client import ServerUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +56,17 @@ class RolloutController:
         store: StateStore,
         model_id: str,
         lock: FileLock,
-        admin: ServerAdmin | None,
+        admin: ServerActuator | None,
         clock: Callable[[], float] = time.time,
+        on_promoted: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.model_id = model_id
         self.lock = lock
         self.admin = admin
         self.clock = clock
+        self.on_promoted = on_promoted
+        """Called with the version after a promotion commits (moves the registry alias)."""
         self._cache: tuple[int, RolloutState] | None = None
 
     # ------------------------------------------------------------------ reading
@@ -137,6 +141,8 @@ class RolloutController:
                 self.store.set_revision_outcome(
                     self.model_id, revision, OUTCOMES[state.phase], reason
                 )
+        if state.phase is Phase.PROMOTED and self.on_promoted is not None:
+            self.on_promoted(state.version)
 
     def carry_out(self, actions: Iterable[Action]) -> list[Event]:
         """Do the server actions in order; returns the events they answered (load results).
