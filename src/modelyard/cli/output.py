@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 from typer.core import TyperGroup
 
 from modelyard.errors import (
@@ -54,7 +55,12 @@ def exit_code_for(error: ModelyardError) -> int:
 
 def fail(error: ModelyardError) -> NoReturn:
     """Print ``error`` for a person and exit with its code."""
-    err_console.print(f"[bold red]error:[/] {error}", highlight=False, markup=True, soft_wrap=True)
+    message = str(error)
+    if isinstance(error, Unavailable) and error.retry_after:
+        message += f" (try again in {error.retry_after:g} s)"
+    err_console.print(
+        "[bold red]error:[/] ", Text(message), sep="", highlight=False, soft_wrap=True
+    )
     raise typer.Exit(exit_code_for(error))
 
 
@@ -92,9 +98,10 @@ def report_unexpected(exc: BaseException, args: Sequence[str]) -> int:
     except OSError:
         where = ""
     err_console.print(
-        f"[bold red]error:[/] unexpected {type(exc).__name__}: {exc}{where}",
+        "[bold red]error:[/] ",
+        Text(f"unexpected {type(exc).__name__}: {exc}{where}"),
+        sep="",
         highlight=False,
-        markup=True,
         soft_wrap=True,
     )
     return 1

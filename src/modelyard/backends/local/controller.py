@@ -20,7 +20,7 @@ from modelyard.backends.local.actuator import ServerActuator
 from modelyard.backends.local.locks import FileLock
 from modelyard.backends.local.records import Deployment, RevisionOutcome
 from modelyard.backends.local.state import StateStore
-from modelyard.errors import NotFound
+from modelyard.errors import ModelyardError, NotFound
 from modelyard.rollout import (
     Action,
     Event,
@@ -110,6 +110,8 @@ class RolloutController:
             if transition.actions:
                 self.commit(revision, transition)
                 events.extend(self.carry_out(transition.actions))
+                if state.phase is Phase.PROMOTED:
+                    self._promoted(state.version)
             self._cache = (revision, state)
         return state
 
@@ -141,8 +143,17 @@ class RolloutController:
                 self.store.set_revision_outcome(
                     self.model_id, revision, OUTCOMES[state.phase], reason
                 )
-        if state.phase is Phase.PROMOTED and self.on_promoted is not None:
-            self.on_promoted(state.version)
+
+    def _promoted(self, version: str) -> None:
+        """Tell ``on_promoted`` (the registry alias); the server already serves the version."""
+        if self.on_promoted is None:
+            return
+        try:
+            self.on_promoted(version)
+        except (
+            ModelyardError
+        ) as exc:  # the rollout stands; the next promotion or rollback sets the alias
+            log.warning("%s version %s promoted, but: %s", self.model_id, version, exc)
 
     def carry_out(self, actions: Iterable[Action]) -> list[Event]:
         """Do the server actions in order; returns the events they answered (load results).
