@@ -145,3 +145,14 @@ def test_runs_command_lists_runs_with_the_versions_they_made(trained_workspace_d
     assert rows[0]["params"]["C"] == "0.01"
     assert "auc" in rows[0]["metrics"]
     assert not any(k.startswith("usage.") for k in rows[0]["metrics"])
+
+
+def test_training_usage_joins_the_usage_history(trained_workspace_dir: Path) -> None:
+    from modelyard.backends import backend_for
+
+    samples = backend_for(load_workspace(trained_workspace_dir), "local").usage("ctr")
+    assert samples
+    assert {s.subject for s in samples} == {"train:ctr"}
+    assert max(s.memory_bytes for s in samples) > 10 * 2**20  # bytes, not MiB
+    assert all(s.cpu_cores >= 0 for s in samples)
+    assert samples == sorted(samples, key=lambda s: s.at)
