@@ -85,12 +85,13 @@ def _print_deploy(result: DeployResult) -> None:
     if result.action == "planned":
         from modelyard.k8s import to_documents
 
+        # plain echo, not rich: the YAML must come out unwrapped, fit to pipe into kubectl
         if result.objects:
-            console.print(to_documents(list(result.objects)), highlight=False, markup=False)
-        console.print(f"# plan for {result.model_id} version {result.version}:", markup=False)
+            typer.echo(to_documents(list(result.objects)), nl=False)
+        typer.echo(f"# plan for {result.model_id} version {result.version}:")
         for line in result.plan:
-            console.print(f"#   {line}", highlight=False, markup=False)
-        console.print("# dry run: nothing was changed", markup=False)
+            typer.echo(f"#   {line}")
+        typer.echo("# dry run: nothing was changed")
     elif result.action == "started" and result.url is None:
         console.print(
             f"{result.model_id} version {result.version} applied (revision {result.revision})"
