@@ -64,11 +64,11 @@ def workspace(workspace_dir: Path) -> Workspace:
 def trained_workspace_dir(tmp_path_factory: pytest.TempPathFactory, mlflow_template: Path) -> Path:
     """A workspace in which `ctr` was trained twice (versions 1 and 2, C=1.0 then C=0.01).
     Tests must not change it."""
-    from modelyard.platform import train
+    from modelyard.backends.local.backend import LocalBackend
 
     root = tmp_path_factory.mktemp("trained") / "ws"
     init_workspace(root)
-    ws = load_workspace(with_migrated_db(root, mlflow_template))
-    train(ws, "ctr", ["n_samples=4000"])
-    train(ws, "ctr", ["n_samples=4000", "C=0.01"])
+    backend = LocalBackend(load_workspace(with_migrated_db(root, mlflow_template)))
+    backend.train("ctr", ["n_samples=4000"])
+    backend.train("ctr", ["n_samples=4000", "C=0.01"])
     return root

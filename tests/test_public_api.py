@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import modelyard
+import modelyard.backends
 import modelyard.config
 import modelyard.registry
 
@@ -34,9 +35,13 @@ def test_package_apis() -> None:
     assert sorted(modelyard.registry.__all__) == [
         "FetchedModel",
         "ModelVersion",
+        "PRODUCTION_ALIAS",
         "Registry",
         "tree_sha256",
     ]
+    assert {"Backend", "backend_for", "RolloutStatus", "DeployResult"} <= set(
+        modelyard.backends.__all__
+    )
 
 
 def test_help_does_not_import_heavy_libraries() -> None:

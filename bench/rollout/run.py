@@ -23,16 +23,16 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "platform"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "backends"))
 
 from rollout_harness import FAST, MODEL, ClientLoop, register_base, wait_rollout
 
+from modelyard.backends.local.operations import deploy, down, rollback, rollout_command
+from modelyard.backends.local.state import StateStore
 from modelyard.config import init_workspace, load_workspace
-from modelyard.platform.faults import register_variant
-from modelyard.platform.local import deploy, down, rollback, rollout_command
-from modelyard.platform.serve import admin_token
-from modelyard.platform.state import StateStore
 from modelyard.rollout import Thresholds
+from modelyard.testing.faults import register_variant
+from modelyard.workflows.serve import admin_token
 
 ROW = {"instances": [[0.1] * 8]}
 
@@ -74,7 +74,7 @@ def main() -> int:
                 wait_rollout(ws, result.revision, phase="canary")
                 started = time.perf_counter()
                 client.put(
-                    f"/admin/models/{MODEL}/traffic", json={"canary_weight": 0.5}, headers=token
+                    f"/admin/models/{MODEL}/traffic", json={"canary_share": 0.5}, headers=token
                 )
                 floor.append(time.perf_counter() - started)
                 started = time.perf_counter()

@@ -21,7 +21,7 @@ from modelyard.errors import (
 
 if TYPE_CHECKING:
     from modelyard.config import Workspace
-    from modelyard.platform import TrainResult
+    from modelyard.workflows import TrainResult
 
 __version__ = "0.1.0"
 
@@ -54,6 +54,8 @@ def train(
     ``params`` are ``"key=value"`` overrides of ``model.yaml``'s training params. Raises
     :class:`JobFailed` (with the script's exit code) when training fails.
     """
-    from modelyard.platform import train as run
+    from modelyard.backends.local.backend import LocalBackend
 
-    return run(load_workspace(workspace), model_id, params)
+    run = LocalBackend(load_workspace(workspace)).train(model_id, params or [])
+    assert run.result is not None
+    return run.result

@@ -14,14 +14,13 @@ Recorder = Callable[[str, list[tuple[float, float, int]]], None]
 @pytest.fixture
 def record_usage(workspace_dir: Path) -> Recorder:
     """Record (at, cpu cores, memory bytes) samples of a subject in the workspace's state store."""
-    from modelyard.platform.state import StateStore  # the tests' one import of the store
+    from modelyard.backends.local.state import StateStore  # the tests' one import of the store
+    from modelyard.observe.usage import UsageSample
 
     store = StateStore.for_workspace(workspace_dir)
 
     def record(subject: str, samples: list[tuple[float, float, int]]) -> None:
-        with store.transaction():
-            for at, cpu, memory in samples:
-                store.record_usage(subject, cpu, memory, at=at)
+        store.record_usage_many([UsageSample(subject, at, cpu, mem) for at, cpu, mem in samples])
 
     return record
 

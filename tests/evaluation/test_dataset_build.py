@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from modelyard.platform.process import ServerProcess
+from modelyard.backends.local.process import ServerProcess
 
 SERVED = 12
 WITH_OUTCOME = 8

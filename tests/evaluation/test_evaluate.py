@@ -15,7 +15,7 @@ import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 
 from modelyard.config import load_workspace
-from modelyard.platform.process import ServerProcess
+from modelyard.backends.local.process import ServerProcess
 from modelyard.registry import Registry
 
 METRICS = {

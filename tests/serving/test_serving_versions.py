@@ -74,13 +74,13 @@ def test_canary_weight_splits_traffic_and_promote(versions):
         r = c.post(
             "/admin/models/m/versions",
             headers=AUTH,
-            json={"version": "2", "role": "canary", "weight": 0.2},
+            json={"version": "2", "role": "canary", "canary_share": 0.2},
         )
         assert r.status_code == 201, r.text
         counts = _count_versions(running.url, 5000)
         assert abs(counts.get("2", 0) / 5000 - 0.2) <= 0.03, counts
         assert (
-            c.put("/admin/models/m/traffic", headers=AUTH, json={"canary_weight": 0}).status_code
+            c.put("/admin/models/m/traffic", headers=AUTH, json={"canary_share": 0}).status_code
             == 200
         )
         assert _count_versions(running.url, 200) == {"1": 200}

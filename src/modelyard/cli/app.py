@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from modelyard.cli.output import EdgeGroup
+
 app = typer.Typer(
+    cls=EdgeGroup,
     name="modelyard",
     help=(
         "modelyard: describe a model in model.yaml and deploy.yaml, then train, track, "

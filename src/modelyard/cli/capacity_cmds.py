@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from modelyard.cli import capacity_views
-from modelyard.cli.output import console, emit, errors_to_exit, print_json
+from modelyard.cli.output import console, emit, print_json
 
 if TYPE_CHECKING:
+    from modelyard.backends import Backend
     from modelyard.capacity.recommendation import Recommendation
     from modelyard.capacity.sources import UsageSource
     from modelyard.config import ModelEntry, Workspace
@@ -73,11 +74,10 @@ def pack(
     from modelyard.capacity.pods import read_nodes, read_pods
     from modelyard.capacity.traces import SkippedRow
 
-    with errors_to_exit():
-        skipped: list[SkippedRow] = []
-        pod_list = read_pods(pods, skipped)
-        types = read_nodes(nodes, skipped)
-        results = [run_pack(pod_list, types, p, expander.value) for p in POLICIES]
+    skipped: list[SkippedRow] = []
+    pod_list = read_pods(pods, skipped)
+    types = read_nodes(nodes, skipped)
+    results = [run_pack(pod_list, types, p, expander.value) for p in POLICIES]
     report = {
         "pods": len(pod_list),
         "node_types": {
@@ -115,31 +115,22 @@ def pack(
 
 
 def _usage_source(ws: Workspace) -> UsageSource:
-    # the one place the CLI opens the local state store for usage history
-    from modelyard.platform.state import StateStore
+    # usage history comes through the Backend seam: the local state store, or the cluster's
+    from modelyard.backends import backend_for
 
-    return _StoreUsage(StateStore.for_workspace(ws))
+    return _BackendUsage(backend_for(ws))
 
 
-class _StoreUsage:
-    """The state store's usage rows as ``observe.usage.UsageSample`` (cores, bytes)."""
+class _BackendUsage:
+    """A backend's usage history, one subject (``server:<id>``, ``train:<id>``) at a time."""
 
-    def __init__(self, store: Any) -> None:
-        self._store = store
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
 
     def usage(self, subject: str, *, since: float | None = None) -> list[UsageSample]:
-        from modelyard.observe.usage import UsageSample
-
-        rows: list[Any] = self._store.usage(subject, since=since)
-        return [
-            UsageSample(
-                row.subject,
-                row.at,
-                float(getattr(row, "cpu_cores", getattr(row, "cpu", 0.0))),
-                int(getattr(row, "memory_bytes", getattr(row, "rss", 0))),
-            )
-            for row in rows
-        ]
+        model_id = subject.partition(":")[2]
+        samples = self._backend.usage(model_id, since=since)
+        return [s for s in samples if s.subject == subject]
 
 
 def tune(
@@ -163,20 +154,17 @@ def tune(
     as_json: JsonOpt = False,
 ) -> None:
     """Recommend CPU and memory requests from usage history (modelyard's policy)."""
-    with errors_to_exit():
-        if replay:
-            _replay([Path(t) for t in targets or []], trace_format, memory_capacity_gib, as_json)
-            return
-        from modelyard.config import load_workspace
+    if replay:
+        _replay([Path(t) for t in targets or []], trace_format, memory_capacity_gib, as_json)
+        return
+    from modelyard.config import load_workspace
 
-        ws = load_workspace(workspace)
-        ids = targets or sorted(ws.models)
-        entries = [ws.model(i) for i in ids]
-        source = _usage_source(ws)
-        rows = [_tune_one(entry, source, time.time()) for entry in entries]
-        diffs = (
-            [_write(entry, row) for entry, row in zip(entries, rows, strict=True)] if write else []
-        )
+    ws = load_workspace(workspace)
+    ids = targets or sorted(ws.models)
+    entries = [ws.model(i) for i in ids]
+    source = _usage_source(ws)
+    rows = [_tune_one(entry, source, time.time()) for entry in entries]
+    diffs = [_write(entry, row) for entry, row in zip(entries, rows, strict=True)] if write else []
     if as_json:
         print_json({"models": rows, "written": [d for d in diffs if d]})
         return
@@ -290,29 +278,28 @@ def cost(
     from modelyard.config import cpu_millis, load_workspace, memory_bytes
     from modelyard.observe.usage import serving_subject, training_subject
 
-    with errors_to_exit():
-        ws = load_workspace(workspace)
-        source = _usage_source(ws)
-        now = time.time()
-        since = now - days * 86400
-        lines = []
-        for entry in ws.models.values():
-            owner = entry.spec.owner
-            serve = entry.deploy.resources
-            train = entry.spec.training.resources
-            for kind, subject, req in (
-                (
-                    "serving",
-                    serving_subject(entry.id),
-                    Requests(cpu_millis(serve.cpu) / 1000, memory_bytes(serve.memory), serve.gpu),
-                ),
-                (
-                    "training",
-                    training_subject(entry.id),
-                    Requests(cpu_millis(train.cpu) / 1000, memory_bytes(train.memory), train.gpu),
-                ),
-            ):
-                samples = source.usage(subject, since=since)
-                lines.append(CostLine(entry.id, owner.team, owner.dri, kind, req, samples))
-        report = cost_report(lines, ws.settings.prices, by=by.value, days=days, now=now)
+    ws = load_workspace(workspace)
+    source = _usage_source(ws)
+    now = time.time()
+    since = now - days * 86400
+    lines = []
+    for entry in ws.models.values():
+        owner = entry.spec.owner
+        serve = entry.deploy.resources
+        train = entry.spec.training.resources
+        for kind, subject, req in (
+            (
+                "serving",
+                serving_subject(entry.id),
+                Requests(cpu_millis(serve.cpu) / 1000, memory_bytes(serve.memory), serve.gpu),
+            ),
+            (
+                "training",
+                training_subject(entry.id),
+                Requests(cpu_millis(train.cpu) / 1000, memory_bytes(train.memory), train.gpu),
+            ),
+        ):
+            samples = source.usage(subject, since=since)
+            lines.append(CostLine(entry.id, owner.team, owner.dri, kind, req, samples))
+    report = cost_report(lines, ws.settings.prices, by=by.value, days=days, now=now)
     emit(as_json, report, lambda: capacity_views.cost_table(report))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from modelyard.cli.output import console, errors_to_exit
+from modelyard.cli.output import console
 
 
 def register(app: typer.Typer) -> None:
@@ -22,8 +22,7 @@ def demo(
     keep: Annotated[bool, typer.Option(help="Keep the temporary workspace.")] = False,
 ) -> None:
     """Run the whole story: init, train, register, serve, send requests, read metrics, stop."""
-    from modelyard.demo import run_demo
+    from modelyard.cli.demo import run_demo
 
-    with errors_to_exit():
-        code = run_demo(console, directory, keep)
+    code = run_demo(console, directory, keep)
     raise typer.Exit(code)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from modelyard.cli.output import console, emit, errors_to_exit
+from modelyard.cli.output import console, emit
 from modelyard.cli.workspace_cmds import JsonOpt, WorkspaceOpt
 
 if TYPE_CHECKING:
@@ -53,11 +53,10 @@ def evaluate(
     from modelyard.errors import ConfigError
     from modelyard.evaluation import evaluate_version
 
-    with errors_to_exit():
-        if version is not None and alias is not None:
-            raise ConfigError("give --version or --alias, not both")
-        ws = load_workspace(workspace)
-        result = evaluate_version(ws, model_id, version, alias)
+    if version is not None and alias is not None:
+        raise ConfigError("give --version or --alias, not both")
+    ws = load_workspace(workspace)
+    result = evaluate_version(ws, model_id, version, alias)
 
     def human() -> None:
         table = Table(
@@ -93,18 +92,17 @@ def dataset_build(
     from modelyard.errors import ConfigError
     from modelyard.evaluation.trainset import build_training_set
 
-    with errors_to_exit():
-        ws = load_workspace(workspace)
-        start = None
-        if since is not None:
-            try:
-                parsed = dt.datetime.fromisoformat(since)
-            except ValueError:
-                raise ConfigError(
-                    f"--since {since!r}: write an ISO time like 2026-12-01T10:00"
-                ) from None
-            start = (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp()
-        report = build_training_set(ws, ws.model(model_id), outcomes, out, since=start)
+    ws = load_workspace(workspace)
+    start = None
+    if since is not None:
+        try:
+            parsed = dt.datetime.fromisoformat(since)
+        except ValueError:
+            raise ConfigError(
+                f"--since {since!r}: write an ISO time like 2026-12-01T10:00"
+            ) from None
+        start = (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp()
+    report = build_training_set(ws, ws.model(model_id), outcomes, out, since=start)
     summary = {
         "out": str(report.out),
         "rows": report.rows,
@@ -168,14 +166,13 @@ def pipeline_run(
     from modelyard.pipelines import run_pipeline, run_step
 
     result: PipelineResult | None
-    with errors_to_exit():
-        ws = load_workspace(workspace)
-        if (step is None) != (run_key is None):
-            raise ConfigError("--step and --run-key go together")
-        if step is not None and run_key is not None:
-            result = run_step(ws, model_id, step, run_key)
-        else:
-            result = run_pipeline(ws, model_id)
+    ws = load_workspace(workspace)
+    if (step is None) != (run_key is None):
+        raise ConfigError("--step and --run-key go together")
+    if step is not None and run_key is not None:
+        result = run_step(ws, model_id, step, run_key)
+    else:
+        result = run_pipeline(ws, model_id)
     assert result is not None
     done = result
     emit(
@@ -201,10 +198,9 @@ def pipeline_export(
     from modelyard.errors import ConfigError
     from modelyard.pipelines import export_airflow
 
-    with errors_to_exit():
-        if not airflow:
-            raise ConfigError("choose a format: --airflow")
-        written = export_airflow(load_workspace(workspace), out, command)
+    if not airflow:
+        raise ConfigError("choose a format: --airflow")
+    written = export_airflow(load_workspace(workspace), out, command)
     paths = [str(p) for p in written]
     emit(
         as_json,
@@ -225,10 +221,9 @@ def pipeline_history(
     from modelyard.config import load_workspace
     from modelyard.pipelines import PipelineHistory
 
-    with errors_to_exit():
-        ws = load_workspace(workspace)
-        ws.model(model_id)
-        records = PipelineHistory.for_state_dir(ws.state_dir).runs(model_id, limit)
+    ws = load_workspace(workspace)
+    ws.model(model_id)
+    records = PipelineHistory.for_state_dir(ws.state_dir).runs(model_id, limit)
     emit(
         as_json,
         [_run_dict(r) for r in records],

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from modelyard.cli.output import console, emit, errors_to_exit
+from modelyard.cli.output import console, emit
 from modelyard.cli.workspace_cmds import JsonOpt, WorkspaceOpt
 
 if TYPE_CHECKING:
@@ -68,27 +68,28 @@ def render(
     from modelyard.config import load_workspace
     from modelyard.k8s import Validator, all_objects, render_workspace, to_documents, write_tree
 
-    with errors_to_exit():
-        ws = load_workspace(workspace)
-        rendered = render_workspace(ws, model_ids or (), _pins(version))
-        if not model_ids:  # the workspace's Grafana dashboards, beside the models' folders
-            from modelyard.k8s.dashboards import dashboard_manifests
+    ws = load_workspace(workspace)
+    rendered = render_workspace(ws, model_ids or (), _pins(version))
+    dashboards = None
+    if not model_ids:  # the workspace's Grafana dashboards, beside the models' folders
+        from modelyard.k8s.dashboards import dashboard_manifests
 
-            rendered.append(dashboard_manifests(ws))
-        if check:
-            Validator().check(
-                [*all_objects(rendered), *(m.job for m in rendered if m.job is not None)]
-            )
-        if scheduler_profile is not None:  # the profile capacity pack advises
-            from modelyard.k8s.scheduler import scheduler_configuration
+        dashboards = dashboard_manifests(ws)
+        rendered.append(dashboards)
+    if check:
+        Validator().check([*all_objects(rendered), *(m.job for m in rendered if m.job is not None)])
+    if scheduler_profile is not None:  # the profile capacity pack advises
+        from modelyard.k8s.scheduler import scheduler_configuration
 
-            typer.echo(to_documents([scheduler_configuration(scheduler_profile)]), nl=False)
-        if out is None:
-            typer.echo(to_documents(all_objects(rendered)), nl=False)
-            return
-        written = write_tree(rendered, out, ws.settings.kubernetes.namespace)
+        typer.echo(to_documents([scheduler_configuration(scheduler_profile)]), nl=False)
+    if out is None:
+        typer.echo(to_documents(all_objects(rendered)), nl=False)
+        return
+    written = write_tree(rendered, out, ws.settings.kubernetes.namespace)
     console.print(
-        f"[green]rendered[/] {len(rendered)} model(s), {len(written)} file(s) in {out}"
+        f"[green]rendered[/] {len(rendered) - (dashboards is not None)} model(s)"
+        + (" and the dashboards" if dashboards is not None else "")
+        + f", {len(written)} file(s) in {out}"
         + (" (validated)" if check else "")
     )
 
@@ -136,8 +137,7 @@ def diff(
     as_json: JsonOpt = False,
 ) -> None:
     """Show what 'apply' would change in the cluster: create, update, prune."""
-    with errors_to_exit():
-        the_plan, _ = _plan(workspace, model_ids, prune, version)
+    the_plan, _ = _plan(workspace, model_ids, prune, version)
     _show(the_plan, as_json)
 
 
@@ -157,9 +157,8 @@ def apply(
     """Server-side apply the rendered objects (field manager 'modelyard') and prune."""
     from modelyard.k8s.apply import execute
 
-    with errors_to_exit():
-        the_plan, cluster = _plan(workspace, model_ids, prune, version)
-        execute(cluster, the_plan, dry_run=dry_run)
+    the_plan, cluster = _plan(workspace, model_ids, prune, version)
+    execute(cluster, the_plan, dry_run=dry_run)
     _show(the_plan, as_json)
     if dry_run and not as_json:
         console.print("[yellow]dry run:[/] nothing was changed")

@@ -11,14 +11,14 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from modelyard.cli.output import console, emit, errors_to_exit
+from modelyard.cli.output import console, emit
 from modelyard.cli.workspace_cmds import JsonOpt, WorkspaceOpt
 
 if TYPE_CHECKING:
     from modelyard.config import Workspace
-    from modelyard.platform import TrainResult
     from modelyard.registry import ModelVersion
     from modelyard.tracking import RunRecord
+    from modelyard.workflows import TrainResult
 
 
 def register(app: typer.Typer) -> None:
@@ -98,45 +98,37 @@ def train(
     With --deploy, a version that passes the evaluation gate is deployed (rolled out when the
     model is served already).
     """
+    from modelyard.backends import backend_for
     from modelyard.config import load_workspace
-    from modelyard.errors import ConfigError
-    from modelyard.platform import parse_params
-    from modelyard.platform import train as run_training
 
     def show(line: str) -> None:
         console.print(Text("│ ", style="dim") + Text(line), highlight=False)
 
-    with errors_to_exit():
-        ws = load_workspace(workspace)
-        chosen = "local" if in_cluster else (backend or ws.settings.backend)
-        if chosen not in ("local", "kubernetes"):
-            raise ConfigError(f"--backend {chosen!r}: choose local or kubernetes")
-        if chosen == "kubernetes":
-            from modelyard.k8s import run_training_job
-
-            parse_params(param or [], ws.model(model_id).spec.training.params)  # checks types
-            overrides = {k.strip(): v for k, _, v in (p.partition("=") for p in param or [])}
-            raise typer.Exit(run_training_job(ws, model_id, overrides, echo=console.print))
-        streaming = not (quiet or as_json)
-        with (
-            console.status(f"training {model_id}…", spinner="dots") if streaming else nullcontext()
-        ):
-            result = run_training(ws, model_id, param or [], on_line=show if streaming else None)
-        summary = _train_summary(result)
-        if deploy:
-            summary["deploy"] = _deploy_trained(ws, result)
+    ws = load_workspace(workspace)
+    chosen = backend_for(ws, "local" if in_cluster else backend)
+    if chosen.name == "kubernetes":
+        chosen.train(model_id, param or [], on_line=show)
+        return
+    streaming = not (quiet or as_json)
+    with console.status(f"training {model_id}…", spinner="dots") if streaming else nullcontext():
+        run = chosen.train(model_id, param or [], on_line=show if streaming else None)
+    result = run.result
+    assert result is not None  # the local backend returns the workflow's result
+    summary = _train_summary(result)
+    if deploy:
+        summary["deploy"] = _deploy_trained(ws, result)
     emit(as_json, summary, lambda: _print_trained(result, summary.get("deploy")))
 
 
 def _deploy_trained(ws: Workspace, result: TrainResult) -> dict[str, object]:
     """``train --deploy``: deploy the registered version if it passed the gate."""
-    from modelyard.platform.local import deploy
+    from modelyard.backends.local.backend import LocalBackend
 
     if result.version is None:
         return {"deployed": False, "reason": "no version was registered"}
     if result.gate is not None and not result.gate.passed:
         return {"deployed": False, "reason": f"evaluation gate failed: {result.gate.reason}"}
-    done = deploy(ws, result.model_id, result.version.version)
+    done = LocalBackend(ws).deploy(result.model_id, result.version.version)
     return {"deployed": True, "action": done.action, "revision": done.revision, "url": done.url}
 
 
@@ -179,10 +171,9 @@ def versions(
     from modelyard.config import load_workspace
     from modelyard.registry import Registry
 
-    with errors_to_exit():
-        ws = load_workspace(workspace)
-        ws.model(model_id)
-        rows = [_version_row(mv) for mv in Registry.for_workspace(ws).versions(model_id)]
+    ws = load_workspace(workspace)
+    ws.model(model_id)
+    rows = [_version_row(mv) for mv in Registry.for_workspace(ws).versions(model_id)]
 
     def human() -> None:
         table = Table(title=f"Versions of {model_id}", title_justify="left")
@@ -220,14 +211,13 @@ def serve(
     """
     from modelyard.config import load_workspace
     from modelyard.errors import ConfigError
-    from modelyard.platform.serve import serve as run_serve
+    from modelyard.workflows.serve import serve as run_serve
 
-    with errors_to_exit():
-        if version is not None and alias is not None:
-            raise ConfigError("give --version or --alias, not both")
-        ws = load_workspace(workspace)
-        console.print(f"serving {model_id} on http://{host}:{port} (Ctrl-C stops)")
-        run_serve(ws, model_id, version, alias, host, port, workers)
+    if version is not None and alias is not None:
+        raise ConfigError("give --version or --alias, not both")
+    ws = load_workspace(workspace)
+    console.print(f"serving {model_id} on http://{host}:{port} (Ctrl-C stops)")
+    run_serve(ws, model_id, version, alias, host, port, workers)
 
 
 def _run_row(run: RunRecord, versions: dict[str, int]) -> dict[str, object]:
@@ -256,12 +246,11 @@ def runs(
     from modelyard.config import load_workspace
     from modelyard.registry import Registry
 
-    with errors_to_exit():
-        ws = load_workspace(workspace)
-        ws.model(model_id)
-        registry = Registry.for_workspace(ws)
-        made = {mv.run_id: mv.version for mv in registry.versions(model_id) if mv.run_id}
-        rows = [_run_row(r, made) for r in registry.tracking.runs(model_id, limit)]
+    ws = load_workspace(workspace)
+    ws.model(model_id)
+    registry = Registry.for_workspace(ws)
+    made = {mv.run_id: mv.version for mv in registry.versions(model_id) if mv.run_id}
+    rows = [_run_row(r, made) for r in registry.tracking.runs(model_id, limit)]
 
     def human() -> None:
         table = Table(title=f"Training runs of {model_id}", title_justify="left")

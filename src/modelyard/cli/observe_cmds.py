@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from modelyard.cli.output import console, emit, errors_to_exit
+from modelyard.cli.output import console, emit
 from modelyard.cli.workspace_cmds import JsonOpt, WorkspaceOpt
 
 
@@ -28,17 +28,16 @@ def dashboards(
     from modelyard.observe.dashboards import dashboards as build_all
     from modelyard.observe.dashboards import write_dashboards
 
-    with errors_to_exit():
-        ws = load_workspace(workspace)
-        if out is not None:
-            written = write_dashboards(ws, out)
-            emit(
-                as_json,
-                [str(path) for path in written],
-                lambda: console.print(f"[green]wrote[/] {len(written)} dashboard(s) in {out}"),
-            )
-            return
-        boards = build_all(ws)
+    ws = load_workspace(workspace)
+    if out is not None:
+        written = write_dashboards(ws, out)
+        emit(
+            as_json,
+            [str(path) for path in written],
+            lambda: console.print(f"[green]wrote[/] {len(written)} dashboard(s) in {out}"),
+        )
+        return
+    boards = build_all(ws)
     rows = [
         {
             "file": name,

@@ -1,4 +1,4 @@
-"""Output and exit codes of the CLI, in one place.
+"""Output, exit codes and the error edge of the CLI, in one place.
 
 Exit codes: 0 success, 1 unexpected failure, 2 bad input (usage or config), 3 not found,
 4 conflict with the current state, 5 unavailable (try again), 6 integrity (checksum) failure;
@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
+from typer.core import TyperGroup
 
 from modelyard.errors import (
     ConfigError,
@@ -50,17 +55,80 @@ def exit_code_for(error: ModelyardError) -> int:
 
 def fail(error: ModelyardError) -> NoReturn:
     """Print ``error`` for a person and exit with its code."""
-    err_console.print(f"[bold red]error:[/] {error}", highlight=False, markup=True, soft_wrap=True)
+    message = str(error)
+    if isinstance(error, Unavailable) and error.retry_after:
+        message += f" (try again in {error.retry_after:g} s)"
+    err_console.print(
+        "[bold red]error:[/] ", Text(message), sep="", highlight=False, soft_wrap=True
+    )
     raise typer.Exit(exit_code_for(error))
 
 
-@contextmanager
-def errors_to_exit() -> Iterator[None]:
-    """Turn modelyard errors raised inside the block into a message and an exit code."""
+def log_path_for(args: Sequence[str]) -> Path:
+    """Where the CLI logs tracebacks: the workspace's ``.modelyard/logs/modelyard.log``.
+
+    The workspace is the ``--workspace``/``-w`` folder of the command line, else the current
+    folder (or the nearest one above with a ``modelyard.yaml``); outside any workspace, the
+    system's temporary folder.
+    """
+    start = Path()
+    for i, arg in enumerate(args):
+        if arg in ("--workspace", "-w") and i + 1 < len(args):
+            start = Path(args[i + 1])
+        elif arg.startswith("--workspace="):
+            start = Path(arg.partition("=")[2])
     try:
-        yield
-    except ModelyardError as exc:
-        fail(exc)
+        from modelyard.config.workspace import STATE_DIR, find_root
+
+        return find_root(start) / STATE_DIR / "logs" / "modelyard.log"
+    except (ModelyardError, OSError):
+        return Path(tempfile.gettempdir()) / "modelyard.log"
+
+
+def report_unexpected(exc: BaseException, args: Sequence[str]) -> int:
+    """Log ``exc`` with its traceback to the log file; tell the user in one line. Exit 1."""
+    path = log_path_for(args)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as log:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            log.write(f"{stamp} modelyard {' '.join(args)}\n")
+            log.write("".join(traceback.format_exception(exc)))
+        where = f"; the traceback is in {path}"
+    except OSError:
+        where = ""
+    err_console.print(
+        "[bold red]error:[/] ",
+        Text(f"unexpected {type(exc).__name__}: {exc}{where}"),
+        sep="",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return 1
+
+
+class EdgeGroup(TyperGroup):
+    """The CLI's one error edge: every command runs inside :meth:`invoke`.
+
+    A :class:`ModelyardError` becomes its message and exit code (:func:`exit_code_for`); any
+    other exception is logged with its traceback and reported in one line (exit 1). Commands
+    raise; none of them catches to print.
+    """
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        ctx.meta["modelyard.args"] = list(args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # typer's own ways to end a command (exit codes, usage errors)
+        except ModelyardError as exc:
+            fail(exc)
+        except Exception as exc:
+            args = ctx.meta.get("modelyard.args", [])
+            raise typer.Exit(report_unexpected(exc, args)) from exc
 
 
 def print_json(value: Any) -> None:

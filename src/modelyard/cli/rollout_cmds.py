@@ -1,5 +1,9 @@
-"""Deployment commands of the local backend: ``deploy``, ``up``, ``down``, ``rollout ...``,
-``rollback``, ``history``."""
+"""Deployment commands on either backend: ``deploy``, ``up``, ``down``, ``rollout ...``,
+``rollback``, ``history``.
+
+Each command picks a :class:`~modelyard.backends.Backend` (``--backend``, else
+``modelyard.yaml``'s ``backend``) and calls one method of it.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,12 @@ import typer
 from rich.console import Group
 from rich.table import Table
 
-from modelyard.cli.output import console, emit, errors_to_exit
-from modelyard.cli.workspace_cmds import JsonOpt, WorkspaceOpt
+from modelyard.cli.output import console, emit, print_json
+from modelyard.cli.workspace_cmds import BackendOpt, JsonOpt, WorkspaceOpt
 
 if TYPE_CHECKING:
-    from modelyard.platform.local import Command, DeployResult, RolloutView
+    from modelyard.backends import Backend, Command, DeployResult, RolloutStatus
+    from modelyard.backends.local.operations import RolloutView
 
 ModelArg = Annotated[str, typer.Argument(help="Model id.")]
 
@@ -56,18 +61,44 @@ def _user() -> str:
         return "unknown"
 
 
+def _backend(workspace: Path, name: str | None) -> Backend:
+    from modelyard.backends import backend_for
+    from modelyard.config import load_workspace
+
+    return backend_for(load_workspace(workspace), name)
+
+
 def _deploy_row(result: DeployResult) -> dict[str, Any]:
-    return {
+    row: dict[str, Any] = {
         "model": result.model_id,
         "version": result.version,
         "revision": result.revision,
         "action": result.action,
         "url": result.url,
     }
+    if result.plan:
+        row["plan"] = list(result.plan)
+    return row
 
 
 def _print_deploy(result: DeployResult) -> None:
-    if result.action == "started":
+    if result.action == "planned":
+        from modelyard.k8s import to_documents
+
+        # plain echo, not rich: the YAML must come out unwrapped, fit to pipe into kubectl
+        if result.objects:
+            typer.echo(to_documents(list(result.objects)), nl=False)
+        typer.echo(f"# plan for {result.model_id} version {result.version}:")
+        for line in result.plan:
+            typer.echo(f"#   {line}")
+        typer.echo("# dry run: nothing was changed")
+    elif result.action == "started" and result.url is None:
+        console.print(
+            f"{result.model_id} version {result.version} applied (revision {result.revision})"
+        )
+        for line in result.plan:
+            console.print(f"  {line}", highlight=False, markup=False)
+    elif result.action == "started":
         console.print(f"{result.model_id} version {result.version} serving at {result.url}")
     elif result.action == "rollout":
         console.print(
@@ -81,30 +112,34 @@ def _print_deploy(result: DeployResult) -> None:
 def deploy(
     model_id: ModelArg,
     version: Annotated[int | None, typer.Option("--version", "-v", help="Version.")] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Kubernetes: print the objects and the plan; change nothing."
+        ),
+    ] = False,
+    backend: BackendOpt = None,
     workspace: WorkspaceOpt = Path(),
     as_json: JsonOpt = False,
 ) -> None:
-    """Serve a version (the newest by default) under a supervised server process.
+    """Serve a version (the newest by default): start serving it, or roll it out.
 
     A model not served yet starts serving at once; a served one rolls the version out through
-    the steps of deploy.yaml (pre-warm, shadow, canary steps, promote).
+    the steps of deploy.yaml (pre-warm, shadow, canary steps, promote). Locally under a
+    supervised server process; on Kubernetes by server-side apply of the pinned objects.
     """
-    from modelyard.config import load_workspace
-    from modelyard.platform.local import deploy as run_deploy
-
-    with errors_to_exit():
-        ws = load_workspace(workspace)
-        result = run_deploy(ws, model_id, version, by=_user())
+    result = _backend(workspace, backend).deploy(model_id, version, by=_user(), dry_run=dry_run)
+    if as_json and result.objects:
+        print_json({**_deploy_row(result), "objects": list(result.objects)})
+        return
     emit(as_json, _deploy_row(result), lambda: _print_deploy(result))
 
 
-def up(workspace: WorkspaceOpt = Path(), as_json: JsonOpt = False) -> None:
+def up(
+    backend: BackendOpt = None, workspace: WorkspaceOpt = Path(), as_json: JsonOpt = False
+) -> None:
     """Start every model whose model.yaml state is production or staging."""
-    from modelyard.config import load_workspace
-    from modelyard.platform.local import up as run_up
-
-    with errors_to_exit():
-        results = run_up(load_workspace(workspace))
+    results = _backend(workspace, backend).up()
     rows = [_deploy_row(r) for r in results]
 
     def human() -> None:
@@ -118,15 +153,12 @@ def up(workspace: WorkspaceOpt = Path(), as_json: JsonOpt = False) -> None:
 
 def down(
     model_ids: Annotated[list[str] | None, typer.Argument(help="Models (default: all).")] = None,
+    backend: BackendOpt = None,
     workspace: WorkspaceOpt = Path(),
     as_json: JsonOpt = False,
 ) -> None:
-    """Stop the model servers gracefully: each finishes the requests it has (drains)."""
-    from modelyard.config import load_workspace
-    from modelyard.platform.local import down as run_down
-
-    with errors_to_exit():
-        stopped = run_down(load_workspace(workspace), model_ids or None)
+    """Stop serving: local servers drain first; on Kubernetes the model's objects are deleted."""
+    stopped = _backend(workspace, backend).down(model_ids or None)
     emit(
         as_json,
         {"stopped": stopped},
@@ -181,7 +213,7 @@ def view_dict(view: RolloutView) -> dict[str, Any]:
 
 def render_view(model_id: str, view: RolloutView) -> Group:
     """The rich view of a rollout: routing, phase, step, checks, recent events."""
-    from modelyard.platform.views import checks_table
+    from modelyard.cli.views import checks_table
 
     state, dep = view.state, view.deployment
     head = Table.grid(padding=(0, 2))
@@ -242,45 +274,86 @@ def _brief(detail: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in keep.items())[:90]
 
 
+def status_dict(status: RolloutStatus) -> dict[str, Any]:
+    """The JSON form of ``rollout status``: the local view as before, else the seam's record."""
+    from modelyard.backends.local.operations import RolloutView
+
+    if isinstance(status.detail, RolloutView):
+        return view_dict(status.detail)
+    return {
+        "backend": status.backend,
+        "serving": status.serving,
+        "canary": status.canary,
+        "canary_share": status.canary_share,
+        "rollout": {
+            "version": status.rollout_version,
+            "phase": status.phase,
+            "step": status.step,
+            "paused": status.paused,
+            "finished": status.finished,
+        },
+    }
+
+
+def render_status(model_id: str, status: RolloutStatus) -> Any:
+    """The rich view: the local backend's full one, else a short table of the seam's record."""
+    from modelyard.backends.local.operations import RolloutView
+
+    if isinstance(status.detail, RolloutView):
+        return render_view(model_id, status.detail)
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row("backend", status.backend)
+    head.add_row("serving", str(status.serving or "nothing yet"))
+    if status.canary:
+        head.add_row("canary", f"{status.canary} at {status.canary_share:.0%}")
+    if status.rollout_version is not None:
+        step = f", step {status.step}" if status.step else ""
+        paused = ", paused" if status.paused else ""
+        done = "finished" if status.finished else "in progress"
+        head.add_row(
+            "rollout", f"version {status.rollout_version}: {status.phase}{step}{paused} ({done})"
+        )
+    return head
+
+
 def status(
     model_id: ModelArg,
     watch: Annotated[bool, typer.Option("--watch", help="Refresh until it ends.")] = False,
+    backend: BackendOpt = None,
     workspace: WorkspaceOpt = Path(),
     as_json: JsonOpt = False,
 ) -> None:
     """Show the rollout: routing, phase, step and weight, analysis figures, time left."""
     from rich.live import Live
 
-    from modelyard.config import load_workspace
-    from modelyard.platform.local import rollout_view
-
-    with errors_to_exit():
-        ws = load_workspace(workspace)
-        view = rollout_view(ws, model_id)
-        if as_json or not watch:
-            emit(as_json, view_dict(view), lambda: console.print(render_view(model_id, view)))
-            return
-        with Live(render_view(model_id, view), console=console, refresh_per_second=4) as live:
-            while view.state is not None and not view.state.terminal:
-                time.sleep(0.25)
-                view = rollout_view(ws, model_id)
-                live.update(render_view(model_id, view))
+    chosen = _backend(workspace, backend)
+    found = chosen.status(model_id)
+    if as_json or not watch:
+        emit(as_json, status_dict(found), lambda: console.print(render_status(model_id, found)))
+        return
+    with Live(render_status(model_id, found), console=console, refresh_per_second=4) as live:
+        while not found.finished:
+            time.sleep(0.25 if chosen.name == "local" else 2.0)
+            found = chosen.status(model_id)
+            live.update(render_status(model_id, found))
 
 
 def _steer(command: str) -> Any:
-    def run(model_id: ModelArg, workspace: WorkspaceOpt = Path(), as_json: JsonOpt = False) -> None:
-        from modelyard.config import load_workspace
-        from modelyard.platform.local import rollout_command, rollout_view
-
-        with errors_to_exit():
-            ws = load_workspace(workspace)
-            cmd: Command = command  # type: ignore[assignment]
-            state = rollout_command(ws, model_id, cmd, by=_user())
-            view = rollout_view(ws, model_id)
+    def run(
+        model_id: ModelArg,
+        backend: BackendOpt = None,
+        workspace: WorkspaceOpt = Path(),
+        as_json: JsonOpt = False,
+    ) -> None:
+        cmd: Command = command  # type: ignore[assignment]
+        found = _backend(workspace, backend).rollout(model_id, cmd, by=_user())
+        done = found.phase if found.phase else "done"
         emit(
             as_json,
-            view_dict(view),
-            lambda: console.print(f"{model_id}: {command} done; rollout is {state.status}"),
+            status_dict(found),
+            lambda: console.print(f"{model_id}: {command} done; rollout is {done}"),
         )
 
     run.__name__ = command
@@ -292,17 +365,17 @@ def _steer(command: str) -> Any:
 
 
 def rollback(
-    model_id: ModelArg, workspace: WorkspaceOpt = Path(), as_json: JsonOpt = False
+    model_id: ModelArg,
+    backend: BackendOpt = None,
+    workspace: WorkspaceOpt = Path(),
+    as_json: JsonOpt = False,
 ) -> None:
     """Back to the previous revision at once (during a rollout, or after one finished).
 
-    Returns once the server answers with the previous version.
+    Locally it returns once the server answers with the previous version; on Kubernetes once
+    the previous version is applied again. The registry's production alias moves back.
     """
-    from modelyard.config import load_workspace
-    from modelyard.platform.local import rollback as run_rollback
-
-    with errors_to_exit():
-        result = run_rollback(load_workspace(workspace), model_id, by=_user())
+    result = _backend(workspace, backend).rollback(model_id, by=_user())
     row = {
         "model": result.model_id,
         "version": result.version,
@@ -320,13 +393,14 @@ def rollback(
     )
 
 
-def history(model_id: ModelArg, workspace: WorkspaceOpt = Path(), as_json: JsonOpt = False) -> None:
+def history(
+    model_id: ModelArg,
+    backend: BackendOpt = None,
+    workspace: WorkspaceOpt = Path(),
+    as_json: JsonOpt = False,
+) -> None:
     """Revisions of a deployment: version, who and when, outcome."""
-    from modelyard.config import load_workspace
-    from modelyard.platform.local import history as run_history
-
-    with errors_to_exit():
-        revisions = run_history(load_workspace(workspace), model_id)
+    revisions = _backend(workspace, backend).history(model_id)
     rows = [
         {
             "revision": r.revision,

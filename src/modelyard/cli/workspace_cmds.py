@@ -8,12 +8,20 @@ from typing import Annotated
 
 import typer
 
-from modelyard.cli.output import console, emit, err_console, errors_to_exit, exit_code_for
+from modelyard.cli.output import console, emit, err_console, exit_code_for
 
 WorkspaceOpt = Annotated[
     Path, typer.Option("--workspace", "-w", help="Workspace folder (or any folder inside it).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        help="local (processes here) or kubernetes (the kubeconfig's cluster); "
+        "modelyard.yaml's backend when unset.",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -28,8 +36,7 @@ def init(
     """Create a workspace: modelyard.yaml, runtimes.yaml and an example model 'ctr'."""
     from modelyard.config import init_workspace
 
-    with errors_to_exit():
-        written = init_workspace(directory)
+    written = init_workspace(directory)
     for path in written:
         console.print(f"  created {path}")
     console.print(

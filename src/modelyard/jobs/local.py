@@ -79,6 +79,7 @@ class LocalRunner:
         reader = threading.Thread(target=pump, name=f"job-{spec.name}-log", daemon=True)
         reader.start()
         usage: list[UsageSample] = []
+        wall_start = time.time() - (time.monotonic() - start)
         stopped_for: str | None = None
         try:
             stopped_for = self._watch(proc, spec, start, usage)
@@ -100,6 +101,7 @@ class LocalRunner:
             usage=tuple(usage),
             log_tail=tuple(tail),
             stopped_for=stopped_for,
+            started_at=wall_start,
         )
 
     def _watch(
@@ -113,12 +115,13 @@ class LocalRunner:
         while proc.poll() is None:
             now = time.monotonic()
             if sampler is not None:
-                cpu, rss = sampler.read()
+                cpu_percent, rss = sampler.read()
+                sample = UsageSample(spec.subject, time.time(), cpu_percent / 100, rss)
                 if now >= next_sample:
-                    usage.append(UsageSample(round(now - start, 3), cpu, rss))
+                    usage.append(sample)
                     next_sample += SAMPLE_EVERY_S
                 if spec.memory_limit_bytes is not None and rss > spec.memory_limit_bytes:
-                    usage.append(UsageSample(round(now - start, 3), cpu, rss))
+                    usage.append(sample)
                     _kill_tree(proc)
                     return "memory"
             if spec.timeout_s is not None and now - start > spec.timeout_s:

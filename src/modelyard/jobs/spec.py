@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from modelyard.observe.usage import UsageSample
+
+__all__ = ["JobResult", "JobSpec", "LineSink", "Runner", "UsageSample"]
+
 
 @dataclass(frozen=True)
 class JobSpec:
@@ -22,18 +26,12 @@ class JobSpec:
     """The job is stopped after this many seconds."""
     log_path: Path | None = None
     """Where the job's combined output is written (as well as streamed)."""
+    usage_subject: str = ""
+    """The subject of the job's usage samples; ``job:<name>`` when empty."""
 
-
-@dataclass(frozen=True)
-class UsageSample:
-    """Resource use of the job's whole process tree at one moment."""
-
-    t: float
-    """Seconds since the job started."""
-    cpu_percent: float
-    """CPU use, percent of one core (200 = two cores busy)."""
-    rss_bytes: int
-    """Resident memory of the tree."""
+    @property
+    def subject(self) -> str:
+        return self.usage_subject or f"job:{self.name}"
 
 
 @dataclass(frozen=True)
@@ -46,6 +44,8 @@ class JobResult:
     log_tail: tuple[str, ...]
     stopped_for: str | None = None
     """Why modelyard stopped the job ('memory', 'timeout', 'interrupted'), or None."""
+    started_at: float = 0.0
+    """Unix time the job started (its usage samples carry Unix times too)."""
 
     @property
     def ok(self) -> bool:
@@ -53,7 +53,7 @@ class JobResult:
 
     @property
     def peak_rss_bytes(self) -> int:
-        return max((s.rss_bytes for s in self.usage), default=0)
+        return max((s.memory_bytes for s in self.usage), default=0)
 
 
 class LineSink(Protocol):

@@ -77,6 +77,36 @@ class Cluster(Protocol):
         """Delete the object ``key`` (nothing if it is gone already)."""
         ...
 
+    def get(self, key: ObjectKey) -> dict[str, Any] | None:
+        """The object ``key`` as stored, or None when there is none."""
+        ...
+
+    def patch(
+        self, key: ObjectKey, patch: Mapping[str, Any], *, subresource: str | None = None
+    ) -> dict[str, Any]:
+        """Merge-patch the object ``key`` (or its ``status`` subresource); the stored object.
+
+        This is how Argo Rollouts' own CLI steers a rollout: ``spec.paused`` pauses and
+        resumes, ``status.promoteFull`` promotes, ``status.abort`` aborts.
+        """
+        ...
+
+    def pod_metrics(self, namespace: str, selector: Mapping[str, str]) -> list[dict[str, Any]]:
+        """``metrics.k8s.io`` PodMetrics of the pods carrying every label of ``selector``."""
+        ...
+
+
+def merge_patch(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """RFC 7386 JSON merge patch of ``target`` (in place): None deletes, dicts merge."""
+    for name, value in patch.items():
+        if value is None:
+            target.pop(name, None)
+        elif isinstance(value, Mapping) and isinstance(target.get(name), dict):
+            merge_patch(target[name], value)
+        else:
+            target[name] = copy.deepcopy(value)
+    return target
+
 
 @dataclass
 class InMemoryCluster:
@@ -88,6 +118,8 @@ class InMemoryCluster:
 
     objects: dict[ObjectKey, dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    """PodMetrics objects that :meth:`pod_metrics` serves (a test puts them here)."""
     _uids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def list_owned(
@@ -125,3 +157,29 @@ class InMemoryCluster:
         self.calls.append(("delete-dry-run" if dry_run else "delete", str(key)))
         if not dry_run:
             self.objects.pop(key, None)
+
+    def get(self, key: ObjectKey) -> dict[str, Any] | None:
+        found = self.objects.get(key)
+        return copy.deepcopy(found) if found is not None else None
+
+    def patch(
+        self, key: ObjectKey, patch: Mapping[str, Any], *, subresource: str | None = None
+    ) -> dict[str, Any]:
+        stored = self.objects.get(key)
+        if stored is None:
+            raise NotFound(f"{key}: not found")
+        self.calls.append((f"patch-{subresource}" if subresource else "patch", str(key)))
+        if subresource is not None:
+            merge_patch(stored.setdefault(subresource, {}), patch.get(subresource) or {})
+        else:
+            merge_patch(stored, {k: v for k, v in patch.items() if k != "status"})
+        stored["metadata"]["resourceVersion"] = str(next(self._uids))
+        return copy.deepcopy(stored)
+
+    def pod_metrics(self, namespace: str, selector: Mapping[str, str]) -> list[dict[str, Any]]:
+        return [
+            copy.deepcopy(m)
+            for m in self.metrics
+            if m["metadata"].get("namespace") == namespace
+            and all((m["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
+        ]

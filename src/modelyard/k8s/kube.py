@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from modelyard.errors import Conflict, ModelyardError, NotFound, Unavailable
+from modelyard.errors import ConfigError, Conflict, ModelyardError, NotFound, Unavailable
 from modelyard.k8s.cluster import MANAGED_KINDS, Kind
 from modelyard.k8s.context import FIELD_MANAGER
 from modelyard.k8s.plan import ObjectKey
@@ -25,9 +25,28 @@ class KubeError(ModelyardError):
     """The Kubernetes API refused a request for a reason none of the bases covers."""
 
 
+class NoKubeconfig(ConfigError):
+    """No kubeconfig (or not the context named): the user's setup, not a passing failure."""
+
+
+def _retry_after(exc: Any) -> float | None:
+    """Seconds the API server asked us to wait (``Retry-After`` or the Status details)."""
+    details = getattr(getattr(exc, "status", None), "details", None)
+    seconds = getattr(details, "retryAfterSeconds", None)
+    if seconds:
+        return float(seconds)
+    response = getattr(exc, "response", None)
+    header = response.headers.get("retry-after") if response is not None else None
+    try:
+        return float(header) if header else None
+    except ValueError:
+        return None
+
+
 def _translate(call: Callable[[], T], what: str) -> T:
     import httpx
-    from lightkube.core.exceptions import ApiError, ConfigError
+    from lightkube.core.exceptions import ApiError
+    from lightkube.core.exceptions import ConfigError as KubeConfigError
 
     try:
         return call()
@@ -39,12 +58,15 @@ def _translate(call: Callable[[], T], what: str) -> T:
         if code == 409:
             raise Conflict(f"{text}; another field manager owns these fields") from exc
         if code is not None and (code >= 500 or code == 429):
-            raise Unavailable(text) from exc
+            raise Unavailable(text, _retry_after(exc)) from exc
         raise KubeError(text) from exc
-    except ConfigError as exc:
-        raise Unavailable(f"{what}: no usable kubeconfig: {exc}; set KUBECONFIG") from exc
+    except KubeConfigError as exc:
+        raise NoKubeconfig(
+            f"{what}: no usable kubeconfig: {exc}; set KUBECONFIG, or kubernetes.context in "
+            "modelyard.yaml (a dry run needs neither: --dry-run)"
+        ) from exc
     except httpx.HTTPError as exc:
-        raise Unavailable(f"{what}: cannot reach the Kubernetes API: {exc}") from exc
+        raise Unavailable(f"{what}: cannot reach the Kubernetes API: {exc}", 5.0) from exc
 
 
 class KubeCluster:
@@ -110,6 +132,49 @@ class KubeCluster:
                 ),
                 f"delete {key}",
             )
+
+    def get(self, key: ObjectKey) -> dict[str, Any] | None:
+        kind = next(k for k in MANAGED_KINDS if k.kind == key.kind and k.group == key.group)
+        res = self._resource(kind.api_version, kind.kind)
+        try:
+            found = _translate(
+                lambda: self._client.get(res, key.name, namespace=key.namespace), f"get {key}"
+            )
+        except NotFound:
+            return None
+        data: dict[str, Any] = found.to_dict() if hasattr(found, "to_dict") else dict(found)
+        return data
+
+    def patch(
+        self, key: ObjectKey, patch: Mapping[str, Any], *, subresource: str | None = None
+    ) -> dict[str, Any]:
+        from lightkube.types import PatchType
+
+        kind = next(k for k in MANAGED_KINDS if k.kind == key.kind and k.group == key.group)
+        res = self._resource(kind.api_version, kind.kind)
+        target = getattr(res, "Status", res) if subresource == "status" else res
+        stored = _translate(
+            lambda: self._client.patch(
+                target,
+                key.name,
+                dict(patch),
+                namespace=key.namespace,
+                patch_type=PatchType.MERGE,
+            ),
+            f"patch {key}",
+        )
+        result: dict[str, Any] = stored.to_dict() if hasattr(stored, "to_dict") else dict(stored)
+        return result
+
+    def pod_metrics(self, namespace: str, selector: Mapping[str, str]) -> list[dict[str, Any]]:
+        from lightkube.generic_resource import create_namespaced_resource
+
+        res = create_namespaced_resource("metrics.k8s.io", "v1beta1", "PodMetrics", "pods")
+        found = _translate(
+            lambda: list(self._client.list(res, namespace=namespace, labels=dict(selector))),
+            "read pod metrics (is metrics-server installed?)",
+        )
+        return [obj.to_dict() if hasattr(obj, "to_dict") else dict(obj) for obj in found]
 
     # -- what a training run needs -------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The steps of a model's pipeline: train, evaluate, gate, register, deploy.
 
 This is the one module of ``pipelines`` that calls the training and deployment workflows
-(today ``modelyard.platform``; the Backend seam replaces it here and nowhere else). Each
+through the Backend seam (``modelyard.backends``), here and nowhere else. Each
 step reads what earlier steps left in ``outputs`` (the version number) and returns a line
 for the history; it raises a :class:`~modelyard.errors.ModelyardError` to stop the run.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from modelyard.backends.local.locks import FileLock, run_dir
 from modelyard.config import Workspace
 from modelyard.errors import ModelyardError
-from modelyard.platform.locks import FileLock, run_dir
 
 CANDIDATE_ALIAS = "candidate"
 STEP_NAMES = ("train", "evaluate", "gate", "register", "deploy")
@@ -42,9 +42,12 @@ Step = Callable[[StepContext], str]
 
 
 def train(ctx: StepContext) -> str:
-    from modelyard.platform import train as run_training
+    from modelyard.backends import backend_for
 
-    result = run_training(ctx.workspace, ctx.model_id)
+    run = backend_for(ctx.workspace).train(ctx.model_id)
+    if run.result is None:  # a Kubernetes Job: the version appears in the registry later
+        raise StepFailed(f"training ran as Job {run.job}; the pipeline continues in the cluster")
+    result = run.result
     if result.version is None:
         raise StepFailed("training registered no version")
     ctx.outputs["version"] = str(result.version.version)
@@ -82,9 +85,9 @@ def register(ctx: StepContext) -> str:
 def deploy(ctx: StepContext) -> str:
     if ctx.workspace.settings.backend == "kubernetes":
         return "skipped: on Kubernetes the pipeline's CronJob ships the version in the cluster"
-    from modelyard.platform.local import deploy as run_deploy
+    from modelyard.backends import backend_for
 
-    done = run_deploy(ctx.workspace, ctx.model_id, ctx.version, by="pipeline")
+    done = backend_for(ctx.workspace).deploy(ctx.model_id, ctx.version, by="pipeline")
     return f"{done.action} version {done.version} (revision {done.revision})"
 
 

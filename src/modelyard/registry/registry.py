@@ -82,6 +82,10 @@ def _as_version(record: VersionRecord) -> ModelVersion:
     )
 
 
+PRODUCTION_ALIAS = "production"
+"""The registry alias of the version serving all traffic; backends move it, the gate reads it."""
+
+
 class Registry:
     """The model registry of one workspace."""
 
@@ -145,6 +149,21 @@ class Registry:
 
     def set_alias(self, name: str, alias: str, version: int) -> None:
         self.tracking.set_alias(name, alias, version)
+
+    def production(self, name: str) -> ModelVersion | None:
+        """The version the ``production`` alias names (what serves now), if any."""
+        try:
+            return self.resolve(name, alias=PRODUCTION_ALIAS)
+        except NotFound:
+            return None
+
+    def mark_production(self, name: str, version: int | str) -> None:
+        """Point the ``production`` alias at ``version``: it is the one serving all traffic.
+
+        Every backend calls this when a version becomes the primary (first deploy, promotion,
+        rollback), so the training gate compares with the same version on every backend.
+        """
+        self.tracking.set_alias(name, PRODUCTION_ALIAS, int(version))
 
     def fetch(
         self, name: str, version: int | None = None, alias: str | None = None

@@ -1,8 +1,9 @@
 """The admin API: add, weigh, promote and remove versions, and read per-version stats.
 
 Every route needs ``Authorization: Bearer <admin_token>``; without a configured token the admin
-API is disabled (403). Payloads are small pydantic models (the edge); the work is done by
-``ModelDeployment``. The registry's ``loader(name, version)`` supplies new versions.
+API is disabled (403). Requests and replies are the pydantic models of
+:mod:`modelyard.serving.admin_models`, the wire contract the typed client shares; the work is
+done by ``ModelDeployment``. The registry's ``loader(name, version)`` supplies new versions.
 """
 
 from __future__ import annotations
@@ -11,14 +12,24 @@ import asyncio
 import hmac
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Literal, TypeVar
+from typing import Any, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from modelyard.errors import Conflict
+from modelyard.serving.admin_models import (
+    AddVersion,
+    AdminModel,
+    DeploymentView,
+    PromoteVersion,
+    ServedVersion,
+    SetTraffic,
+    StatsView,
+    VersionStats,
+)
 from modelyard.serving.deployment import ModelDeployment
 from modelyard.serving.errors import BadRequest, Forbidden, ModelNotFound, Unauthorized
 from modelyard.serving.protocol import json_response
@@ -27,32 +38,7 @@ from modelyard.serving.source import ModelSource
 Loader = Callable[[str, str], ModelSource]
 
 
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AddVersion(_Payload):
-    version: str = Field(min_length=1)
-    """Registry version to load (through the loader) and warm."""
-    role: Literal["canary", "shadow"] = "canary"
-    """``canary`` answers ``weight`` of requests; ``shadow`` is mirrored, never answered."""
-    weight: float = Field(0.0, ge=0.0, le=1.0)
-    """Share of requests the canary answers."""
-    method: Literal["predict", "predict_proba"] | None = None
-    """Model method; the primary's when unset."""
-
-
-class Traffic(_Payload):
-    canary_weight: float = Field(ge=0.0, le=1.0)
-    """Share of requests the canary answers."""
-
-
-class Promote(_Payload):
-    version: str | None = None
-    """Version to make primary; the canary (else the shadow) when unset."""
-
-
-P = TypeVar("P", bound=_Payload)
+P = TypeVar("P", bound=AdminModel)
 
 
 def _parse(cls: type[P], body: bytes) -> P:
@@ -60,6 +46,38 @@ def _parse(cls: type[P], body: bytes) -> P:
         return cls.model_validate(orjson.loads(body or b"{}"))
     except (orjson.JSONDecodeError, ValidationError) as exc:
         raise BadRequest(f"invalid {cls.__name__} payload: {exc}") from exc
+
+
+def deployment_view(deployment: ModelDeployment) -> DeploymentView:
+    """The admin view of ``deployment`` in the wire contract's terms."""
+    described = deployment.describe()
+    return DeploymentView(
+        model=described["model"],
+        versions=[
+            ServedVersion(
+                version=v["version"],
+                role=v["role"],
+                canary_share=v["weight"],
+                ready=v["ready"],
+                method=v["method"],
+                stats=v["stats"],
+            )
+            for v in described["versions"]
+        ],
+    )
+
+
+def stats_view(view: DeploymentView) -> StatsView:
+    """Every version's cumulative counters, keyed by version."""
+    versions: dict[str, VersionStats] = {}
+    for v in view.versions:
+        counters: dict[str, Any] = dict(v.stats)
+        versions[v.version] = VersionStats(role=v.role, canary_share=v.canary_share, **counters)
+    return StatsView(model=view.model, versions=versions)
+
+
+def _reply(model: AdminModel, status: int = 200) -> Response:
+    return json_response(model.model_dump(mode="json"), status)
 
 
 class AdminApi:
@@ -83,20 +101,11 @@ class AdminApi:
 
     async def describe(self, request: Request) -> Response:
         self._authorize(request)
-        return json_response(self.deployment.describe())
+        return _reply(deployment_view(self.deployment))
 
     async def stats(self, request: Request) -> Response:
         self._authorize(request)
-        view = self.deployment.describe()
-        return json_response(
-            {
-                "model": view["model"],
-                "versions": {
-                    v["version"]: {"role": v["role"], "weight": v["weight"], **v["stats"]}
-                    for v in view["versions"]
-                },
-            }
-        )
+        return _reply(stats_view(deployment_view(self.deployment)))
 
     async def add_version(self, request: Request) -> Response:
         self._authorize(request)
@@ -106,22 +115,22 @@ class AdminApi:
         source = await asyncio.to_thread(self.loader, self.deployment.name, payload.version)
         # Answers are compared with the primary's, so the method follows it unless named.
         source = replace(source, method=payload.method or self.deployment.primary.source.method)
-        await self.deployment.add(source, payload.role, payload.weight)
-        return json_response(self.deployment.describe(), 201)
+        await self.deployment.add(source, payload.role, payload.canary_share)
+        return _reply(deployment_view(self.deployment), 201)
 
     async def traffic(self, request: Request) -> Response:
         self._authorize(request)
-        payload = _parse(Traffic, await request.body())
-        self.deployment.set_canary_weight(payload.canary_weight)
-        return json_response(self.deployment.describe())
+        payload = _parse(SetTraffic, await request.body())
+        self.deployment.set_canary_weight(payload.canary_share)
+        return _reply(deployment_view(self.deployment))
 
     async def promote(self, request: Request) -> Response:
         self._authorize(request)
-        payload = _parse(Promote, await request.body())
+        payload = _parse(PromoteVersion, await request.body())
         await self.deployment.promote(payload.version)
-        return json_response(self.deployment.describe())
+        return _reply(deployment_view(self.deployment))
 
     async def remove(self, request: Request) -> Response:
         self._authorize(request)
         await self.deployment.remove(request.path_params["version"])
-        return json_response(self.deployment.describe())
+        return _reply(deployment_view(self.deployment))

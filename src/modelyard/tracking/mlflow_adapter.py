@@ -21,7 +21,18 @@ if TYPE_CHECKING:
 
 
 class TrackingError(Unavailable):
-    """The tracking server or registry failed; the message carries MLflow's own words."""
+    """The tracking server or registry failed for now (down, overloaded, an internal error);
+    trying again later may work. The message carries MLflow's own words."""
+
+
+class TrackingRefused(ModelyardError):
+    """MLflow refused the request for good (a bad value, no permission): retrying won't help."""
+
+
+_TRANSIENT_CODES = frozenset(
+    {"TEMPORARILY_UNAVAILABLE", "INTERNAL_ERROR", "REQUEST_LIMIT_EXCEEDED", "ABORTED"}
+)
+"""MLflow error codes that mean "try again"; every other code is a permanent refusal."""
 
 
 class ArtifactStoreMoved(ConfigError):
@@ -84,7 +95,9 @@ def _translated(what: str) -> Iterator[None]:
             raise NotFound(f"{what}: {exc.message}") from exc
         if code == "RESOURCE_ALREADY_EXISTS":
             raise Conflict(f"{what}: {exc.message}") from exc
-        raise TrackingError(f"{what} failed in MLflow: {exc.message}") from exc
+        if code in _TRANSIENT_CODES:
+            raise TrackingError(f"{what} failed in MLflow: {exc.message}", 5.0) from exc
+        raise TrackingRefused(f"{what}: MLflow refused it ({code}): {exc.message}") from exc
 
 
 def _run(run: Any) -> RunRecord:
@@ -253,7 +266,8 @@ class Tracking:
             self.client.create_registered_model(name, tags=dict(tags), description=description)
         except MlflowException as exc:
             if getattr(exc, "error_code", "") != "RESOURCE_ALREADY_EXISTS":
-                raise TrackingError(f"register model {name!r}: {exc.message}") from exc
+                with _translated(f"register model {name!r}"):
+                    raise
             with _translated(f"model {name!r}"):
                 for key, value in tags.items():
                     self.client.set_registered_model_tag(name, key, value)

@@ -13,8 +13,8 @@ import mlflow.sklearn
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from modelyard.backends.local.operations import rollout_view
 from modelyard.config import Workspace
-from modelyard.platform.local import rollout_view
 from modelyard.registry import Registry
 from modelyard.rollout import RolloutPlan, RolloutState, Thresholds
 

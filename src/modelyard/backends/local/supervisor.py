@@ -7,7 +7,7 @@ primary version; then re-applying the committed routing, so canary and shadow co
 the same weights), and runs the rollout controller loop: read the server's stats, feed them to
 the machine, commit, act. SIGTERM stops the server gracefully (it drains) and exits.
 
-Run as ``python -m modelyard.platform.supervisor <workspace> <model-id>``.
+Run as ``python -m modelyard.backends.local.supervisor <workspace> <model-id>``.
 """
 
 from __future__ import annotations
@@ -26,16 +26,18 @@ from types import FrameType
 import httpx
 import psutil
 
+from modelyard.backends.local.actuator import ServerActuator
+from modelyard.backends.local.controller import RolloutController
+from modelyard.backends.local.locks import rollout_lock, supervisor_lock
+from modelyard.backends.local.operations import production_marker
+from modelyard.backends.local.process import READY_PATH, ServerNotReady, ServerProcess, free_port
+from modelyard.backends.local.records import Deployment
+from modelyard.backends.local.state import StateStore
 from modelyard.config import Workspace, load_workspace
 from modelyard.jobs import ProcessTreeSampler
-from modelyard.platform.controller import RolloutController
-from modelyard.platform.locks import rollout_lock, supervisor_lock
-from modelyard.platform.process import READY_PATH, ServerNotReady, ServerProcess, free_port
-from modelyard.platform.records import Deployment
-from modelyard.platform.serve import admin_token
-from modelyard.platform.server_admin import ServerAdmin
-from modelyard.platform.state import StateStore
+from modelyard.observe.usage import UsageSample, serving_subject
 from modelyard.rollout import Metrics
+from modelyard.workflows.serve import admin_token
 
 log = logging.getLogger("modelyard.supervisor")
 
@@ -47,9 +49,8 @@ USAGE_EVERY = 10.0
 """Seconds between two samples of the server's CPU and memory in the usage history."""
 
 
-def usage_subject(model_id: str) -> str:
-    """The usage-history subject of a model's server."""
-    return f"server:{model_id}"
+usage_subject = serving_subject
+"""The usage-history subject of a model's server (``server:<model_id>``)."""
 
 
 class AdoptedServer:
@@ -165,9 +166,15 @@ class Supervisor:
     def _attach(self, server: Server) -> None:
         if self.controller is not None and self.controller.admin is not None:
             self.controller.admin.close()
-        admin = ServerAdmin(server.url, self.model_id, self.token)
+        admin = ServerActuator(server.url, self.model_id, self.token)
         lock = rollout_lock(self.workspace.state_dir, self.model_id)
-        self.controller = RolloutController(self.store, self.model_id, lock, admin)
+        self.controller = RolloutController(
+            self.store,
+            self.model_id,
+            lock,
+            admin,
+            on_promoted=production_marker(self.workspace, self.model_id),
+        )
         self._converged = None
 
     def _start_server(self) -> None:
@@ -232,7 +239,9 @@ class Supervisor:
             self._next_usage = now + 1.0
             return
         cpu_percent, rss = self._sampler[1].read()
-        self.store.record_usage(usage_subject(self.model_id), cpu_percent / 100, rss)
+        self.store.record_usage(
+            UsageSample(usage_subject(self.model_id), time.time(), cpu_percent / 100, rss)
+        )
         self._next_usage = now + USAGE_EVERY
 
     def _once(self) -> None:
@@ -263,7 +272,7 @@ class Supervisor:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m modelyard.platform.supervisor")
+    parser = argparse.ArgumentParser(prog="python -m modelyard.backends.local.supervisor")
     parser.add_argument("workspace", type=Path)
     parser.add_argument("model_id")
     parser.add_argument("--poll", type=float, default=0.5)

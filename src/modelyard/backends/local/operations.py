@@ -2,9 +2,9 @@
 
 What the CLI (and the Python API) call. Each one commits its change to the state store first,
 then makes it happen: a new deployment gets a supervisor process (see
-:mod:`modelyard.platform.supervisor`); a new version of a served model becomes a pending rollout
-that the supervisor drives; a user's rollout command goes through the same
-:class:`~modelyard.platform.controller.RolloutController` as the supervisor, acting on the
+:mod:`modelyard.backends.local.supervisor`); a new version of a served model becomes a pending
+rollout that the supervisor drives; a user's rollout command goes through the same
+:class:`~modelyard.backends.local.controller.RolloutController` as the supervisor, acting on the
 server's admin API before it returns, so a rollback takes effect before the command ends.
 """
 
@@ -15,19 +15,19 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from modelyard.backends.backend import Command, DeployResult, RollbackResult
+from modelyard.backends.local.actuator import ServerActuator
+from modelyard.backends.local.controller import NoRollout, RolloutController
+from modelyard.backends.local.locks import rollout_lock, supervisor_lock
+from modelyard.backends.local.records import Deployment, Revision, RolloutEvent
+from modelyard.backends.local.state import StateStore
 from modelyard.config import Workspace
 from modelyard.errors import Conflict, NotFound, Unavailable
-from modelyard.platform.controller import NoRollout, RolloutController
-from modelyard.platform.locks import rollout_lock, supervisor_lock
-from modelyard.platform.records import Deployment, Revision, RolloutEvent
-from modelyard.platform.serve import admin_token
-from modelyard.platform.server_admin import ServerAdmin, ServerUnreachable
-from modelyard.platform.state import StateStore
 from modelyard.registry import Registry
 from modelyard.rollout import (
     Event,
@@ -42,24 +42,14 @@ from modelyard.rollout import (
     advance,
     new_rollout,
 )
+from modelyard.serving.admin_client import ServerUnreachable
+from modelyard.workflows.serve import admin_token
 
-Command = Literal["promote", "pause", "resume", "abort"]
 SERVED_STATES = ("production", "staging")
 
 
 class NothingToRollBack(NotFound):
     """The model has no earlier revision that served."""
-
-
-@dataclass(frozen=True)
-class DeployResult:
-    """What ``deploy`` did: started a server, started a rollout, or found it served already."""
-
-    model_id: str
-    version: str
-    revision: int | None
-    action: Literal["started", "rollout", "unchanged"]
-    url: str | None
 
 
 @dataclass(frozen=True)
@@ -76,22 +66,35 @@ class RolloutView:
     """The revision serving now (a rollback makes one without a rollout)."""
 
 
-def _store(workspace: Workspace) -> StateStore:
+def store_for(workspace: Workspace) -> StateStore:
+    """The workspace's state store."""
     return StateStore.for_workspace(workspace)
 
 
-def _admin(workspace: Workspace, deployment: Deployment | None) -> ServerAdmin | None:
+def _admin(workspace: Workspace, deployment: Deployment | None) -> ServerActuator | None:
     if deployment is None or deployment.port is None or deployment.status != "serving":
         return None
     url = f"http://127.0.0.1:{deployment.port}"
-    return ServerAdmin(url, deployment.model_id, admin_token(workspace), timeout=60.0)
+    return ServerActuator(url, deployment.model_id, admin_token(workspace), timeout=60.0)
+
+
+def production_marker(workspace: Workspace, model_id: str) -> Callable[[str], None]:
+    """What moves the registry's ``production`` alias when ``model_id`` gets a new primary."""
+
+    def mark(version: str) -> None:
+        Registry.for_workspace(workspace).mark_production(model_id, version)
+
+    return mark
 
 
 def controller_for(workspace: Workspace, model_id: str) -> RolloutController:
     """A controller acting on the model's running server (if any)."""
-    store = _store(workspace)
+    store = store_for(workspace)
     admin = _admin(workspace, store.get_deployment(model_id))
-    return RolloutController(store, model_id, rollout_lock(workspace.state_dir, model_id), admin)
+    lock = rollout_lock(workspace.state_dir, model_id)
+    return RolloutController(
+        store, model_id, lock, admin, on_promoted=production_marker(workspace, model_id)
+    )
 
 
 # ---------------------------------------------------------------------- supervisor processes
@@ -113,7 +116,7 @@ def start_supervisor(
         return
     logs = workspace.state_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "modelyard.platform.supervisor", str(workspace.root)]
+    command = [sys.executable, "-m", "modelyard.backends.local.supervisor", str(workspace.root)]
     with (logs / f"{model_id}-supervisor.log").open("ab") as log:
         subprocess.Popen(
             [*command, model_id, "--poll", str(poll)],
@@ -132,7 +135,7 @@ def start_supervisor(
 
 def wait_serving(workspace: Workspace, model_id: str, timeout: float = 180.0) -> Deployment:
     """Block until the model's server is ready."""
-    store = _store(workspace)
+    store = store_for(workspace)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = store.get_deployment(model_id)
@@ -178,6 +181,8 @@ def deploy(
                     replace(deployment or Deployment(model_id, "starting"), primary_version=number)
                 )
             action: Literal["started", "rollout", "unchanged"] = "started"
+            if controller.on_promoted is not None:
+                controller.on_promoted(number)
         elif primary == number:
             revision, action = store.current_revision(model_id), "unchanged"
         else:
@@ -206,7 +211,7 @@ def deploy(
 def up(workspace: Workspace, *, env: Mapping[str, str] | None = None) -> list[DeployResult]:
     """Start every deployment whose model.yaml state is production or staging."""
     results = []
-    store = _store(workspace)
+    store = store_for(workspace)
     for model_id, entry in sorted(workspace.models.items()):
         if entry.spec.state not in SERVED_STATES:
             continue
@@ -278,18 +283,6 @@ def rollout_command(
             controller.admin.close()
 
 
-@dataclass(frozen=True)
-class RollbackResult:
-    """Where a rollback went: the version serving now, and the revision that recorded it."""
-
-    model_id: str
-    version: str
-    revision: int
-    rolled_back: int
-    """The revision that was rolled back."""
-    during_rollout: bool
-
-
 def rollback(workspace: Workspace, model_id: str, *, by: str = "") -> RollbackResult:
     """Back to the previous revision at once: the rollout in progress, or the last one done.
 
@@ -336,6 +329,8 @@ def rollback(workspace: Workspace, model_id: str, *, by: str = "") -> RollbackRe
                         shadow_version=None,
                     )
                 )
+            if controller.on_promoted is not None:
+                controller.on_promoted(previous.version)
             if controller.admin is not None:
                 # an unreachable server gets the routing from the supervisor when it is back
                 with contextlib.suppress(ServerUnreachable):
@@ -354,7 +349,7 @@ def rollback(workspace: Workspace, model_id: str, *, by: str = "") -> RollbackRe
 def rollout_view(workspace: Workspace, model_id: str, events: int = 12) -> RolloutView:
     """The deployment, its latest rollout and the last ``events`` history entries."""
     workspace.model(model_id)
-    store = _store(workspace)
+    store = store_for(workspace)
     record = store.load_rollout(model_id)
     state = RolloutState.from_dict(record.state) if record else None
     return RolloutView(
@@ -370,7 +365,7 @@ def rollout_view(workspace: Workspace, model_id: str, events: int = 12) -> Rollo
 def history(workspace: Workspace, model_id: str) -> list[Revision]:
     """The model's revisions, oldest first."""
     workspace.model(model_id)
-    return _store(workspace).revisions(model_id)
+    return store_for(workspace).revisions(model_id)
 
 
 def workspace_root(workspace: Workspace) -> Path:

@@ -15,15 +15,13 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import astuple, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from modelyard.config import Workspace
-from modelyard.config.workspace import STATE_DIR
-from modelyard.platform.records import (
+from modelyard.backends.local.records import (
     Deployment,
     Revision,
     RevisionNotFound,
@@ -32,8 +30,10 @@ from modelyard.platform.records import (
     RolloutRecord,
     StateBusy,
     StateError,
-    UsageSample,
 )
+from modelyard.config import Workspace
+from modelyard.config.workspace import STATE_DIR
+from modelyard.observe.usage import UsageSample
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -370,22 +370,25 @@ class StateStore:
 
     # ------------------------------------------------------------------ usage
 
-    def record_usage(
-        self, subject: str, cpu: float, rss: int, *, at: float | None = None
-    ) -> UsageSample:
-        """Record one sample of a model server's or job's CPU (cores) and RSS (bytes)."""
-        sample = UsageSample(subject, self._clock() if at is None else at, cpu, rss)
+    def record_usage(self, sample: UsageSample) -> UsageSample:
+        """Record one sample of a model server's or job's usage (cores, bytes, Unix time)."""
         self._run(
             "INSERT INTO usage_samples (subject, at, cpu, rss) VALUES (?, ?, ?, ?)",
-            astuple(sample),
+            (sample.subject, sample.at, sample.cpu_cores, sample.memory_bytes),
         )
         return sample
+
+    def record_usage_many(self, samples: Sequence[UsageSample]) -> None:
+        """Record many samples in one transaction (a training job's series)."""
+        with self.transaction():
+            for sample in samples:
+                self.record_usage(sample)
 
     def usage(self, subject: str, *, since: float | None = None) -> list[UsageSample]:
         """The samples of ``subject`` (from ``since`` on), oldest first."""
         return self._select(
             UsageSample,
-            "SELECT subject, at, cpu, rss FROM usage_samples "
+            "SELECT subject, at, cpu AS cpu_cores, rss AS memory_bytes FROM usage_samples "
             "WHERE subject = :subject AND (:since IS NULL OR at >= :since) ORDER BY at, id",
             subject=subject,
             since=since,

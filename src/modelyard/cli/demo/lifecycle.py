@@ -20,14 +20,22 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from modelyard.backends.local.backend import LocalBackend
+from modelyard.backends.local.operations import deploy, down
 from modelyard.config import Workspace, init_workspace, load_workspace
 from modelyard.observe import latency, requests_by_code
-from modelyard.platform import TrainResult, train
-from modelyard.platform.local import deploy, down
 from modelyard.registry import Registry
+from modelyard.workflows import TrainResult
 
 MODEL = "ctr"
 REQUESTS = 300
+
+
+def train(workspace: Workspace, model_id: str, params: list[str] | None = None) -> TrainResult:
+    """Train through the local backend (so the job's usage joins the usage history)."""
+    run = LocalBackend(workspace).train(model_id, params or [])
+    assert run.result is not None
+    return run.result
 
 
 def _rows(count: int, seed: int = 11) -> list[list[float]]:
@@ -104,7 +112,7 @@ def _lifecycle(console: Console, root: Path) -> None:
 
 
 def _rollouts(console: Console, workspace: Workspace, url: str) -> None:
-    from modelyard.demo.rollout import (
+    from modelyard.cli.demo.rollout import (
         DEMO_PLAN,
         broken_version,
         no_shadow,

@@ -12,8 +12,8 @@ from mlflow.tracking import MlflowClient
 
 from modelyard.config import load_workspace
 from modelyard.errors import ConfigError, JobFailed
-from modelyard.platform import train
 from modelyard.registry import Registry
+from modelyard.workflows import train
 
 
 def _client(root: Path) -> MlflowClient:
@@ -44,7 +44,7 @@ def test_two_trainings_make_versions_one_and_two(trained_workspace_dir: Path) ->
 def test_usage_series_and_log_are_recorded(trained_workspace_dir: Path) -> None:
     client = _client(trained_workspace_dir)
     mv = client.get_model_version("ctr", "1")
-    history = client.get_metric_history(mv.run_id, "usage.rss_mib")
+    history = client.get_metric_history(mv.run_id, "usage.memory_bytes")
     assert len(history) >= 2
     artifacts = [a.path for a in client.list_artifacts(mv.run_id, "logs")]
     assert artifacts
@@ -147,3 +147,14 @@ def test_runs_command_lists_runs_with_the_versions_they_made(trained_workspace_d
     assert rows[0]["params"]["C"] == "0.01"
     assert "auc" in rows[0]["metrics"]
     assert not any(k.startswith("usage.") for k in rows[0]["metrics"])
+
+
+def test_training_usage_joins_the_usage_history(trained_workspace_dir: Path) -> None:
+    from modelyard.backends import backend_for
+
+    samples = backend_for(load_workspace(trained_workspace_dir), "local").usage("ctr")
+    assert samples
+    assert {s.subject for s in samples} == {"train:ctr"}
+    assert max(s.memory_bytes for s in samples) > 10 * 2**20  # bytes, not MiB
+    assert all(s.cpu_cores >= 0 for s in samples)
+    assert samples == sorted(samples, key=lambda s: s.at)

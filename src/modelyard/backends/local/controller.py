@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from modelyard.errors import NotFound
-from modelyard.platform.locks import FileLock
-from modelyard.platform.records import Deployment, RevisionOutcome
-from modelyard.platform.server_admin import ServerAdmin, ServerUnreachable
-from modelyard.platform.state import StateStore
+from modelyard.backends.local.actuator import ServerActuator
+from modelyard.backends.local.locks import FileLock
+from modelyard.backends.local.records import Deployment, RevisionOutcome
+from modelyard.backends.local.state import StateStore
+from modelyard.errors import ModelyardError, NotFound
 from modelyard.rollout import (
     Action,
     Event,
@@ -33,6 +33,7 @@ from modelyard.rollout import (
     advance,
     reconcile,
 )
+from modelyard.serving.admin_client import ServerUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +56,17 @@ class RolloutController:
         store: StateStore,
         model_id: str,
         lock: FileLock,
-        admin: ServerAdmin | None,
+        admin: ServerActuator | None,
         clock: Callable[[], float] = time.time,
+        on_promoted: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.model_id = model_id
         self.lock = lock
         self.admin = admin
         self.clock = clock
+        self.on_promoted = on_promoted
+        """Called with the version after a promotion commits (moves the registry alias)."""
         self._cache: tuple[int, RolloutState] | None = None
 
     # ------------------------------------------------------------------ reading
@@ -106,6 +110,8 @@ class RolloutController:
             if transition.actions:
                 self.commit(revision, transition)
                 events.extend(self.carry_out(transition.actions))
+                if state.phase is Phase.PROMOTED:
+                    self._promoted(state.version)
             self._cache = (revision, state)
         return state
 
@@ -137,6 +143,17 @@ class RolloutController:
                 self.store.set_revision_outcome(
                     self.model_id, revision, OUTCOMES[state.phase], reason
                 )
+
+    def _promoted(self, version: str) -> None:
+        """Tell ``on_promoted`` (the registry alias); the server already serves the version."""
+        if self.on_promoted is None:
+            return
+        try:
+            self.on_promoted(version)
+        except (
+            ModelyardError
+        ) as exc:  # the rollout stands; the next promotion or rollback sets the alias
+            log.warning("%s version %s promoted, but: %s", self.model_id, version, exc)
 
     def carry_out(self, actions: Iterable[Action]) -> list[Event]:
         """Do the server actions in order; returns the events they answered (load results).

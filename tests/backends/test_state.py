@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from modelyard.errors import NotFound
-from modelyard.platform.state import (
+from modelyard.backends.local.state import (
     SCHEMA_VERSION,
     Deployment,
     RevisionNotFound,
     StateError,
     StateStore,
 )
+from modelyard.errors import NotFound
+from modelyard.observe.usage import UsageSample
 
 
 class Clock:
@@ -131,11 +132,11 @@ def test_events_in_order_and_by_revision(store):
 
 
 def test_usage_samples(store):
-    store.record_usage("ctr", 0.5, 100_000, at=10.0)
-    store.record_usage("ctr", 0.7, 120_000, at=20.0)
-    store.record_usage("job:train-ctr", 2.0, 1 << 30, at=15.0)
-    assert [s.cpu for s in store.usage("ctr")] == [0.5, 0.7]
-    assert [s.rss for s in store.usage("ctr", since=15.0)] == [120_000]
+    store.record_usage(UsageSample("ctr", 10.0, 0.5, 100_000))
+    store.record_usage(UsageSample("ctr", 20.0, 0.7, 120_000))
+    store.record_usage(UsageSample("job:train-ctr", 15.0, 2.0, 1 << 30))
+    assert [s.cpu_cores for s in store.usage("ctr")] == [0.5, 0.7]
+    assert [s.memory_bytes for s in store.usage("ctr", since=15.0)] == [120_000]
 
 
 def _half_a_step(store: StateStore) -> None:

@@ -17,6 +17,7 @@ from modelyard.config import ModelEntry, Workspace, memory_bytes
 from modelyard.config.schema import Gate
 from modelyard.errors import ConfigError, JobFailed
 from modelyard.jobs import JobResult, JobSpec, LineSink, LocalRunner, Runner
+from modelyard.observe.usage import training_subject
 from modelyard.registry import ModelVersion, Registry
 from modelyard.runtimes import local_environment
 from modelyard.tracking import Tracking
@@ -134,21 +135,16 @@ def check_gate(
     return GateResult(name, value, True, f"{name}={value:.4g} meets the gate")
 
 
-def production_metrics(
-    workspace: Workspace, registry: Registry, model_id: str
-) -> tuple[str, Mapping[str, float]] | None:
-    """(version, its run's metrics) of the version the local deployment serves now, if any."""
-    if not (workspace.state_dir / "state.db").exists():
-        return None
-    from modelyard.platform.state import StateStore
+def production_metrics(registry: Registry, model_id: str) -> tuple[str, Mapping[str, float]] | None:
+    """(version, its run's metrics) of the version the ``production`` alias names, if any.
 
-    revision = StateStore.for_workspace(workspace).current_revision(model_id)
-    if revision is None:
+    The alias is moved by every backend when a version starts serving all traffic, so the gate
+    works alike on the local backend and on Kubernetes.
+    """
+    version = registry.production(model_id)
+    if version is None or version.run_id is None:
         return None
-    version = registry.resolve(model_id, int(revision.version))
-    if version.run_id is None:
-        return None
-    return revision.version, registry.tracking.get_run(version.run_id).metrics
+    return str(version.version), registry.tracking.get_run(version.run_id).metrics
 
 
 def _job_spec(
@@ -170,6 +166,7 @@ def _job_spec(
         memory_limit_bytes=memory_bytes(training.resources.memory),
         timeout_s=training.timeout,
         log_path=log_path,
+        usage_subject=training_subject(entry.id),
     )
 
 
@@ -231,7 +228,7 @@ def train(
         tracking.finish_run(run_id, ok=False)
         raise _failure(entry, job, log_path)
     try:
-        production = production_metrics(workspace, registry, entry.id)
+        production = production_metrics(registry, entry.id)
         version, gate, metrics = _register(
             registry, entry, experiment_id, run_id, commit, production
         )
@@ -252,9 +249,9 @@ def train(
 
 
 def _record_usage(tracking: Tracking, run_id: str, job: JobResult, log_path: Path) -> None:
-    series = {
-        "usage.cpu_percent": [(s.t, s.cpu_percent) for s in job.usage],
-        "usage.rss_mib": [(s.t, s.rss_bytes / 2**20) for s in job.usage],
+    series: dict[str, list[tuple[float, float]]] = {
+        "usage.cpu_cores": [(s.at - job.started_at, s.cpu_cores) for s in job.usage],
+        "usage.memory_bytes": [(s.at - job.started_at, s.memory_bytes) for s in job.usage],
     }
     tracking.log_series(run_id, series)
     tracking.log_metrics(
@@ -269,7 +266,7 @@ def _to_onnx(
     tracking: Tracking, entry: ModelEntry, run_id: str, source: str, tags: dict[str, str]
 ) -> str:
     """Convert the logged sklearn model to ONNX, checked against it; the ONNX model's URI."""
-    from modelyard.platform.onnx_export import export_onnx
+    from modelyard.registry.onnx_export import export_onnx
 
     if entry.spec.framework != "sklearn":
         raise ConfigError(

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import tritonclient.http as triton
 
+from modelyard.backends.local.process import ServerProcess
 from modelyard.config import load_workspace
-from modelyard.platform.process import ServerProcess
 from modelyard.registry import Registry
 
 

@@ -9,10 +9,10 @@ import httpx
 import mlflow.sklearn
 import numpy as np
 
+from modelyard.backends.local.process import ServerProcess
 from modelyard.config import load_workspace
-from modelyard.platform import train
-from modelyard.platform.process import ServerProcess
 from modelyard.registry import Registry
+from modelyard.workflows import train
 
 
 def test_onnx_version_is_converted_checked_and_served(workspace_dir: Path) -> None:

@@ -19,21 +19,21 @@ import pytest
 from rollout_harness import FAST, MODEL, ClientLoop, register_base, wait_rollout
 from typer.testing import CliRunner
 
-from modelyard.cli.app import app
-from modelyard.config import Workspace, init_workspace, load_workspace
-from modelyard.platform.faults import register_variant
-from modelyard.platform.local import (
+from modelyard.backends.local.locks import supervisor_lock
+from modelyard.backends.local.operations import (
     deploy,
     down,
     rollout_command,
     start_supervisor,
     supervisor_running,
 )
-from modelyard.platform.locks import supervisor_lock
-from modelyard.platform.serve import admin_token
-from modelyard.platform.state import StateStore
-from modelyard.platform.supervisor import usage_subject
+from modelyard.backends.local.state import StateStore
+from modelyard.backends.local.supervisor import usage_subject
+from modelyard.cli.app import app
+from modelyard.config import Workspace, init_workspace, load_workspace
 from modelyard.rollout import Phase
+from modelyard.testing.faults import register_variant
+from modelyard.workflows.serve import admin_token
 
 NO_SHADOW = replace(FAST, shadow=None)
 
@@ -72,7 +72,7 @@ def _served(workspace: Workspace) -> dict[str, tuple[str, float]]:
         headers={"authorization": f"Bearer {admin_token(workspace)}"},
         timeout=10,
     )
-    return {v["version"]: (v["role"], v["weight"]) for v in reply.json()["versions"]}
+    return {v["version"]: (v["role"], v["canary_share"]) for v in reply.json()["versions"]}
 
 
 def _kinds(workspace: Workspace, revision: int | None) -> list[str]:
@@ -101,8 +101,8 @@ def test_full_rollout_under_steady_load_fails_no_request(yard: Workspace) -> Non
     # The supervisor keeps a usage history of the server (for right-sizing requests).
     usage = StateStore.for_workspace(yard).usage(usage_subject(MODEL))
     assert usage
-    assert all(s.rss > 20 * 2**20 for s in usage)
-    assert all(s.cpu >= 0 for s in usage)
+    assert all(s.memory_bytes > 20 * 2**20 for s in usage)
+    assert all(s.cpu_cores >= 0 for s in usage)
 
 
 def test_failing_canary_is_rolled_back_at_its_first_analysis(yard: Workspace) -> None:

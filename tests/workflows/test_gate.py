@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from modelyard.config.schema import Gate
-from modelyard.platform import check_gate
+from modelyard.workflows import check_gate
 
 PROD = ("3", {"auc": 0.80, "loss": 0.30})
 
@@ -51,3 +51,18 @@ def test_gate(
 
 def test_no_gate() -> None:
     assert check_gate(None, {"auc": 0.1}) is None
+
+
+def test_production_is_the_registry_alias() -> None:
+    from types import SimpleNamespace
+
+    from modelyard.workflows.training import production_metrics
+
+    run = SimpleNamespace(metrics={"auc": 0.8})
+    version = SimpleNamespace(version=3, run_id="r3")
+    registry = SimpleNamespace(
+        production=lambda name: version if name == "ctr" else None,
+        tracking=SimpleNamespace(get_run=lambda run_id: run),
+    )
+    assert production_metrics(registry, "ctr") == ("3", {"auc": 0.8})  # type: ignore[arg-type]
+    assert production_metrics(registry, "other") is None  # type: ignore[arg-type]

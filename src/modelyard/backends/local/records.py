@@ -1,6 +1,6 @@
 """The records of the local state store: deployments, revisions, rollouts, events, usage.
 
-Plain frozen dataclasses that :class:`~modelyard.platform.state.StateStore` reads and writes,
+Plain frozen dataclasses that :class:`~modelyard.backends.local.state.StateStore` reads and writes,
 and the store's errors. Kept apart from the SQL so that callers that only read records (the CLI
 views, the controller) need not know the schema.
 """
@@ -8,12 +8,11 @@ views, the controller) need not know the schema.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from modelyard.backends.backend import Revision as Revision
+from modelyard.backends.backend import RevisionOutcome as RevisionOutcome
 from modelyard.errors import ModelyardError, NotFound, Unavailable
-
-RevisionOutcome = Literal["pending", "active", "superseded", "rolled_back", "aborted"]
-"""pending: being rolled out; active: serving; superseded: replaced by a later active one."""
 
 
 class StateError(ModelyardError):
@@ -47,19 +46,6 @@ class Deployment:
 
 
 @dataclass(frozen=True)
-class Revision:
-    """One attempt to serve a version: numbered per model, 1, 2, 3..."""
-
-    model_id: str
-    revision: int
-    version: str
-    created_by: str
-    created_at: float
-    outcome: RevisionOutcome
-    reason: str = ""
-
-
-@dataclass(frozen=True)
 class RolloutRecord:
     """The last committed state of one revision's rollout (``RolloutState.to_dict()``)."""
 
@@ -80,13 +66,3 @@ class RolloutEvent:
     at: float
     kind: str
     detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class UsageSample:
-    """CPU (cores) and resident memory (bytes) of a model server or job at one moment."""
-
-    subject: str
-    at: float
-    cpu: float
-    rss: int

@@ -8,7 +8,7 @@ import pytest
 
 from modelyard.config import load_workspace
 from modelyard.errors import JobFailed
-from modelyard.platform import train
+from modelyard.workflows import train
 
 
 def test_venv_runtime_runs_the_script_in_its_own_environment(workspace_dir: Path) -> None:

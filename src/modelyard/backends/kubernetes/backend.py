@@ -1,0 +1,341 @@
+"""The Kubernetes backend behind the :class:`~modelyard.backends.backend.Backend` seam.
+
+Deploying renders the model's objects with the version pinned in the pod template and
+server-side applies them (field manager ``modelyard``); Argo Rollouts turns the new template
+into the canary steps of ``deploy.yaml``. Rollout commands patch the ``Rollout`` the way Argo's
+own CLI does (``spec.paused``, ``status.promoteFull``, ``status.abort``); a rollback is an
+undo: the previous version pinned again and applied. Revisions are kept in a ConfigMap
+(:mod:`.history`), usage comes from the metrics API (:mod:`.usage`), and the registry's
+``production`` alias moves whenever a version takes all traffic. Every call goes through a
+:class:`~modelyard.k8s.cluster.Cluster`, so the in-memory one runs the whole lifecycle.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from modelyard.backends.backend import (
+    BackendName,
+    Command,
+    DeployAction,
+    DeployResult,
+    Revision,
+    RevisionOutcome,
+    RollbackResult,
+    RolloutStatus,
+    TrainRun,
+)
+from modelyard.backends.kubernetes.history import history_key, history_object, read_history
+from modelyard.backends.kubernetes.usage import samples_of
+from modelyard.config import Workspace
+from modelyard.errors import Conflict, JobFailed, NotFound
+from modelyard.k8s import Cluster, InMemoryCluster, ObjectKey, describe, desired_objects
+from modelyard.k8s.apply import apply_workspace, execute, workspace_plan
+from modelyard.k8s.cluster import MANAGED_KINDS
+from modelyard.k8s.context import RenderContext
+
+if TYPE_CHECKING:
+    from modelyard.jobs import LineSink
+    from modelyard.observe.usage import UsageSample
+    from modelyard.registry import Registry
+
+SERVED_STATES = ("production", "staging")
+ARGO = "argoproj.io"
+
+
+class NoRolloutHere(NotFound):
+    """The model has no rollout in progress on the cluster."""
+
+
+class KubernetesBackend:
+    """A cluster reached through ``cluster`` (the kubeconfig's when not given)."""
+
+    name: BackendName = "kubernetes"
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        cluster: Cluster | None = None,
+        registry: Registry | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.workspace = workspace
+        self._cluster_given = cluster
+        self._registry = registry
+        self.clock = clock
+        self.namespace = workspace.settings.kubernetes.namespace
+
+    # ------------------------------------------------------------------ wiring
+
+    @property
+    def cluster(self) -> Cluster:
+        if self._cluster_given is None:
+            from modelyard.k8s.kube import KubeCluster
+
+            self._cluster_given = KubeCluster(self.workspace.settings.kubernetes.context)
+        return self._cluster_given
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            from modelyard.registry import Registry
+
+            self._registry = Registry.for_workspace(self.workspace)
+        return self._registry
+
+    def _history(self, model_id: str) -> list[Revision]:
+        return read_history(self.cluster.get(history_key(self.namespace, model_id)))
+
+    def _save(self, model_id: str, revisions: list[Revision]) -> None:
+        self.cluster.apply(history_object(self.namespace, model_id, revisions))
+
+    def _workload(self, model_id: str) -> tuple[ObjectKey, dict[str, Any]] | None:
+        for group, kind in ((ARGO, "Rollout"), ("apps", "Deployment")):
+            key = ObjectKey(group, kind, self.namespace, model_id)
+            found = self.cluster.get(key)
+            if found is not None:
+                return key, found
+        return None
+
+    def _apply(self, model_id: str, version: str) -> tuple[str, ...]:
+        the_plan = apply_workspace(
+            self.cluster, self.workspace, [model_id], versions={model_id: int(version)}
+        )
+        return tuple(describe(the_plan))
+
+    def _add(
+        self,
+        revisions: list[Revision],
+        model_id: str,
+        version: str,
+        outcome: RevisionOutcome,
+        by: str,
+        reason: str = "",
+    ) -> Revision:
+        made = Revision(model_id, len(revisions) + 1, version, by, self.clock(), outcome, reason)
+        revisions.append(made)
+        return made
+
+    @staticmethod
+    def _set(revisions: list[Revision], number: int, outcome: RevisionOutcome, why: str) -> None:
+        for i, rev in enumerate(revisions):
+            if rev.revision == number:
+                revisions[i] = replace(rev, outcome=outcome, reason=why or rev.reason)
+
+    @staticmethod
+    def _active(revisions: list[Revision]) -> Revision | None:
+        return next((r for r in reversed(revisions) if r.outcome == "active"), None)
+
+    @staticmethod
+    def _pending(revisions: list[Revision]) -> Revision | None:
+        return next((r for r in reversed(revisions) if r.outcome == "pending"), None)
+
+    def _make_active(self, revisions: list[Revision], made: Revision) -> None:
+        """``made`` serves all traffic now: the one before is superseded, the alias moves."""
+        for rev in revisions:
+            if rev.outcome == "active" and rev.revision != made.revision:
+                self._set(revisions, rev.revision, "superseded", "")
+        self._set(revisions, made.revision, "active", "")
+        self.registry.mark_production(made.model_id, made.version)
+
+    # ------------------------------------------------------------------ the seam
+
+    def train(
+        self, model_id: str, params: Sequence[str] = (), *, on_line: LineSink | None = None
+    ) -> TrainRun:
+        from modelyard.k8s import run_training_job
+        from modelyard.workflows import parse_params
+
+        parse_params(list(params), self.workspace.model(model_id).spec.training.params)
+        overrides = {k.strip(): v for k, _, v in (p.partition("=") for p in params)}
+        cluster: Any = self.cluster
+        echo: Callable[[str], None] = on_line if on_line is not None else print
+        code = run_training_job(self.workspace, model_id, overrides, cluster=cluster, echo=echo)
+        if code != 0:
+            raise JobFailed(f"the training Job of {model_id!r} failed (exit code {code})", code)
+        return TrainRun(model_id, "kubernetes")
+
+    def deploy(
+        self, model_id: str, version: int | None = None, *, by: str = "", dry_run: bool = False
+    ) -> DeployResult:
+        self.workspace.model(model_id)
+        if dry_run:
+            return self._dry_run(model_id, version)
+        number = str(self.registry.resolve(model_id, version).version)
+        revisions = self._history(model_id)
+        active, pending = self._active(revisions), self._pending(revisions)
+        if active is not None and active.version == number and pending is None:
+            return DeployResult(model_id, number, active.revision, "unchanged", None)
+        if pending is not None:
+            raise Conflict(
+                f"a rollout of {model_id} version {pending.version} is in progress; "
+                "promote, abort or roll it back first"
+            )
+        lines = self._apply(model_id, number)
+        action: DeployAction
+        if active is None:
+            made = self._add(revisions, model_id, number, "active", by)
+            self._make_active(revisions, made)
+            action = "started"
+        else:
+            made = self._add(revisions, model_id, number, "pending", by)
+            action = "rollout"
+        self._save(model_id, revisions)
+        return DeployResult(model_id, number, made.revision, action, None, plan=lines)
+
+    def _dry_run(self, model_id: str, version: int | None) -> DeployResult:
+        """The objects and the plan, against the cluster when one is reachable, else none."""
+        from modelyard.errors import ConfigError
+
+        pinned: int | None = version
+        if pinned is None:
+            try:
+                pinned = self.registry.resolve(model_id).version
+            except NotFound:
+                pinned = None  # nothing registered yet: the objects show the unpinned form
+        versions = {model_id: pinned} if pinned is not None else {}
+        against: Cluster
+        note = ""
+        try:
+            against = self.cluster
+            the_plan = workspace_plan(against, self.workspace, [model_id], versions=versions)
+            execute(against, the_plan, dry_run=True)
+        except ConfigError:
+            against = InMemoryCluster()
+            the_plan = workspace_plan(against, self.workspace, [model_id], versions=versions)
+            note = "no cluster configured: the plan is against an empty cluster"
+        objects = desired_objects(self.workspace, [model_id], versions)
+        lines = tuple(describe(the_plan)) + ((note,) if note else ())
+        shown = str(pinned) if pinned is not None else "unpinned (none registered)"
+        return DeployResult(model_id, shown, None, "planned", None, lines, tuple(objects))
+
+    def up(self) -> list[DeployResult]:
+        results = []
+        for model_id, entry in sorted(self.workspace.models.items()):
+            if entry.spec.state in SERVED_STATES:
+                production = self.registry.production(model_id)
+                results.append(self.deploy(model_id, production.version if production else None))
+        return results
+
+    def down(self, model_ids: Sequence[str] | None = None) -> list[str]:
+        ctx = RenderContext.of(self.workspace)
+        stopped = []
+        for model_id in model_ids or sorted(self.workspace.models):
+            selector = {**ctx.owner_selector(), "modelyard.dev/model": model_id}
+            live = self.cluster.list_owned(MANAGED_KINDS, self.namespace, selector)
+            for obj in reversed(live):
+                self.cluster.delete(ObjectKey.of(obj))
+            if live:
+                stopped.append(model_id)
+        return stopped
+
+    def rollout(self, model_id: str, command: Command, *, by: str = "") -> RolloutStatus:
+        self.workspace.model(model_id)
+        revisions = self._history(model_id)
+        pending = self._pending(revisions)
+        found = self._workload(model_id)
+        if pending is None or found is None:
+            raise NoRolloutHere(f"model {model_id!r} has no rollout in progress on the cluster")
+        key, _ = found
+        if key.kind != "Rollout":
+            raise Conflict(
+                f"{model_id} runs as a Deployment (rollout.enabled is false in deploy.yaml): "
+                "a new version replaces the pods at once; there are no steps to steer"
+            )
+        if command == "promote":
+            self.cluster.patch(key, {"status": {"promoteFull": True}}, subresource="status")
+            self._make_active(revisions, pending)
+        elif command == "pause":
+            self.cluster.patch(key, {"spec": {"paused": True}})
+        elif command == "resume":
+            self.cluster.patch(key, {"spec": {"paused": False}})
+        else:
+            self.cluster.patch(key, {"status": {"abort": True}}, subresource="status")
+            self._set(revisions, pending.revision, "aborted", f"aborted by {by or 'a user'}")
+        self._save(model_id, revisions)
+        return self.status(model_id)
+
+    def rollback(self, model_id: str, *, by: str = "") -> RollbackResult:
+        self.workspace.model(model_id)
+        revisions = self._history(model_id)
+        pending, active = self._pending(revisions), self._active(revisions)
+        if pending is not None and active is not None:
+            why = f"rollback of revision {pending.revision} during its rollout"
+            found = self._workload(model_id)
+            if found is not None and found[0].kind == "Rollout":
+                self.cluster.patch(found[0], {"status": {"abort": True}}, subresource="status")
+            self._apply(model_id, active.version)  # undo: the stable version pinned again
+            self._set(revisions, pending.revision, "rolled_back", why)
+            self._save(model_id, revisions)
+            return RollbackResult(model_id, active.version, active.revision, pending.revision, True)
+        previous = next(
+            (
+                r
+                for r in reversed(revisions)
+                if active and r.revision < active.revision and r.outcome == "superseded"
+            ),
+            None,
+        )
+        if active is None or previous is None:
+            raise NotFound(
+                f"model {model_id!r} has no earlier revision that served; see `modelyard history`"
+            )
+        why = f"rollback of revision {active.revision} to {previous.revision}"
+        self._apply(model_id, previous.version)
+        made = self._add(revisions, model_id, previous.version, "active", by, why)
+        self._set(revisions, active.revision, "rolled_back", why)
+        self._make_active(revisions, made)
+        self._save(model_id, revisions)
+        return RollbackResult(model_id, previous.version, made.revision, active.revision, False)
+
+    def status(self, model_id: str) -> RolloutStatus:
+        self.workspace.model(model_id)
+        revisions = self._history(model_id)
+        found = self._workload(model_id)
+        pending, active = self._pending(revisions), self._active(revisions)
+        live = found[1] if found else None
+        state = (live or {}).get("status") or {}
+        if pending is not None and _completed(live):
+            # Argo finished the steps by itself: the new version is stable now
+            self._make_active(revisions, pending)
+            self._save(model_id, revisions)
+            pending, active = None, self._active(revisions)
+        weight = ((state.get("canary") or {}).get("weights") or {}).get("canary") or {}
+        step = state.get("currentStepIndex")
+        latest = revisions[-1] if revisions else None
+        return RolloutStatus(
+            model_id,
+            "kubernetes",
+            serving=active.version if active else None,
+            canary=pending.version if pending else None,
+            canary_share=float(weight.get("weight", 0)) / 100.0 if pending else 0.0,
+            rollout_version=latest.version if latest else None,
+            phase=state.get("phase") or (None if live is None else "applied"),
+            step=int(step) + 1 if isinstance(step, int) and pending else None,
+            paused=bool((live or {}).get("spec", {}).get("paused") or state.get("pauseConditions")),
+            finished=pending is None,
+            detail=live,
+        )
+
+    def history(self, model_id: str) -> list[Revision]:
+        self.workspace.model(model_id)
+        return self._history(model_id)
+
+    def usage(self, model_id: str, *, since: float | None = None) -> list[UsageSample]:
+        self.workspace.model(model_id)
+        found = self.cluster.pod_metrics(self.namespace, {"modelyard.dev/model": model_id})
+        samples = samples_of(model_id, found)
+        return [s for s in samples if since is None or s.at >= since]
+
+
+def _completed(live: dict[str, Any] | None) -> bool:
+    """Argo reports the rollout done: healthy, and the stable ReplicaSet is the current one."""
+    if live is None or live.get("kind") != "Rollout":
+        return False
+    status = live.get("status") or {}
+    stable, current = status.get("stableRS"), status.get("currentPodHash")
+    return status.get("phase") == "Healthy" and bool(stable) and stable == current

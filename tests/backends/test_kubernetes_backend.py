@@ -1,0 +1,109 @@
+"""The Kubernetes backend on the in-memory cluster: dry run, Argo's own promotion, usage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rollout_harness import MODEL, register_base
+from typer.testing import CliRunner
+
+from modelyard.backends import backend_for
+from modelyard.backends.fake import InMemoryBackend
+from modelyard.cli.app import app
+from modelyard.config import Workspace, init_workspace, load_workspace
+from modelyard.k8s import InMemoryCluster, ObjectKey
+from modelyard.observe.usage import UsageSample
+from modelyard.registry import Registry
+from modelyard.testing.faults import register_variant
+
+
+def _rollout(objects: list[dict[str, object]]) -> dict[str, object]:
+    return next(o for o in objects if o["kind"] == "Rollout")
+
+
+def test_dry_run_in_a_fresh_workspace_prints_the_pinned_objects(workspace_dir: Path) -> None:
+    runner = CliRunner()
+    args = ["deploy", MODEL, "--backend", "kubernetes", "--dry-run", "-w", str(workspace_dir)]
+    shown = runner.invoke(app, [*args, "--version", "3"])
+    assert shown.exit_code == 0, shown.output
+    assert "kind: Rollout" in shown.stdout
+    assert "dry run: nothing was changed" in shown.stdout
+    done = runner.invoke(app, [*args, "--version", "3", "--json"])
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.stdout)
+    assert report["action"] == "planned"
+    args_of = _rollout(report["objects"])["spec"]["template"]["spec"]["containers"][0]["args"]  # type: ignore[index]
+    assert args_of[args_of.index("--version") + 1] == "3"
+    assert any(line.startswith("+ create") and "Rollout" in line for line in report["plan"])
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, InMemoryCluster]:
+    tmp = tmp_path_factory.mktemp("k8s-backend")
+    init_workspace(tmp / "ws")
+    ws = load_workspace(tmp / "ws")
+    register_base(ws, tmp)
+    return ws, InMemoryCluster()
+
+
+def test_argo_finishing_the_steps_moves_the_production_alias(
+    shipped: tuple[Workspace, InMemoryCluster],
+) -> None:
+    ws, cluster = shipped
+    backend = backend_for(ws, "kubernetes", cluster=cluster)
+    backend.deploy(MODEL, 1)
+    second = register_variant(ws, MODEL, 1, "clone")
+    assert backend.deploy(MODEL, second).action == "rollout"
+    key = ObjectKey("argoproj.io", "Rollout", ws.settings.kubernetes.namespace, MODEL)
+    live = cluster.objects[key]
+    args = live["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[args.index("--version") + 1] == str(second)
+    live["status"] = {"phase": "Progressing", "currentStepIndex": 1}
+    live["status"]["canary"] = {"weights": {"canary": {"weight": 25}}}
+    status = backend.status(MODEL)
+    assert (status.serving, status.canary, status.canary_share, status.step) == (
+        "1",
+        str(second),
+        0.25,
+        2,
+    )
+    live["status"] = {"phase": "Healthy", "stableRS": "abc", "currentPodHash": "abc"}
+    status = backend.status(MODEL)
+    assert (status.serving, status.finished) == (str(second), True)
+    production = Registry.for_workspace(ws).production(MODEL)
+    assert production is not None
+    assert production.version == second
+
+
+def test_usage_comes_from_the_metrics_api_in_cores_and_bytes(
+    shipped: tuple[Workspace, InMemoryCluster],
+) -> None:
+    ws, cluster = shipped
+    namespace = ws.settings.kubernetes.namespace
+    cluster.metrics.append(
+        {
+            "metadata": {
+                "name": "p1",
+                "namespace": namespace,
+                "labels": {"modelyard.dev/model": MODEL},
+            },
+            "timestamp": "2026-01-01T00:00:00Z",
+            "containers": [{"usage": {"cpu": "250000000n", "memory": "64Mi"}}],
+        }
+    )
+    backend = backend_for(ws, "kubernetes", cluster=cluster)
+    assert backend.usage(MODEL) == [UsageSample(f"server:{MODEL}", 1767225600.0, 0.25, 64 * 2**20)]
+
+
+def test_the_in_memory_backend_keeps_revisions_like_the_real_ones() -> None:
+    fake = InMemoryBackend(clock=lambda: 1.0)
+    assert fake.deploy("m", 1).action == "started"
+    assert fake.deploy("m", 2).action == "rollout"
+    assert fake.rollout("m", "promote").serving == "2"
+    assert fake.rollback("m").version == "1"
+    assert fake.production == {"m": "1"}
+    assert [r.outcome for r in fake.history("m")] == ["superseded", "rolled_back", "active"]
+    fake.samples.append(UsageSample("train:m", 5.0, 1.5, 2**30))
+    assert fake.usage("m", since=1.0) == [UsageSample("train:m", 5.0, 1.5, 2**30)]
