@@ -10,23 +10,26 @@ fail: CI installs it (``.ci/run``).
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-import numpy as np
 import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "serving"))
 
+from observe_bed import (
+    ADMIN_TOKEN,
+    CANARY_HASH,
+    SCRAPE_INTERVAL_S,
+    STABLE_HASH,
+    PickyModel,
+    Stack,
+    prometheus_binary,
+)
 from serving_fakes import OffsetModel, write_model
 from serving_harness import Running, serve
 from standin import ClusterStandIn, Pod, serve_standin
@@ -36,41 +39,6 @@ from modelyard.k8s import RenderContext, render_model
 from modelyard.observe import prometheus
 from modelyard.serving import ModelSource, ServerOptions
 from modelyard.serving.source import BreakerOptions, RateLimitOptions
-
-SCRAPE_INTERVAL_S = 1.0
-RATE_WINDOW = "15s"
-"""What ``$__rate_interval`` stands for here (15 scrapes)."""
-DEADLINE_S = 90.0
-STABLE_HASH, CANARY_HASH = "5d8f7c9b4", "7f6e5d4c3"
-ADMIN_TOKEN = "observe-test"
-
-
-class PickyModel:
-    """A faulty version: sums the row, but raises on rows that start with a negative value."""
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, dtype=float)
-        if (X[:, 0] < 0).any():
-            raise RuntimeError("injected failure on a negative first feature")
-        return X.sum(axis=1)
-
-
-def prometheus_binary() -> str:
-    found = shutil.which(prometheus.BINARY)
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("prometheus is not installed; .ci/run installs Debian's package")
-        pytest.skip("needs Debian's prometheus package (apt-get install -y prometheus)")
-    return found
-
-
-def promtool_binary() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("promtool is not installed; .ci/run installs Debian's prometheus")
-        pytest.skip("needs promtool from Debian's prometheus package")
-    return found
 
 
 @pytest.fixture(scope="session")
@@ -91,29 +59,6 @@ def rendered(observe_ws: Workspace, ctr: ModelEntry) -> dict[str, dict[str, Any]
     """The rendered objects of ctr, by kind."""
     manifests = render_model(RenderContext.of(observe_ws), ctr)
     return {obj["kind"]: obj for obj in manifests.objects}
-
-
-@dataclass
-class Stack:
-    prom: prometheus.PrometheusServer
-    stable: Running
-    canary: Running
-    namespace: str
-
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        return self.prom.query(expr)
-
-    def wait_for(
-        self, expr: str, ok: Callable[[list[dict[str, Any]]], bool] = bool
-    ) -> list[dict[str, Any]]:
-        """Poll ``expr`` until ``ok(result)``, within a bounded deadline."""
-        deadline = time.monotonic() + DEADLINE_S
-        while True:
-            result = self.query(expr)
-            if ok(result):
-                return result
-            assert time.monotonic() < deadline, f"no expected result for {expr!r}: {result}"
-            time.sleep(SCRAPE_INTERVAL_S / 2)
 
 
 def _traffic(stop: threading.Event, stable: Running, canary: Running) -> None:
@@ -206,8 +151,3 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if nextitem is None or Path(nextitem.path).parent != here:
         while _CLOSERS:
             _CLOSERS.pop()()
-
-
-def post_feedback(server: Running, outcomes: list[dict[str, Any]]) -> httpx.Response:
-    with server.client() as client:
-        return client.post("/v2/models/ctr/feedback", json={"outcomes": outcomes})

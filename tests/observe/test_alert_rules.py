@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
+from observe_bed import promtool_binary
 
-from conftest import promtool_binary
 from modelyard.config import ModelEntry
 
 NS = 'namespace="modelyard"'

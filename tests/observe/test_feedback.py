@@ -8,11 +8,11 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from observe_bed import post_feedback
 from prometheus_client.parser import text_string_to_metric_families
 from serving_fakes import OffsetModel, write_model
 from serving_harness import Running, serve
 
-from conftest import post_feedback
 from modelyard.observe import names
 from modelyard.serving import ModelSource, ServerOptions
 from modelyard.serving.feedback import FeedbackJoin, positive_probability

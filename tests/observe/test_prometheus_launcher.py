@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from observe_bed import Stack, prometheus_binary
 
-from conftest import Stack, prometheus_binary
 from modelyard.observe import prometheus
 
 

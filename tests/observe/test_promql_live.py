@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from observe_bed import CANARY_HASH, RATE_WINDOW, STABLE_HASH, Stack, post_feedback
 
-from conftest import CANARY_HASH, RATE_WINDOW, STABLE_HASH, Stack, post_feedback
 from modelyard.config import ModelEntry, Workspace
 from modelyard.observe import cost
 from modelyard.observe.panels import workspace_dashboards
