@@ -165,7 +165,10 @@ class ConsoleData:
             return []
         base = self.links.grafana.rstrip("/")
         specs = workspace_dashboards(self.workspace)
-        wanted = [s for s in specs if (s.uid == f"modelyard-model-{model_id}") == bool(model_id)]
+        if model_id is None:
+            wanted = [s for s in specs if not s.uid.startswith("modelyard-model-")]
+        else:
+            wanted = [s for s in specs if s.uid == f"modelyard-model-{model_id}"]
         return [(s.title, f"{base}/d/{s.uid}") for s in wanted]
 
     def act(self, model_id: str, action: str, by: str) -> dict[str, Any]:

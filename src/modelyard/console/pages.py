@@ -81,6 +81,10 @@ def layout(title: str, body: str, data: ConsoleData) -> str:
     )
 
 
+def _figure(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else cell(value)
+
+
 def _marked(value: str | None) -> str:
     return f'<span class="{escape(str(value))}">{cell(value)}</span>'
 
@@ -121,7 +125,8 @@ def _cost_section(report: dict[str, Any]) -> str:
     return (
         f"<h2>Cost per team (last {len(days)} days, requested)</h2>"
         + table(["team", "cost", "serving", "training", "waste"], rows, "no usage recorded yet")
-        + bar_plot("cost per day", days, totals, "per day")
+        + f"<figure>{bar_plot('cost per day', days, totals, 'per day')}"
+        + "<figcaption>cost per day, every team</figcaption></figure>"
     )
 
 
@@ -179,8 +184,8 @@ def _deployment_section(model_id: str, dep: dict[str, Any]) -> str:
     checks = [
         [
             cell(c["name"]),
-            cell(c["value"]),
-            cell(c["threshold"]),
+            _figure(c["value"]),
+            _figure(c["threshold"]),
             _marked(c["verdict"]),
             f"{cell(c['observed_requests'])} / {cell(c['min_requests'])}",
         ]
@@ -236,7 +241,8 @@ def _usage_section(data: ConsoleData, model_id: str) -> str:
     notes = "; ".join(evidence.get("notes", []))
     return (
         f"<h2>Usage of the server (last 7 days, {len(samples)} samples)</h2>"
-        f'<div class="grid">{cpu}{memory}</div>'
+        f'<div class="grid"><figure>{cpu}<figcaption>CPU, cores</figcaption></figure>'
+        f"<figure>{memory}<figcaption>memory, MiB</figcaption></figure></div>"
         "<h2>Right-sizing</h2>"
         + table(["", "requested", "recommended"], rows)
         + f"<p>samples {cell(evidence.get('samples'))}, confidence "
