@@ -21,10 +21,12 @@ header{display:flex;gap:1.5rem;align-items:baseline;border-bottom:1px solid #ccd
 header a{color:#345}h1{font-size:1.3rem}h2{font-size:1.05rem;margin-top:1.6rem}
 table{border-collapse:collapse;margin:.4rem 0}td,th{padding:.25rem .7rem;text-align:left;
 border-bottom:1px solid #e3e6ee;vertical-align:top}th{background:#f3f5f9}
-.rolled_back,.failed,.fail{color:#b42318;font-weight:600}.active,.passed,.pass,.promoted{color:#067647}
+.rolled_back,.failed,.fail{color:#b42318;font-weight:600}
+.active,.passed,.pass,.promoted{color:#067647}
 .plot .axis{stroke:#99a}.plot .series{fill:none;stroke:#2e62d9;stroke-width:1.5}
 .plot .bar{fill:#7a5af8}.plot text{font-size:10px;fill:#556}.empty{color:#778}
-.grid{display:flex;flex-wrap:wrap;gap:1rem}button{margin-right:.4rem}#result{color:#345}
+.grid{display:flex;flex-wrap:wrap;gap:1rem}figure{margin:0}figcaption{color:#556}
+button{margin-right:.4rem}#result{color:#345}
 """
 
 SCRIPT = """
@@ -61,7 +63,8 @@ def table(head: Sequence[str], rows: Iterable[Sequence[str]], empty: str = "none
     if not body:
         return f'<p class="empty">{escape(empty)}</p>'
     heads = "".join(f"<th>{escape(h)}</th>" for h in head)
-    return f"<table><thead><tr>{heads}</tr></thead><tbody>{body}</tbody></table>"
+    thead = f"<thead><tr>{heads}</tr></thead>" if any(head) else ""
+    return f"<table>{thead}<tbody>{body}</tbody></table>"
 
 
 def link(url: str | None, text: str) -> str:
