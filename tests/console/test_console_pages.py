@@ -87,3 +87,18 @@ def test_actions_need_the_token_and_go_through_the_backend(
     assert done.status_code == 200, done.text
     assert done.json() == {"action": "rollback", "version": "1", "revision": 4}
     assert backend.status("ctr").serving == "1"
+
+
+def test_public_api_and_a_taken_port(workspace: Workspace) -> None:
+    import socket
+
+    import modelyard.console
+    from modelyard.console import serve
+    from modelyard.console.app import PortInUse
+
+    assert sorted(modelyard.console.__all__) == ["ConsoleData", "Links", "build_app", "serve"]
+    data = ConsoleData(workspace, InMemoryBackend(), Versions())
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(PortInUse, match=f"127.0.0.1:{port}"):
+            serve(data, "t", "127.0.0.1", port)

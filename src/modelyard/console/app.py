@@ -96,8 +96,19 @@ def _text(error: Exception) -> str:
     return escape(str(error))
 
 
+class PortInUse(Unavailable):
+    """The console's address is taken (another console, or any server)."""
+
+
 def serve(data: ConsoleData, token: str, host: str = "127.0.0.1", port: int = 8300) -> None:
-    """Serve the console until interrupted."""
+    """Serve the console until interrupted; PortInUse when ``host:port`` cannot be bound."""
+    import socket
+
     import uvicorn
 
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror}; pick --port") from exc
     uvicorn.run(build_app(data, token), host=host, port=port, log_level="warning")
