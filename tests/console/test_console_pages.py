@@ -4,6 +4,7 @@ cost become plots, right-sizing and actions go through the seam."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -102,3 +103,24 @@ def test_public_api_and_a_taken_port(workspace: Workspace) -> None:
         port = taken.getsockname()[1]
         with pytest.raises(PortInUse, match=f"127.0.0.1:{port}"):
             serve(data, "t", "127.0.0.1", port)
+
+
+def test_the_console_on_the_kubernetes_backend(workspace: Workspace, tmp_path: Path) -> None:
+    from rollout_harness import register_base
+
+    from modelyard.backends import backend_for
+    from modelyard.k8s import InMemoryCluster
+    from modelyard.registry import Registry
+
+    register_base(workspace, tmp_path)
+    backend = backend_for(workspace, "kubernetes", cluster=InMemoryCluster())
+    backend.deploy("ctr", 1, by="ada")
+    data = ConsoleData(workspace, backend, Registry.for_workspace(workspace))
+    http = TestClient(build_app(data, "t"))
+    page = http.get("/models/ctr")
+    assert page.status_code == 200, page.text
+    assert '<strong id="serving">1</strong>' in page.text
+    assert "ada" in page.text  # the history, from the revisions ConfigMap
+    index = http.get("/")
+    assert index.status_code == 200
+    assert ">1</td>" in index.text
