@@ -9,10 +9,6 @@ import httpx
 from console_harness import Console, Yard
 
 
-def _history_length(ui: Console) -> int:
-    return httpx.get(f"{ui.url}/models/ctr", timeout=30).text.count("<tr><td>")
-
-
 def test_an_action_without_the_token_is_refused_and_changes_nothing(
     ui: Console, yard: Yard
 ) -> None:
