@@ -15,6 +15,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from grafana_schema import dashboard_schema
 from typer.testing import CliRunner
 
 from modelyard.cli import app
@@ -23,7 +24,6 @@ from modelyard.observe import names
 from modelyard.observe.dashboards import build, dashboards, tidy
 from modelyard.observe.panels import workspace_dashboards
 
-SCHEMA = Path(__file__).parents[1] / "fixtures" / "grafana" / "dashboard.schema.json"
 STANDARD = {
     "container_cpu_usage_seconds_total",
     "container_memory_working_set_bytes",
@@ -55,10 +55,25 @@ def _targets(board: dict[str, Any]) -> list[dict[str, Any]]:
     return [t for p in board["panels"] for t in p.get("targets", [])]
 
 
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft7Validator:
+    schema = dashboard_schema()
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema)
+
+
+def test_the_derived_schema_holds_the_sdks_model() -> None:
+    definitions = dashboard_schema()["definitions"]
+    assert {"Dashboard", "Panel", "RowPanel", "GridPos", "DataSourceRef"} <= set(definitions)
+    assert definitions["Dashboard"]["required"] == ["annotations", "schemaVersion", "templating"]
+    assert definitions["GridPos"]["required"] == ["h", "w", "x", "y"]
+    assert definitions["Panel"]["properties"]["gridPos"] == {"$ref": "#/definitions/GridPos"}
+    assert all(d["additionalProperties"] is False for d in definitions.values())
+
+
 def test_every_dashboard_validates_against_grafanas_schema(
-    boards: dict[str, dict[str, Any]],
+    boards: dict[str, dict[str, Any]], validator: jsonschema.Draft7Validator
 ) -> None:
-    validator = jsonschema.Draft7Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
     assert sorted(boards) == [
         "modelyard-model-ctr.json",
         "modelyard-overview.json",
@@ -67,12 +82,32 @@ def test_every_dashboard_validates_against_grafanas_schema(
     for name, board in boards.items():
         problems = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(board)]
         assert not problems, f"{name}: " + "; ".join(problems[:5])
+        for panel in board["panels"]:  # Grafana's grid has 24 columns
+            assert panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24, (name, panel["title"])
 
 
-def test_the_schema_rejects_what_grafana_would(boards: dict[str, dict[str, Any]]) -> None:
-    validator = jsonschema.Draft7Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
+@pytest.mark.parametrize(
+    ("path", "change"),
+    [
+        (("panels", 1), lambda p: p.update(gridpos=p.pop("gridPos"))),  # unknown key
+        (("panels", 1, "gridPos"), lambda g: g.update(w="12")),  # wrong type
+        (("panels", 1, "gridPos"), lambda g: g.pop("h")),  # missing required field
+        ((), lambda b: b.pop("templating")),
+        ((), lambda b: b.update(graphTooltip=7)),  # not a DashboardCursorSync
+    ],
+)
+def test_the_schema_rejects_what_grafana_would(
+    boards: dict[str, dict[str, Any]],
+    validator: jsonschema.Draft7Validator,
+    path: tuple[Any, ...],
+    change: Any,
+) -> None:
     board = json.loads(json.dumps(boards["modelyard-overview.json"]))
-    board["panels"][1]["gridPos"]["w"] = 30  # wider than the 24-column grid
+    assert validator.is_valid(board)
+    target = board
+    for step in path:
+        target = target[step]
+    change(target)
     assert not validator.is_valid(board)
 
 

@@ -87,7 +87,8 @@ def cost_report(
     for line in lines:
         group = groups.setdefault(str(getattr(line, by)), _Group())
         req = line.requests
-        for sample, following in zip(line.samples, [*line.samples[1:], None], strict=True):
+        following_of: list[UsageSample | None] = [*line.samples[1:], None] if line.samples else []
+        for sample, following in zip(line.samples, following_of, strict=True):
             end = following.at if following is not None else sample.at + max_gap_s / 2
             hours = min(max(end - sample.at, 0.0), max_gap_s) / 3600.0
             name = _day(sample.at)

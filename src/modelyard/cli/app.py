@@ -33,6 +33,7 @@ def _register() -> None:
         "capacity_cmds",
         "observe_cmds",
         "eval_cmds",
+        "console_cmds",
     ):
         try:
             module = __import__(f"modelyard.cli.{name}", fromlist=["register"])

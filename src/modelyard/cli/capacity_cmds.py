@@ -7,7 +7,6 @@ only, so moving the store (or reading the Backend seam instead) is a one-line ch
 from __future__ import annotations
 
 import difflib
-import math
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -20,7 +19,6 @@ from modelyard.cli.output import console, emit, print_json
 
 if TYPE_CHECKING:
     from modelyard.backends import Backend
-    from modelyard.capacity.recommendation import Recommendation
     from modelyard.capacity.sources import UsageSource
     from modelyard.config import ModelEntry, Workspace
     from modelyard.observe.usage import UsageSample
@@ -163,7 +161,14 @@ def tune(
     ids = targets or sorted(ws.models)
     entries = [ws.model(i) for i in ids]
     source = _usage_source(ws)
-    rows = [_tune_one(entry, source, time.time()) for entry in entries]
+    from modelyard.capacity.advice import WEEK_S, tune_row
+    from modelyard.observe.usage import serving_subject
+
+    now = time.time()
+    rows = [
+        tune_row(entry, source.usage(serving_subject(entry.id), since=now - WEEK_S), now)
+        for entry in entries
+    ]
     diffs = [_write(entry, row) for entry, row in zip(entries, rows, strict=True)] if write else []
     if as_json:
         print_json({"models": rows, "written": [d for d in diffs if d]})
@@ -172,55 +177,6 @@ def tune(
     for diff in diffs:
         if diff:
             console.print(diff, highlight=False, markup=False)
-
-
-def _tune_one(entry: ModelEntry, source: UsageSource, now: float) -> dict[str, Any]:
-    from modelyard.capacity import ModelyardPolicy, Provisioned, respect_hpa
-    from modelyard.config import cpu_millis, memory_bytes
-    from modelyard.observe.usage import serving_subject
-
-    res = entry.deploy.resources
-    limit = res.limits.memory or res.memory
-    provisioned = Provisioned(
-        cpu_millis(res.cpu) / 1000, memory_bytes(res.memory), memory_bytes(limit)
-    )
-    recommender = ModelyardPolicy().recommender(provisioned)
-    for sample in source.usage(serving_subject(entry.id), since=now - 7 * 86400):
-        recommender.add(sample.at, sample.cpu_cores, sample.memory_bytes)
-    rec = recommender.recommend(now)
-    row: dict[str, Any] = {"model": entry.id, "current": {"cpu": res.cpu, "memory": res.memory}}
-    if rec is None:
-        return {**row, "recommended": None, "evidence": {"samples": 0}}
-    rec = respect_hpa(rec, entry.deploy.autoscaling, provisioned)
-    return {**row, **_advice(rec)}
-
-
-def _advice(rec: Recommendation) -> dict[str, Any]:
-    from modelyard.capacity import cpu_quantity, memory_quantity
-
-    def bounds(est: Any, unit: str) -> dict[str, float | None]:
-        return {
-            f"target_{unit}": est.target,
-            f"lower_{unit}": est.lower,
-            f"upper_{unit}": None if math.isinf(est.upper) else est.upper,
-        }
-
-    return {
-        "recommended": {
-            "cpu": cpu_quantity(rec.cpu_cores.target) if rec.cpu_cores else None,
-            "memory": memory_quantity(rec.memory_bytes.target) if rec.memory_bytes else None,
-        },
-        "cpu": bounds(rec.cpu_cores, "cores") if rec.cpu_cores else None,
-        "memory": bounds(rec.memory_bytes, "bytes") if rec.memory_bytes else None,
-        "evidence": {
-            "samples": rec.samples,
-            "window_s": round(rec.window_s, 1),
-            "cpu_percentile": rec.cpu_percentile,
-            "memory_percentile": rec.memory_percentile,
-            "confidence": rec.confidence,
-            "notes": list(rec.notes),
-        },
-    }
 
 
 def _write(entry: ModelEntry, row: dict[str, Any]) -> str:
@@ -274,32 +230,14 @@ def cost(
     as_json: JsonOpt = False,
 ) -> None:
     """Daily cost per team, DRI or model from usage history and the workspace's prices."""
-    from modelyard.capacity import CostLine, Requests, cost_report
-    from modelyard.config import cpu_millis, load_workspace, memory_bytes
-    from modelyard.observe.usage import serving_subject, training_subject
+    from modelyard.capacity import cost_report
+    from modelyard.capacity.advice import cost_lines
+    from modelyard.config import load_workspace
 
     ws = load_workspace(workspace)
     source = _usage_source(ws)
     now = time.time()
     since = now - days * 86400
-    lines = []
-    for entry in ws.models.values():
-        owner = entry.spec.owner
-        serve = entry.deploy.resources
-        train = entry.spec.training.resources
-        for kind, subject, req in (
-            (
-                "serving",
-                serving_subject(entry.id),
-                Requests(cpu_millis(serve.cpu) / 1000, memory_bytes(serve.memory), serve.gpu),
-            ),
-            (
-                "training",
-                training_subject(entry.id),
-                Requests(cpu_millis(train.cpu) / 1000, memory_bytes(train.memory), train.gpu),
-            ),
-        ):
-            samples = source.usage(subject, since=since)
-            lines.append(CostLine(entry.id, owner.team, owner.dri, kind, req, samples))
+    lines = cost_lines(ws.models.values(), lambda subject: source.usage(subject, since=since))
     report = cost_report(lines, ws.settings.prices, by=by.value, days=days, now=now)
     emit(as_json, report, lambda: capacity_views.cost_table(report))

@@ -138,15 +138,26 @@ def deploy(
 def up(
     backend: BackendOpt = None, workspace: WorkspaceOpt = Path(), as_json: JsonOpt = False
 ) -> None:
-    """Start every model whose model.yaml state is production or staging."""
-    results = _backend(workspace, backend).up()
+    """Start every model whose model.yaml state is production or staging.
+
+    Locally also a Prometheus scraping them (observability.prometheus: true), the due
+    scheduled pipelines, and a scheduler process for later fire times.
+    """
+    from modelyard.cli.companions import start_companions
+    from modelyard.config import load_workspace
+
+    chosen = _backend(workspace, backend)
+    results = chosen.up()
     rows = [_deploy_row(r) for r in results]
+    extra = start_companions(load_workspace(workspace), results) if chosen.name == "local" else []
 
     def human() -> None:
         for result in results:
             _print_deploy(result)
         if not results:
             console.print("no model is in state production or staging")
+        for line in extra:
+            console.print(line, highlight=False)
 
     emit(as_json, rows, human)
 
@@ -157,12 +168,22 @@ def down(
     workspace: WorkspaceOpt = Path(),
     as_json: JsonOpt = False,
 ) -> None:
-    """Stop serving: local servers drain first; on Kubernetes the model's objects are deleted."""
-    stopped = _backend(workspace, backend).down(model_ids or None)
+    """Stop serving: local servers drain first; on Kubernetes the model's objects are deleted.
+
+    Without model ids, locally also what `up` started beside them (Prometheus, scheduler).
+    """
+    from modelyard.cli.companions import stop_companions
+    from modelyard.config import load_workspace
+
+    chosen = _backend(workspace, backend)
+    stopped = chosen.down(model_ids or None)
+    everything = chosen.name == "local" and not model_ids
+    also = stop_companions(load_workspace(workspace)) if everything else []
+    every = [*stopped, *also]
     emit(
         as_json,
-        {"stopped": stopped},
-        lambda: console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}"),
+        {"stopped": stopped, "also_stopped": also},
+        lambda: console.print(f"stopped: {', '.join(every) or 'nothing was running'}"),
     )
 
 

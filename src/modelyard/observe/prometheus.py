@@ -120,8 +120,13 @@ def start(
     port: int | None = None,
     binary: str | None = None,
     ready_timeout_s: float = 60.0,
+    detach: bool = False,
 ) -> PrometheusServer:
-    """Write ``config`` under ``directory``, start Prometheus on loopback, wait until ready."""
+    """Write ``config`` under ``directory``, start Prometheus on loopback, wait until ready.
+
+    ``detach`` starts it in a session of its own, so that it outlives the command that
+    started it (``modelyard up``) and no terminal signal reaches it.
+    """
     exe = shutil.which(binary or BINARY)
     if exe is None:
         raise PrometheusNotInstalled(
@@ -140,8 +145,10 @@ def start(
             f"--web.listen-address={address}",
             "--web.enable-lifecycle",
         ],
+        stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=detach,
     )
     log.close()
     server = PrometheusServer(f"http://{address}", process, config_path)
