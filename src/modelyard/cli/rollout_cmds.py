@@ -16,14 +16,12 @@ import typer
 from rich.console import Group
 from rich.table import Table
 
-from modelyard.cli.output import console, emit, print_json
-from modelyard.cli.workspace_cmds import BackendOpt, JsonOpt, WorkspaceOpt
+from modelyard.cli.output import console, emit, literal, print_json
+from modelyard.cli.workspace_cmds import BackendOpt, JsonOpt, ModelArg, ModelsArg, WorkspaceOpt
 
 if TYPE_CHECKING:
     from modelyard.backends import Backend, Command, DeployResult, RolloutStatus
     from modelyard.backends.local.operations import RolloutView
-
-ModelArg = Annotated[str, typer.Argument(help="Model id.")]
 
 rollout_app = typer.Typer(help="Watch and steer a model's rollout.", no_args_is_help=True)
 
@@ -152,7 +150,7 @@ def up(
 
 
 def down(
-    model_ids: Annotated[list[str] | None, typer.Argument(help="Models (default: all).")] = None,
+    model_ids: ModelsArg = None,
     backend: BackendOpt = None,
     workspace: WorkspaceOpt = Path(),
     as_json: JsonOpt = False,
@@ -250,16 +248,17 @@ def render_view(model_id: str, view: RolloutView) -> Group:
     if state.outcome is not None:
         outcome = state.outcome
         by = outcome.by or "-"
-        head.add_row(
-            "outcome", outcome.reason if by in outcome.reason else f"{outcome.reason} (by {by})"
-        )
+        reason = outcome.reason if by in outcome.reason else f"{outcome.reason} (by {by})"
+        head.add_row("outcome", literal(reason))
     if state.last_checks:
         parts.append(checks_table(state.last_checks))
     events = Table(title="recent events", title_justify="left")
     for column in ("at", "rev", "event", "detail"):
         events.add_column(column)
     for event in view.events[-8:]:
-        events.add_row(_when(event.at)[11:], str(event.revision), event.kind, _brief(event.detail))
+        events.add_row(
+            _when(event.at)[11:], str(event.revision), event.kind, literal(_brief(event.detail))
+        )
     parts.append(events)
     return Group(*parts)
 
@@ -419,7 +418,7 @@ def history(
             table.add_column(column)
         for row in rows:
             table.add_row(
-                *(str(row[c]) for c in ("revision", "version", "by", "at", "outcome", "reason"))
+                *(literal(row[c]) for c in ("revision", "version", "by", "at", "outcome", "reason"))
             )
         console.print(table if rows else f"{model_id} was never deployed")
 

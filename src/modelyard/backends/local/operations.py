@@ -27,6 +27,7 @@ from modelyard.backends.local.locks import rollout_lock, supervisor_lock
 from modelyard.backends.local.records import Deployment, Revision, RolloutEvent
 from modelyard.backends.local.state import StateStore
 from modelyard.config import Workspace
+from modelyard.config.ids import parse_model_id
 from modelyard.errors import Conflict, NotFound, Unavailable
 from modelyard.registry import Registry
 from modelyard.rollout import (
@@ -242,7 +243,7 @@ def down(
     import signal
 
     stopped = []
-    for model_id in model_ids or sorted(workspace.models):
+    for model_id in [parse_model_id(m) for m in model_ids or sorted(workspace.models)]:
         lock = supervisor_lock(workspace.state_dir, model_id)
         if not lock.held_elsewhere():
             continue
