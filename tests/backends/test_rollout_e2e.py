@@ -213,6 +213,16 @@ def test_restarted_controller_resumes_the_rollout(yard: Workspace) -> None:
     while supervisor_running(yard, MODEL) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not supervisor_running(yard, MODEL)
+    # rollout status says so: a dead supervisor, a stalled rollout, never "time left 0.0s"
+    status = _cli(yard, "rollout", "status", MODEL)
+    assert status["supervisor"] == {"running": False, "dead": True}  # type: ignore[call-overload]
+    assert status["rollout"]["stalled"] is True  # type: ignore[call-overload,index]
+    assert status["rollout"]["time_left_s"] is None  # type: ignore[call-overload,index]
+    shown = CliRunner().invoke(app, ["rollout", "status", MODEL, "-w", str(yard.root)])
+    assert shown.exit_code == 0, shown.output
+    assert "no supervisor" in shown.output
+    assert "stalled" in shown.output
+    assert "time left 0.0s" not in " ".join(shown.output.split())
     start_supervisor(yard, MODEL)
     state = wait_rollout(yard, result.revision)
     loop.stop()

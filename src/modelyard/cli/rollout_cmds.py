@@ -182,6 +182,7 @@ def view_dict(view: RolloutView) -> dict[str, Any]:
             "canary_weight": dep.canary_weight,
             "shadow": dep.shadow_version,
         },
+        "supervisor": {"running": view.supervisor_running, "dead": _supervisor_dead(view)},
         "revision": view.revision,
         "active_revision": None
         if view.active is None
@@ -197,8 +198,11 @@ def view_dict(view: RolloutView) -> dict[str, Any]:
             "steps": list(state.plan.steps),
             "weight": state.weight,
             "paused": state.paused,
-            "time_left_s": state.time_left(view.now),
-            "total_time_left_s": state.total_time_left(view.now),
+            "time_left_s": None if _supervisor_dead(view) else state.time_left(view.now),
+            "total_time_left_s": None
+            if _supervisor_dead(view)
+            else state.total_time_left(view.now),
+            "stalled": _supervisor_dead(view) and not state.terminal,
             "checks": [c.to_dict() for c in state.last_checks],
             "outcome": state.outcome.to_dict() if state.outcome else None,
         },
@@ -223,7 +227,15 @@ def render_view(model_id: str, view: RolloutView) -> Group:
             routing += f", canary {dep.canary_version} at {dep.canary_weight:g}%"
         if dep.shadow_version:
             routing += f", shadow {dep.shadow_version} (mirrored)"
-        head.add_row("server", f"{dep.status} on port {dep.port} (pid {dep.pid})")
+        if _supervisor_dead(view):
+            head.add_row(
+                "server",
+                f"[bold red]no supervisor[/]: it died; last recorded {dep.status} on port "
+                f"{dep.port} (pid {dep.pid}); nothing restarts the server or drives the rollout "
+                "until `modelyard up`",
+            )
+        else:
+            head.add_row("server", f"{dep.status} on port {dep.port} (pid {dep.pid})")
         head.add_row("routing", routing)
     if view.active is not None:
         head.add_row("serving", f"revision {view.active.revision} (version {view.active.version})")
@@ -241,7 +253,9 @@ def render_view(model_id: str, view: RolloutView) -> Group:
     shadow = f"shadow {state.plan.shadow:g}s, " if state.plan.shadow else ""
     head.add_row("plan", f"{shadow}steps {steps}, {state.plan.interval:g}s each")
     left = state.time_left(view.now)
-    if left is not None:
+    if _supervisor_dead(view) and not state.terminal:
+        head.add_row("time left", "[bold red]stalled[/]: no supervisor drives this rollout")
+    elif left is not None:
         total = state.total_time_left(view.now)
         more = f" ({total:.1f}s to promotion if all pass)" if total is not None else ""
         head.add_row("time left", f"{left:.1f}s in this phase{more}")
@@ -261,6 +275,12 @@ def render_view(model_id: str, view: RolloutView) -> Group:
         )
     parts.append(events)
     return Group(*parts)
+
+
+def _supervisor_dead(view: RolloutView) -> bool:
+    """A deployment that should be running (not stopped) whose supervisor is gone."""
+    dep = view.deployment
+    return dep is not None and dep.status != "stopped" and not view.supervisor_running
 
 
 def _brief(detail: dict[str, Any]) -> str:

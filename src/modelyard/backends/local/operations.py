@@ -53,6 +53,10 @@ class NothingToRollBack(NotFound):
     """The model has no earlier revision that served."""
 
 
+class RollbackRaced(Conflict):
+    """Another command changed the serving revision while this rollback waited its turn."""
+
+
 @dataclass(frozen=True)
 class RolloutView:
     """Everything ``rollout status`` shows."""
@@ -65,6 +69,9 @@ class RolloutView:
     now: float
     active: Revision | None = None
     """The revision serving now (a rollback makes one without a rollout)."""
+    supervisor_running: bool = True
+    """Whether the deployment's supervisor holds its lock; ``False`` with a stored pid means it
+    died (nothing restarts the server or drives the rollout until ``modelyard up``)."""
 
 
 def store_for(workspace: Workspace) -> StateStore:
@@ -242,7 +249,7 @@ def down(
     """Stop the supervisors (their servers drain first); returns the models stopped."""
     import signal
 
-    stopped = []
+    stopped: list[str] = []
     for model_id in [parse_model_id(m) for m in model_ids or sorted(workspace.models)]:
         lock = supervisor_lock(workspace.state_dir, model_id)
         if not lock.held_elsewhere():
@@ -293,6 +300,7 @@ def rollback(workspace: Workspace, model_id: str, *, by: str = "") -> RollbackRe
     controller = controller_for(workspace, model_id)
     store = controller.store
     try:
+        seen = store.current_revision(model_id)
         running = controller.unfinished()
         if running is not None:
             state = controller.apply(UserRollback(by=by))
@@ -306,6 +314,12 @@ def rollback(workspace: Workspace, model_id: str, *, by: str = "") -> RollbackRe
             )
         with controller.lock.hold():
             current = store.current_revision(model_id)
+            if seen is not None and current is not None and current.revision != seen.revision:
+                raise RollbackRaced(
+                    f"revision {current.revision} of {model_id!r} (version {current.version}) "
+                    f"took effect while this rollback waited; nothing was changed: see "
+                    "`modelyard history`, then roll back again if you still mean to"
+                )
             previous = store.previous_revision(model_id)
             if current is None or previous is None:
                 raise NothingToRollBack(
@@ -360,6 +374,7 @@ def rollout_view(workspace: Workspace, model_id: str, events: int = 12) -> Rollo
         store.events(model_id, limit=events),
         time.time(),
         store.current_revision(model_id),
+        supervisor_running(workspace, model_id),
     )
 
 

@@ -298,11 +298,16 @@ class StateStore:
         return found[0] if found else None
 
     def previous_revision(self, model_id: str) -> Revision | None:
-        """The latest revision that served before the current one: where a rollback goes."""
+        """The latest revision that served before the current one: where a rollback goes.
+
+        A revision of the version serving now is skipped: going "back" to it changes nothing
+        (after a rollback, the revision it went back to is superseded by its own copy).
+        """
         current = self.current_revision(model_id)
         below = current.revision if current else None
         found = self._revisions(model_id, "DESC", outcome="superseded", below=below)
-        return found[0] if found else None
+        differs = [r for r in found if current is None or r.version != current.version]
+        return differs[0] if differs else None
 
     # ------------------------------------------------------------------ rollouts
 
