@@ -215,7 +215,7 @@ def test_restarted_controller_resumes_the_rollout(yard: Workspace) -> None:
     assert not supervisor_running(yard, MODEL)
     # rollout status says so: a dead supervisor, a stalled rollout, never "time left 0.0s"
     status = _cli(yard, "rollout", "status", MODEL)
-    assert status["supervisor"] == {"running": False, "dead": True}  # type: ignore[call-overload]
+    assert status["supervisor"]["dead"] is True  # type: ignore[call-overload,index]
     assert status["rollout"]["stalled"] is True  # type: ignore[call-overload,index]
     assert status["rollout"]["time_left_s"] is None  # type: ignore[call-overload,index]
     shown = CliRunner().invoke(app, ["rollout", "status", MODEL, "-w", str(yard.root)])

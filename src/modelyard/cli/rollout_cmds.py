@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from modelyard.cli.output import console, emit, literal, print_json
 from modelyard.cli.workspace_cmds import BackendOpt, JsonOpt, ModelArg, ModelsArg, WorkspaceOpt
@@ -182,7 +183,11 @@ def view_dict(view: RolloutView) -> dict[str, Any]:
             "canary_weight": dep.canary_weight,
             "shadow": dep.shadow_version,
         },
-        "supervisor": {"running": view.supervisor_running, "dead": _supervisor_dead(view)},
+        "supervisor": {
+            "running": view.supervisor_running,
+            "dead": _supervisor_dead(view),
+            "gave_up": None if dep is None or dep.status != "failed" else _gave_up(view),
+        },
         "revision": view.revision,
         "active_revision": None
         if view.active is None
@@ -227,7 +232,14 @@ def render_view(model_id: str, view: RolloutView) -> Group:
             routing += f", canary {dep.canary_version} at {dep.canary_weight:g}%"
         if dep.shadow_version:
             routing += f", shadow {dep.shadow_version} (mirrored)"
-        if _supervisor_dead(view):
+        if dep.status == "failed":
+            head.add_row(
+                "server",
+                Text.assemble(
+                    ("failed", "bold red"), f": the supervisor gave up: {_gave_up(view)}"
+                ),
+            )
+        elif _supervisor_dead(view):
             head.add_row(
                 "server",
                 f"[bold red]no supervisor[/]: it died; last recorded {dep.status} on port "
@@ -242,6 +254,8 @@ def render_view(model_id: str, view: RolloutView) -> Group:
     parts: list[Any] = [head]
     if state is None:
         head.add_row("rollout", "none yet")
+        if view.events:
+            parts.append(_events_table(view))
         return Group(*parts)
     head.add_row("rollout", f"revision {view.revision}: {state.current} -> {state.version}")
     colour = {"promoted": "green", "rolled_back": "red", "aborted": "yellow"}
@@ -266,6 +280,11 @@ def render_view(model_id: str, view: RolloutView) -> Group:
         head.add_row("outcome", literal(reason))
     if state.last_checks:
         parts.append(checks_table(state.last_checks))
+    parts.append(_events_table(view))
+    return Group(*parts)
+
+
+def _events_table(view: RolloutView) -> Table:
     events = Table(title="recent events", title_justify="left")
     for column in ("at", "rev", "event", "detail"):
         events.add_column(column)
@@ -273,14 +292,24 @@ def render_view(model_id: str, view: RolloutView) -> Group:
         events.add_row(
             _when(event.at)[11:], str(event.revision), event.kind, literal(_brief(event.detail))
         )
-    parts.append(events)
-    return Group(*parts)
+    return events
+
+
+def _gave_up(view: RolloutView) -> str:
+    """Why the supervisor gave up (its last ``gave_up`` event), for the server row."""
+    found = [e for e in view.events if e.kind == "gave_up"]
+    if not found:
+        return "see `modelyard history`"
+    detail = found[-1].detail
+    return f"{detail.get('start_failures')} failed start(s): {detail.get('reason', '')}"[:300]
 
 
 def _supervisor_dead(view: RolloutView) -> bool:
     """A deployment that should be running (not stopped) whose supervisor is gone."""
     dep = view.deployment
-    return dep is not None and dep.status != "stopped" and not view.supervisor_running
+    return (
+        dep is not None and dep.status not in ("stopped", "failed") and not view.supervisor_running
+    )
 
 
 def _brief(detail: dict[str, Any]) -> str:

@@ -49,7 +49,7 @@ __all__ = [
     "UsageSample",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE deployments (
     model_id TEXT PRIMARY KEY, status TEXT NOT NULL, port INTEGER, pid INTEGER,
@@ -59,7 +59,7 @@ CREATE TABLE revisions (
     model_id TEXT NOT NULL, revision INTEGER NOT NULL, version TEXT NOT NULL,
     created_by TEXT NOT NULL, created_at REAL NOT NULL,
     outcome TEXT NOT NULL CHECK (outcome IN
-        ('pending', 'active', 'superseded', 'rolled_back', 'aborted')),
+        ('pending', 'active', 'superseded', 'rolled_back', 'aborted', 'failed')),
     reason TEXT NOT NULL DEFAULT '', PRIMARY KEY (model_id, revision));
 CREATE TABLE rollouts (
     model_id TEXT NOT NULL, revision INTEGER NOT NULL, state TEXT NOT NULL,
@@ -74,6 +74,22 @@ CREATE TABLE usage_samples (
     cpu REAL NOT NULL, rss INTEGER NOT NULL);
 CREATE INDEX usage_samples_by_subject ON usage_samples (subject, at);
 """
+
+_MIGRATIONS: dict[int, str] = {
+    2: """
+ALTER TABLE revisions RENAME TO revisions_v1;
+CREATE TABLE revisions (
+    model_id TEXT NOT NULL, revision INTEGER NOT NULL, version TEXT NOT NULL,
+    created_by TEXT NOT NULL, created_at REAL NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN
+        ('pending', 'active', 'superseded', 'rolled_back', 'aborted', 'failed')),
+    reason TEXT NOT NULL DEFAULT '', PRIMARY KEY (model_id, revision));
+INSERT INTO revisions SELECT * FROM revisions_v1;
+DROP TABLE revisions_v1;
+""",
+}
+"""Schema version -> the statements that bring the one below up to it (2: ``failed``, a
+revision that never served because its version could not be started)."""
 
 
 _REVISIONS = (
@@ -130,6 +146,12 @@ class StateStore:
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
                             conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                elif found < SCHEMA_VERSION:
+                    for version in range(found + 1, SCHEMA_VERSION + 1):
+                        for statement in _MIGRATIONS[version].split(";"):
+                            if statement.strip():
+                                conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute("COMMIT")
             finally:
