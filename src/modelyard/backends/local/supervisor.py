@@ -32,7 +32,7 @@ from modelyard.backends.local.locks import rollout_lock, supervisor_lock
 from modelyard.backends.local.operations import production_marker
 from modelyard.backends.local.process import READY_PATH, ServerNotReady, ServerProcess, free_port
 from modelyard.backends.local.records import Deployment, Revision
-from modelyard.backends.local.state import StateStore
+from modelyard.backends.local.state import StateError, StateStore
 from modelyard.config import Workspace, load_workspace
 from modelyard.errors import ModelyardError
 from modelyard.jobs import ProcessTreeSampler
@@ -115,7 +115,9 @@ class Supervisor:
         self._failures = 0
         """Consecutive failed starts and early deaths; reset once a server stays up."""
         self.gave_up = False
-        self._store_failing = False
+        self._failing: str | None = None
+        """The error the last step failed with, logged once (None: the last step worked)."""
+        self._step_wait = poll
 
     # ------------------------------------------------------------------ life
 
@@ -129,15 +131,38 @@ class Supervisor:
         try:
             self.server = self._adopt()
             while not self.stopping:
-                try:
-                    self._once()
-                except Exception:  # the loop is the edge: log and go on
-                    log.exception("supervisor of %s: step failed", self.model_id)
-                time.sleep(self.poll)
+                time.sleep(self.step())
         finally:
             self._shutdown()
             self.lock.release()
         return 0
+
+    def step(self) -> float:
+        """One pass of the loop; returns the seconds to wait before the next.
+
+        The loop is the edge: a failing step is logged, but a failure that repeats (a read-only
+        or full ``state.db``) is logged once, with backoff (up to BACKOFF_MAX) until a step
+        succeeds again, which is logged too.
+        """
+        try:
+            self._once()
+        except Exception as exc:
+            said = f"{type(exc).__name__}: {exc}"
+            if said != self._failing:
+                if isinstance(exc, StateError):
+                    log.error(
+                        "supervisor of %s: %s; backing off until it works", self.model_id, said
+                    )
+                else:
+                    log.exception("supervisor of %s: step failed; backing off", self.model_id)
+                self._failing = said
+                self._step_wait = self.poll
+            self._step_wait = min(self._step_wait * 2, BACKOFF_MAX)
+            return self._step_wait
+        if self._failing is not None:
+            log.info("supervisor of %s: working again after: %s", self.model_id, self._failing)
+            self._failing = None
+        return self.poll
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True
