@@ -194,6 +194,12 @@ def test_killed_server_comes_back_with_the_same_weights(yard: Workspace) -> None
                 break
         time.sleep(0.1)
     assert restored == ("canary", 0.5)
+    # the crash counts against the canary: it is in the history of this rollout
+    crashes = [e for e in store.events(MODEL, result.revision) if e.kind == "server_crashed"]
+    assert len(crashes) == 1
+    assert crashes[0].detail["phase"] == "canary"
+    assert crashes[0].detail["weight"] == 50.0
+    assert "-9" in crashes[0].detail["reason"]
     rollout_command(yard, MODEL, "resume", by="test")
     state = wait_rollout(yard, result.revision)
     loop.stop()

@@ -37,7 +37,7 @@ from modelyard.config import Workspace, load_workspace
 from modelyard.errors import ModelyardError
 from modelyard.jobs import ProcessTreeSampler
 from modelyard.observe.usage import UsageSample, serving_subject
-from modelyard.rollout import Metrics
+from modelyard.rollout import Metrics, ServerCrashed
 from modelyard.workflows.serve import admin_token
 
 log = logging.getLogger("modelyard.supervisor")
@@ -248,6 +248,17 @@ class Supervisor:
 
     # ------------------------------------------------------------------ faults
 
+    def _crash_counts(self, server: Server) -> None:
+        """A crash during a rollout goes to the machine: the phase's interval starts again."""
+        controller = self.controller
+        if controller is None or controller.unfinished() is None:
+            return
+        code = (
+            server._proc.returncode if isinstance(server, ServerProcess) and server._proc else None
+        )
+        how = f"exit code {code}" if code is not None else "it is gone"
+        controller.apply(ServerCrashed(reason=f"the server (pid {server.pid}) died: {how}"))
+
     def _never_served(self) -> Revision | None:
         """The revision of a first deploy that has not served yet (pending, no rollout)."""
         revisions = self.store.revisions(self.model_id)
@@ -316,6 +327,7 @@ class Supervisor:
             return True
         if self.server is not None:
             log.warning("the server of %s died; restarting", self.model_id)
+            self._crash_counts(self.server)
             if time.monotonic() - self._started_at <= STABLE_AFTER:
                 self._failures += 1
             self.server = None
