@@ -110,3 +110,14 @@ def test_history_table_prints_reasons_literally(
     history("ctr", None, workspace_dir, False)
     text = "".join(buffer.getvalue().split())
     assert "".join(USER_DATA.split()) in text
+
+
+def test_the_supervisor_refuses_a_bad_id_before_it_touches_anything(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "modelyard.backends.local.supervisor", str(tmp_path)]
+    done = subprocess.run([*command, "../../x"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "not a valid model id" in done.stderr
+    assert list(tmp_path.iterdir()) == []

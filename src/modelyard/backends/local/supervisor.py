@@ -33,7 +33,7 @@ from modelyard.backends.local.operations import production_marker
 from modelyard.backends.local.process import READY_PATH, ServerNotReady, ServerProcess, free_port
 from modelyard.backends.local.records import Deployment, Revision
 from modelyard.backends.local.state import StateError, StateStore
-from modelyard.config import Workspace, load_workspace
+from modelyard.config import Workspace, load_workspace, parse_model_id
 from modelyard.errors import ModelyardError
 from modelyard.jobs import ProcessTreeSampler
 from modelyard.observe.usage import UsageSample, serving_subject
@@ -401,10 +401,17 @@ def _tail(log_path: Path | None) -> str:
     return ("; log tail: " + " | ".join(lines)) if lines else ""
 
 
+def _model_id(text: str) -> str:
+    try:
+        return parse_model_id(text)
+    except ModelyardError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m modelyard.backends.local.supervisor")
     parser.add_argument("workspace", type=Path)
-    parser.add_argument("model_id")
+    parser.add_argument("model_id", type=_model_id)
     parser.add_argument("--poll", type=float, default=0.5)
     parser.add_argument("--max-start-failures", type=int, default=MAX_START_FAILURES)
     args = parser.parse_args(argv)
