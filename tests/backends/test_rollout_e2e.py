@@ -194,6 +194,12 @@ def test_killed_server_comes_back_with_the_same_weights(yard: Workspace) -> None
                 break
         time.sleep(0.1)
     assert restored == ("canary", 0.5)
+    # the crash counts against the canary: it is in the history of this rollout
+    crashes = [e for e in store.events(MODEL, result.revision) if e.kind == "server_crashed"]
+    assert len(crashes) == 1
+    assert crashes[0].detail["phase"] == "canary"
+    assert crashes[0].detail["weight"] == 50.0
+    assert "-9" in crashes[0].detail["reason"]
     rollout_command(yard, MODEL, "resume", by="test")
     state = wait_rollout(yard, result.revision)
     loop.stop()
@@ -213,6 +219,16 @@ def test_restarted_controller_resumes_the_rollout(yard: Workspace) -> None:
     while supervisor_running(yard, MODEL) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not supervisor_running(yard, MODEL)
+    # rollout status says so: a dead supervisor, a stalled rollout, never "time left 0.0s"
+    status = _cli(yard, "rollout", "status", MODEL)
+    assert status["supervisor"]["dead"] is True  # type: ignore[call-overload,index]
+    assert status["rollout"]["stalled"] is True  # type: ignore[call-overload,index]
+    assert status["rollout"]["time_left_s"] is None  # type: ignore[call-overload,index]
+    shown = CliRunner().invoke(app, ["rollout", "status", MODEL, "-w", str(yard.root)])
+    assert shown.exit_code == 0, shown.output
+    assert "no supervisor" in shown.output
+    assert "stalled" in shown.output
+    assert "time left 0.0s" not in " ".join(shown.output.split())
     start_supervisor(yard, MODEL)
     state = wait_rollout(yard, result.revision)
     loop.stop()

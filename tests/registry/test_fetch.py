@@ -73,3 +73,33 @@ def test_missing_version_or_alias(
 def test_unregistered_model(workspace: Workspace) -> None:
     with pytest.raises(NotFound, match="no registered version"):
         Registry.for_workspace(workspace).resolve("ctr")
+
+
+def test_a_symlink_in_the_artifact_folder_is_refused_at_registration(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    from modelyard.registry.checksum import ArtifactSymlink
+
+    folder = tmp_path / "artifacts-1"
+    (tmp_path / "seed").mkdir()
+    (tmp_path / "seed" / "passwd").write_text("root:x:0:0\n")
+    registry, _ = _register(workspace, tmp_path, 1)
+    (folder / "extra").symlink_to(tmp_path / "seed" / "passwd")
+    tracking = registry.tracking
+    run_id = tracking.start_run(tracking.experiment_id("ctr"), {}, {})
+    with pytest.raises(ArtifactSymlink, match="is a symbolic link inside the artifact folder"):
+        registry.register(workspace.model("ctr"), run_id, str(folder), None, {})
+    assert [v.version for v in registry.versions("ctr")] == [1]
+
+
+def test_a_symlink_added_after_registration_is_refused_at_fetch(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    from modelyard.registry.checksum import ArtifactSymlink
+
+    registry, number = _register(workspace, tmp_path, 1)
+    (tmp_path / "artifacts-1" / "sub").symlink_to(tmp_path, target_is_directory=True)
+    with pytest.raises(ArtifactSymlink) as caught:
+        registry.fetch("ctr", number)
+    assert isinstance(caught.value, IntegrityError)
+    assert "sub" in str(caught.value)

@@ -88,6 +88,7 @@ def test_public_api_is_pinned():
             "RolloutPlan",
             "RolloutState",
             "RolloutStateError",
+            "ServerCrashed",
             "Routing",
             "SetCanaryWeight",
             "SetShadow",

@@ -147,3 +147,28 @@ def test_failing_shadow_never_affects_the_caller(versions, tmp_path):
         stats = _wait_stats(c, "5", "shadow_errors", 10)
         assert stats["shadow_errors"] == 10
         assert 'modelyard_shadow_errors_total{model="m",version="5"} 10.0' in c.get("/metrics").text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("post", "/admin/models/m/versions", {"version": "abc"}, 400),
+        ("post", "/admin/models/m/versions", {"version": "-1"}, 400),
+        ("post", "/admin/models/m/versions", {"version": "9" * 40}, 400),
+        ("post", "/admin/models/m/versions", {"version": "77"}, 404),
+        ("post", "/admin/models/m/versions", {"version": "2", "canary_share": 7}, 400),
+        ("post", "/admin/models/m/versions", [1, 2], 400),
+        ("post", "/admin/models/m/promote", {"version": "../1"}, 400),
+        ("post", "/admin/models/m/promote", {"version": "8"}, 404),
+        ("put", "/admin/models/m/traffic", {"canary_share": "half"}, 400),
+        ("delete", "/admin/models/m/versions/abc", None, 400),
+        ("delete", "/admin/models/m/versions/8", None, 404),
+    ],
+)
+def test_every_admin_input_error_is_a_4xx_with_a_message(versions, method, path, body, status):
+    with serve(versions["1"], _options(), _loader(versions)) as running, running.client() as c:
+        reply = c.request(method, path, headers=AUTH, json=body)
+        assert reply.status_code == status, reply.text
+        assert reply.json()["error"]
+        assert "Traceback" not in reply.text
+        assert c.post("/v1/models/m:predict", json=BODY).status_code == 200

@@ -30,8 +30,9 @@ DeployAction = Literal["started", "rollout", "unchanged", "planned"]
 """started: the model was not served and now is; rollout: a new version is being rolled out;
 unchanged: the version serves already; planned: a dry run, nothing was changed."""
 
-RevisionOutcome = Literal["pending", "active", "superseded", "rolled_back", "aborted"]
-"""pending: being rolled out; active: serving; superseded: replaced by a later active one."""
+RevisionOutcome = Literal["pending", "active", "superseded", "rolled_back", "aborted", "failed"]
+"""pending: being rolled out (or started); active: serving; superseded: replaced by a later
+active one; failed: its version could not be started, so it never served."""
 
 
 @dataclass(frozen=True)

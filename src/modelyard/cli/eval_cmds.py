@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from modelyard.cli.output import console, emit
-from modelyard.cli.workspace_cmds import JsonOpt, WorkspaceOpt
+from modelyard.cli.workspace_cmds import JsonOpt, ModelArg, WorkspaceOpt
 
 if TYPE_CHECKING:
     from modelyard.pipelines import PipelineResult, RunRecord
@@ -37,7 +37,7 @@ def _when(stamp: float | None) -> str:
 
 
 def evaluate(
-    model_id: Annotated[str, typer.Argument(help="Model id.")],
+    model_id: ModelArg,
     version: Annotated[int | None, typer.Option("--version", "-v", help="Version number.")] = None,
     alias: Annotated[str | None, typer.Option("--alias", "-a", help="Version alias.")] = None,
     workspace: WorkspaceOpt = Path(),
@@ -75,7 +75,7 @@ def evaluate(
 
 
 def dataset_build(
-    model_id: Annotated[str, typer.Argument(help="Model id.")],
+    model_id: ModelArg,
     outcomes: Annotated[
         Path, typer.Option(help="CSV or Parquet with request_id, outcome, timestamp.")
     ],
@@ -146,7 +146,7 @@ def _print_runs(title: str, records: list[RunRecord]) -> None:
 
 
 def pipeline_run(
-    model_id: Annotated[str, typer.Argument(help="Model id.")],
+    model_id: ModelArg,
     step: Annotated[
         str | None, typer.Option(help="Run only this step of the run named by --run-key.")
     ] = None,
@@ -212,7 +212,7 @@ def pipeline_export(
 
 
 def pipeline_history(
-    model_id: Annotated[str, typer.Argument(help="Model id.")],
+    model_id: ModelArg,
     limit: Annotated[int, typer.Option(help="How many of the newest runs.", min=1)] = 20,
     workspace: WorkspaceOpt = Path(),
     as_json: JsonOpt = False,

@@ -12,14 +12,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from modelyard.cli.output import console, emit
-from modelyard.cli.workspace_cmds import JsonOpt, WorkspaceOpt
+from modelyard.cli.workspace_cmds import JsonOpt, ModelsArg, WorkspaceOpt
 
 if TYPE_CHECKING:
     from modelyard.k8s import Cluster, Plan
 
-IdsArg = Annotated[
-    list[str] | None, typer.Argument(help="Model ids; every model of the workspace if none.")
-]
+IdsArg = ModelsArg
 PinOpt = Annotated[
     list[str] | None,
     typer.Option(

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from modelyard.cli.output import console, emit
-from modelyard.cli.workspace_cmds import JsonOpt, WorkspaceOpt
+from modelyard.cli.workspace_cmds import JsonOpt, ModelArg, WorkspaceOpt
 
 if TYPE_CHECKING:
     from modelyard.config import Workspace
@@ -68,7 +68,7 @@ def print_train_result(result: TrainResult) -> None:
 
 
 def train(
-    model_id: Annotated[str, typer.Argument(help="Model id (the folder under models/).")],
+    model_id: ModelArg,
     param: Annotated[
         list[str] | None,
         typer.Option("--param", "-p", help="Override a training param: -p C=0.5 (repeatable)."),
@@ -163,7 +163,7 @@ def _version_row(mv: ModelVersion) -> dict[str, object]:
 
 
 def versions(
-    model_id: Annotated[str, typer.Argument(help="Model id.")],
+    model_id: ModelArg,
     workspace: WorkspaceOpt = Path(),
     as_json: JsonOpt = False,
 ) -> None:
@@ -196,7 +196,7 @@ def versions(
 
 
 def serve(
-    model_id: Annotated[str, typer.Argument(help="Model id.")],
+    model_id: ModelArg,
     version: Annotated[int | None, typer.Option("--version", "-v", help="Version number.")] = None,
     alias: Annotated[str | None, typer.Option("--alias", "-a", help="Version alias.")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -237,7 +237,7 @@ def _run_row(run: RunRecord, versions: dict[str, int]) -> dict[str, object]:
 
 
 def runs(
-    model_id: Annotated[str, typer.Argument(help="Model id.")],
+    model_id: ModelArg,
     limit: Annotated[int, typer.Option(help="How many of the newest runs.", min=1)] = 20,
     workspace: WorkspaceOpt = Path(),
     as_json: JsonOpt = False,

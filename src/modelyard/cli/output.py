@@ -39,8 +39,15 @@ EXIT_CODES: dict[type[ModelyardError], int] = {
     IntegrityError: 6,
 }
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
+"""No emoji codes on either console: ``root:x:0:0`` in a log tail must stay as it is. Markup
+stays for the CLI's own strings; user data goes in as :func:`literal` (or ``Text``)."""
+
+
+def literal(value: object) -> Text:
+    """``value`` as text that rich prints as is: no markup, no emoji codes, no highlighting."""
+    return Text(str(value))
 
 
 def exit_code_for(error: ModelyardError) -> int:

@@ -7,23 +7,18 @@ Each command picks a :class:`~modelyard.backends.Backend` (``--backend``, else
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Group
 from rich.table import Table
 
-from modelyard.cli.output import console, emit, print_json
-from modelyard.cli.workspace_cmds import BackendOpt, JsonOpt, WorkspaceOpt
+from modelyard.cli.output import console, emit, literal, print_json
+from modelyard.cli.workspace_cmds import BackendOpt, JsonOpt, ModelArg, ModelsArg, WorkspaceOpt
 
 if TYPE_CHECKING:
-    from modelyard.backends import Backend, Command, DeployResult, RolloutStatus
-    from modelyard.backends.local.operations import RolloutView
-
-ModelArg = Annotated[str, typer.Argument(help="Model id.")]
+    from modelyard.backends import Backend, Command, DeployResult
 
 rollout_app = typer.Typer(help="Watch and steer a model's rollout.", no_args_is_help=True)
 
@@ -46,10 +41,6 @@ _HELP = {
     "resume": "Continue a paused rollout with the time it had left.",
     "abort": "Stop the rollout: all traffic back to the current version.",
 }
-
-
-def _when(at: float) -> str:
-    return dt.datetime.fromtimestamp(at, dt.UTC).isoformat(timespec="seconds")
 
 
 def _user() -> str:
@@ -163,7 +154,7 @@ def up(
 
 
 def down(
-    model_ids: Annotated[list[str] | None, typer.Argument(help="Models (default: all).")] = None,
+    model_ids: ModelsArg = None,
     backend: BackendOpt = None,
     workspace: WorkspaceOpt = Path(),
     as_json: JsonOpt = False,
@@ -190,155 +181,6 @@ def down(
 # ---------------------------------------------------------------------- rollout status
 
 
-def view_dict(view: RolloutView) -> dict[str, Any]:
-    """The JSON form of ``rollout status``."""
-    state, dep = view.state, view.deployment
-    return {
-        "deployment": None
-        if dep is None
-        else {
-            "status": dep.status,
-            "port": dep.port,
-            "pid": dep.pid,
-            "primary": dep.primary_version,
-            "canary": dep.canary_version,
-            "canary_weight": dep.canary_weight,
-            "shadow": dep.shadow_version,
-        },
-        "revision": view.revision,
-        "active_revision": None
-        if view.active is None
-        else {"revision": view.active.revision, "version": view.active.version},
-        "rollout": None
-        if state is None
-        else {
-            "version": state.version,
-            "current": state.current,
-            "phase": state.phase.value,
-            "status": state.status,
-            "step": state.step + 1 if state.step >= 0 else None,
-            "steps": list(state.plan.steps),
-            "weight": state.weight,
-            "paused": state.paused,
-            "time_left_s": state.time_left(view.now),
-            "total_time_left_s": state.total_time_left(view.now),
-            "checks": [c.to_dict() for c in state.last_checks],
-            "outcome": state.outcome.to_dict() if state.outcome else None,
-        },
-        "events": [
-            {"at": e.at, "revision": e.revision, "kind": e.kind, "detail": e.detail}
-            for e in view.events
-        ],
-    }
-
-
-def render_view(model_id: str, view: RolloutView) -> Group:
-    """The rich view of a rollout: routing, phase, step, checks, recent events."""
-    from modelyard.cli.views import checks_table
-
-    state, dep = view.state, view.deployment
-    head = Table.grid(padding=(0, 2))
-    head.add_column(style="bold")
-    head.add_column()
-    if dep is not None:
-        routing = f"primary {dep.primary_version}"
-        if dep.canary_version:
-            routing += f", canary {dep.canary_version} at {dep.canary_weight:g}%"
-        if dep.shadow_version:
-            routing += f", shadow {dep.shadow_version} (mirrored)"
-        head.add_row("server", f"{dep.status} on port {dep.port} (pid {dep.pid})")
-        head.add_row("routing", routing)
-    if view.active is not None:
-        head.add_row("serving", f"revision {view.active.revision} (version {view.active.version})")
-    parts: list[Any] = [head]
-    if state is None:
-        head.add_row("rollout", "none yet")
-        return Group(*parts)
-    head.add_row("rollout", f"revision {view.revision}: {state.current} -> {state.version}")
-    colour = {"promoted": "green", "rolled_back": "red", "aborted": "yellow"}
-    head.add_row("phase", f"[{colour.get(state.phase.value, 'cyan')}]{state.status}[/]")
-    steps = " ".join(
-        f"[reverse]{w:g}%[/]" if i == state.step else f"{w:g}%"
-        for i, w in enumerate(state.plan.steps)
-    )
-    shadow = f"shadow {state.plan.shadow:g}s, " if state.plan.shadow else ""
-    head.add_row("plan", f"{shadow}steps {steps}, {state.plan.interval:g}s each")
-    left = state.time_left(view.now)
-    if left is not None:
-        total = state.total_time_left(view.now)
-        more = f" ({total:.1f}s to promotion if all pass)" if total is not None else ""
-        head.add_row("time left", f"{left:.1f}s in this phase{more}")
-    if state.outcome is not None:
-        outcome = state.outcome
-        by = outcome.by or "-"
-        head.add_row(
-            "outcome", outcome.reason if by in outcome.reason else f"{outcome.reason} (by {by})"
-        )
-    if state.last_checks:
-        parts.append(checks_table(state.last_checks))
-    events = Table(title="recent events", title_justify="left")
-    for column in ("at", "rev", "event", "detail"):
-        events.add_column(column)
-    for event in view.events[-8:]:
-        events.add_row(_when(event.at)[11:], str(event.revision), event.kind, _brief(event.detail))
-    parts.append(events)
-    return Group(*parts)
-
-
-def _brief(detail: dict[str, Any]) -> str:
-    if "checks" in detail:
-        return f"{detail.get('phase')}: {detail.get('verdict')}"
-    if detail.get("failed_check"):
-        check = detail["failed_check"]
-        return f"{check['name']}={check['value']} > {check['threshold']} ({detail.get('reason')})"
-    keep = {k: v for k, v in detail.items() if k not in ("plan", "until")}
-    return ", ".join(f"{k}={v}" for k, v in keep.items())[:90]
-
-
-def status_dict(status: RolloutStatus) -> dict[str, Any]:
-    """The JSON form of ``rollout status``: the local view as before, else the seam's record."""
-    from modelyard.backends.local.operations import RolloutView
-
-    if isinstance(status.detail, RolloutView):
-        return view_dict(status.detail)
-    return {
-        "backend": status.backend,
-        "serving": status.serving,
-        "canary": status.canary,
-        "canary_share": status.canary_share,
-        "rollout": {
-            "version": status.rollout_version,
-            "phase": status.phase,
-            "step": status.step,
-            "paused": status.paused,
-            "finished": status.finished,
-        },
-    }
-
-
-def render_status(model_id: str, status: RolloutStatus) -> Any:
-    """The rich view: the local backend's full one, else a short table of the seam's record."""
-    from modelyard.backends.local.operations import RolloutView
-
-    if isinstance(status.detail, RolloutView):
-        return render_view(model_id, status.detail)
-    head = Table.grid(padding=(0, 2))
-    head.add_column(style="bold")
-    head.add_column()
-    head.add_row("backend", status.backend)
-    head.add_row("serving", str(status.serving or "nothing yet"))
-    if status.canary:
-        head.add_row("canary", f"{status.canary} at {status.canary_share:.0%}")
-    if status.rollout_version is not None:
-        step = f", step {status.step}" if status.step else ""
-        paused = ", paused" if status.paused else ""
-        done = "finished" if status.finished else "in progress"
-        head.add_row(
-            "rollout", f"version {status.rollout_version}: {status.phase}{step}{paused} ({done})"
-        )
-    return head
-
-
 def status(
     model_id: ModelArg,
     watch: Annotated[bool, typer.Option("--watch", help="Refresh until it ends.")] = False,
@@ -348,6 +190,8 @@ def status(
 ) -> None:
     """Show the rollout: routing, phase, step and weight, analysis figures, time left."""
     from rich.live import Live
+
+    from modelyard.cli.rollout_views import render_status, status_dict
 
     chosen = _backend(workspace, backend)
     found = chosen.status(model_id)
@@ -368,6 +212,8 @@ def _steer(command: str) -> Any:
         workspace: WorkspaceOpt = Path(),
         as_json: JsonOpt = False,
     ) -> None:
+        from modelyard.cli.rollout_views import status_dict
+
         cmd: Command = command  # type: ignore[assignment]
         found = _backend(workspace, backend).rollout(model_id, cmd, by=_user())
         done = found.phase if found.phase else "done"
@@ -421,13 +267,15 @@ def history(
     as_json: JsonOpt = False,
 ) -> None:
     """Revisions of a deployment: version, who and when, outcome."""
+    from modelyard.cli.rollout_views import when
+
     revisions = _backend(workspace, backend).history(model_id)
     rows = [
         {
             "revision": r.revision,
             "version": r.version,
             "by": r.created_by,
-            "at": _when(r.created_at),
+            "at": when(r.created_at),
             "outcome": r.outcome,
             "reason": r.reason,
         }
@@ -440,7 +288,7 @@ def history(
             table.add_column(column)
         for row in rows:
             table.add_row(
-                *(str(row[c]) for c in ("revision", "version", "by", "at", "outcome", "reason"))
+                *(literal(row[c]) for c in ("revision", "version", "by", "at", "outcome", "reason"))
             )
         console.print(table if rows else f"{model_id} was never deployed")
 

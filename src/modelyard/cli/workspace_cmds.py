@@ -24,6 +24,29 @@ BackendOpt = Annotated[
 ]
 
 
+def model_id_param(value: str) -> str:
+    """The typer callback of every model-id argument: the id checked once, exit 2 if bad."""
+    from modelyard.config.ids import InvalidModelId, parse_model_id
+
+    try:
+        return parse_model_id(value)
+    except InvalidModelId as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def model_ids_param(values: list[str] | None) -> list[str] | None:
+    """:func:`model_id_param` for a list of ids (``down a b``)."""
+    return None if values is None else [model_id_param(v) for v in values]
+
+
+ModelArg = Annotated[str, typer.Argument(help="Model id.", callback=model_id_param)]
+"""A model id on the command line; every command that takes one uses this."""
+ModelsArg = Annotated[
+    list[str] | None,
+    typer.Argument(help="Model ids (default: every model).", callback=model_ids_param),
+]
+
+
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.command("validate")(validate)

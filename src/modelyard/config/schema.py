@@ -251,6 +251,10 @@ class Serving(Strict):
     """Serve the framework's own artifact, or convert a scikit-learn model to ONNX."""
     warmup: Warmup = Warmup()
     """Pre-warming before the server takes traffic."""
+    allow_pickle: bool = True
+    """Load formats that run code when loaded (pickle, cloudpickle: scikit-learn's pickled
+    models, MLflow pyfunc, PyTorch ``torch.save``, boosters saved as pickles). ``false`` refuses
+    them at load; skops, ONNX and the boosters' native files still load."""
 
 
 class ModelSpec(Strict):

@@ -81,6 +81,17 @@ class UserRollback:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class ServerCrashed:
+    """The model server died and was restarted while the rollout ran (the supervisor saw it).
+
+    It counts against the rollout's phase: shadow, or the canary step, starts its interval
+    again, judged only on requests the restarted server answered; the crash is recorded.
+    """
+
+    reason: str = ""
+
+
 Event = (
     Start
     | Tick
@@ -92,5 +103,6 @@ Event = (
     | UserResume
     | UserAbort
     | UserRollback
+    | ServerCrashed
 )
 """Every event the machine takes."""

@@ -25,6 +25,7 @@ from modelyard.rollout.events import (
     Event,
     LoadFailed,
     Metrics,
+    ServerCrashed,
     Start,
     Tick,
     UserAbort,
@@ -41,6 +42,8 @@ from modelyard.rollout.transitions import (
     Transition,
     bump,
     end,
+    enter_shadow,
+    enter_step,
     loaded,
     on_time,
     promote,
@@ -93,6 +96,8 @@ def advance(state: RolloutState, event: Event, now: float) -> Transition:
         case UserRollback(by=by, reason=reason):
             why = reason or f"rolled back by {by or 'a user'}"
             return end(state, Phase.ROLLED_BACK, now, why, by)
+        case ServerCrashed(reason=reason):
+            return _crashed(state, now, reason)
     raise TypeError(f"not a rollout event: {event!r}")  # pragma: no cover - exhaustive
 
 
@@ -133,6 +138,27 @@ def reconcile(state: RolloutState) -> tuple[Action, ...]:
 
 def _loading(state: RolloutState, version: str) -> bool:
     return state.phase is Phase.LOADING and version == state.version
+
+
+def _crashed(state: RolloutState, now: float, reason: str) -> Transition:
+    """A server crash counts against the phase: its interval starts again, from zero requests.
+
+    Loading and pending phases only record it (the load is re-sent by ``reconcile``); a paused
+    phase keeps its time left but forgets the requests before the crash.
+    """
+    detail: dict[str, object] = {"phase": state.phase.value, "reason": reason}
+    if state.phase is Phase.CANARY:
+        detail |= {"step": state.step + 1, "weight": state.weight}
+    fresh = replace(state, latest=None)  # windows measured from the restarted server's zero
+    if state.phase not in LIVE or state.paused:
+        return Transition(bump(fresh, base=None), (RecordEvent("server_crashed", detail),))
+    if state.phase is Phase.SHADOW:
+        entered = enter_shadow(fresh, now)
+    else:
+        entered = enter_step(fresh, state.step, now)
+    detail["restarted_until"] = entered.state.phase_ends_at
+    actions = [a for a in entered.actions if not isinstance(a, RecordEvent)]
+    return Transition(entered.state, (RecordEvent("server_crashed", detail), *actions))
 
 
 def _after_end(state: RolloutState, event: Event) -> Transition:

@@ -77,9 +77,9 @@ def loaded(state: RolloutState, now: float) -> Transition:
     if not state.plan.progressive or state.current is None:
         entered = promote(state, now, "promoted at once: no progressive rollout", "plan")
     elif state.plan.shadow:
-        entered = _enter_shadow(state, now)
+        entered = enter_shadow(state, now)
     else:
-        entered = _enter_step(state, 0, now)
+        entered = enter_step(state, 0, now)
     return Transition(entered.state, (record, *entered.actions))
 
 
@@ -94,7 +94,7 @@ def _phase_fields(state: RolloutState, now: float, ends: float, first: float) ->
     }
 
 
-def _enter_shadow(state: RolloutState, now: float) -> Transition:
+def enter_shadow(state: RolloutState, now: float) -> Transition:
     plan = state.plan
     ends = now + (plan.shadow or 0.0)
     shadow = bump(state, phase=Phase.SHADOW, **_phase_fields(state, now, ends, now + plan.interval))
@@ -102,7 +102,7 @@ def _enter_shadow(state: RolloutState, now: float) -> Transition:
     return Transition(shadow, (SetShadow(state.version), record))
 
 
-def _enter_step(state: RolloutState, step: int, now: float) -> Transition:
+def enter_step(state: RolloutState, step: int, now: float) -> Transition:
     ends = now + state.plan.interval
     weight = state.plan.steps[step]
     nxt = bump(state, phase=Phase.CANARY, step=step, **_phase_fields(state, now, ends, ends))
@@ -239,7 +239,7 @@ def _analyse(state: RolloutState, now: float, due: float) -> Transition:
 
 def _next_phase(state: RolloutState, now: float) -> Transition:
     if state.phase is Phase.SHADOW:
-        return _enter_step(state, 0, now)
+        return enter_step(state, 0, now)
     if state.step + 1 < len(state.plan.steps):
-        return _enter_step(state, state.step + 1, now)
+        return enter_step(state, state.step + 1, now)
     return promote(state, now, "every step passed its analysis", "analysis")

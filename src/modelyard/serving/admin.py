@@ -4,6 +4,8 @@ Every route needs ``Authorization: Bearer <admin_token>``; without a configured 
 API is disabled (403). Requests and replies are the pydantic models of
 :mod:`modelyard.serving.admin_models`, the wire contract the typed client shares; the work is
 done by ``ModelDeployment``. The registry's ``loader(name, version)`` supplies new versions.
+Every input error is a 4xx with a message: a version that is no registry version number is a
+400 before the loader sees it, and a loader that cannot find or parse it is a 404 or a 400.
 """
 
 from __future__ import annotations
@@ -46,6 +48,14 @@ def _parse(cls: type[P], body: bytes) -> P:
         return cls.model_validate(orjson.loads(body or b"{}"))
     except (orjson.JSONDecodeError, ValidationError) as exc:
         raise BadRequest(f"invalid {cls.__name__} payload: {exc}") from exc
+
+
+def registry_version(text: str) -> str:
+    """``text`` if it is a registry version number (``"3"``), else a 400 naming it."""
+    if not (text.isascii() and text.isdigit() and 0 < len(text) <= 9 and int(text) > 0):
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise BadRequest(f"version {shown!r} is not a registry version number (1, 2, ...)")
+    return text
 
 
 def deployment_view(deployment: ModelDeployment) -> DeploymentView:
@@ -112,7 +122,13 @@ class AdminApi:
         payload = _parse(AddVersion, await request.body())
         if self.loader is None:
             raise Conflict("this server has no loader for other versions")
-        source = await asyncio.to_thread(self.loader, self.deployment.name, payload.version)
+        version = registry_version(payload.version)
+        try:
+            source = await asyncio.to_thread(self.loader, self.deployment.name, version)
+        except LookupError as exc:
+            raise ModelNotFound(f"version {version} of {self.deployment.name!r}: {exc}") from exc
+        except ValueError as exc:
+            raise BadRequest(f"version {version} of {self.deployment.name!r}: {exc}") from exc
         # Answers are compared with the primary's, so the method follows it unless named.
         source = replace(source, method=payload.method or self.deployment.primary.source.method)
         await self.deployment.add(source, payload.role, payload.canary_share)
@@ -127,10 +143,11 @@ class AdminApi:
     async def promote(self, request: Request) -> Response:
         self._authorize(request)
         payload = _parse(PromoteVersion, await request.body())
-        await self.deployment.promote(payload.version)
+        named = None if payload.version is None else registry_version(payload.version)
+        await self.deployment.promote(named)
         return _reply(deployment_view(self.deployment))
 
     async def remove(self, request: Request) -> Response:
         self._authorize(request)
-        await self.deployment.remove(request.path_params["version"])
+        await self.deployment.remove(registry_version(request.path_params["version"]))
         return _reply(deployment_view(self.deployment))

@@ -52,6 +52,7 @@ class LaunchSpec:
     method: str = "predict"
     warmup_inputs: list[WarmupRow] | None = None
     warmup_requests: int = 3
+    allow_pickle: bool = True
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
@@ -68,6 +69,7 @@ def cached_source(spec: LaunchSpec, version: int | None = None) -> ModelSource:
         method=spec.method,
         warmup_inputs=spec.warmup_inputs,
         warmup_requests=spec.warmup_requests,
+        allow_pickle=spec.allow_pickle,
     )
 
 

@@ -4,6 +4,8 @@ A runtime loads one MLflow model directory and answers ``predict(batch)`` with a
 first axis matches the batch's rows. The flavor in ``MLmodel`` picks the adapter: scikit-learn,
 ONNX Runtime, PyTorch, XGBoost, LightGBM, else the MLflow pyfunc fallback (through
 ``modelyard.tracking``, the one module that imports mlflow). Frameworks import lazily.
+With ``allow_pickle=False`` (``serving.allow_pickle: false`` in model.yaml) every format that
+runs code when loaded is refused before it is opened (:class:`PickleRefused`).
 """
 
 from __future__ import annotations
@@ -32,13 +34,27 @@ class ModelRuntime(Protocol):
     def signature(self) -> Signature: ...
 
 
+class PickleRefused(ModelLoadError):
+    """The model's format runs code when loaded, and the workspace refuses such formats."""
+
+    def __init__(self, file: Path, fmt: str) -> None:
+        super().__init__(
+            f"{file}: refusing to load a {fmt} file: it can run any code when loaded, and "
+            "model.yaml says serving.allow_pickle: false; register the model as skops "
+            "(serialization_format='skops') or serve it as ONNX (serving.format: onnx), "
+            "or allow pickles for this model"
+        )
+        self.file = file
+
+
 class _Base:
     """Shared load/unload: read ``MLmodel``, keep the framework object in ``_model``."""
 
     flavor = ""
 
-    def __init__(self, method: str = "predict") -> None:
+    def __init__(self, method: str = "predict", *, allow_pickle: bool = True) -> None:
         self.method = method
+        self.allow_pickle = allow_pickle
         self._model: Any = None
         self._mlmodel: MLModel | None = None
 
@@ -92,10 +108,11 @@ class SklearnRuntime(_Base):
     flavor = "sklearn"
 
     def _load(self, path: Path, conf: dict[str, Any]) -> Any:
-        return _deserialize(path / str(conf.get("pickled_model", "model.pkl")), conf)
+        file = path / str(conf.get("pickled_model", "model.pkl"))
+        return _deserialize(file, conf, self.allow_pickle)
 
 
-def _deserialize(file: Path, conf: dict[str, Any]) -> Any:
+def _deserialize(file: Path, conf: dict[str, Any], allow_pickle: bool = True) -> Any:
     """Read an estimator as MLflow wrote it: skops (MLflow 3's default), cloudpickle, pickle.
 
     The registry verified the file's checksum before this runs.
@@ -105,6 +122,8 @@ def _deserialize(file: Path, conf: dict[str, Any]) -> Any:
         from modelyard.serving.skops_files import load_skops
 
         return load_skops(file, conf.get("skops_trusted_types"))
+    if not allow_pickle:
+        raise PickleRefused(file, fmt)
     with file.open("rb") as fh:
         if fmt == "cloudpickle":
             import cloudpickle
@@ -156,6 +175,8 @@ class PytorchRuntime(_Base):
         if (data / "model.pt2").exists():
             # MLflow 3's default: a torch.export program (no pickled Python objects).
             return torch.export.load(str(data / "model.pt2")).module()
+        if not self.allow_pickle:
+            raise PickleRefused(data / "model.pth", "torch.save (pickle)")
         model = torch.load(data / "model.pth", weights_only=False)
         model.eval()
         return model
@@ -170,8 +191,10 @@ class PytorchRuntime(_Base):
 class BoosterRuntime(_Base):
     """XGBoost and LightGBM models saved by MLflow with their sklearn wrapper class."""
 
-    def __init__(self, method: str = "predict", flavor: str = "xgboost") -> None:
-        super().__init__(method)
+    def __init__(
+        self, method: str = "predict", flavor: str = "xgboost", *, allow_pickle: bool = True
+    ) -> None:
+        super().__init__(method, allow_pickle=allow_pickle)
         self.flavor = flavor
 
     def _load(self, path: Path, conf: dict[str, Any]) -> Any:
@@ -189,7 +212,7 @@ class BoosterRuntime(_Base):
         if self.flavor == "xgboost":
             model.load_model(str(data))
             return model
-        return _deserialize(data, conf)
+        return _deserialize(data, conf, self.allow_pickle)
 
 
 class PyfuncRuntime(_Base):
@@ -198,6 +221,8 @@ class PyfuncRuntime(_Base):
     flavor = "python_function"
 
     def _load(self, path: Path, conf: dict[str, Any]) -> Any:
+        if not self.allow_pickle:
+            raise PickleRefused(path, "MLflow pyfunc (cloudpickle)")
         from modelyard.tracking import load_pyfunc  # type: ignore[attr-defined,unused-ignore]
 
         return load_pyfunc(path)
@@ -206,16 +231,19 @@ class PyfuncRuntime(_Base):
         return self._model.predict(batch)
 
 
-def runtime_for(path: Path, method: str = "predict") -> ModelRuntime:
-    """An unloaded runtime that suits the model at ``path``, chosen by its ``MLmodel`` flavors."""
+def runtime_for(path: Path, method: str = "predict", *, allow_pickle: bool = True) -> ModelRuntime:
+    """An unloaded runtime that suits the model at ``path``, chosen by its ``MLmodel`` flavors.
+
+    ``allow_pickle=False``: the runtime refuses, at load, formats that run code when loaded.
+    """
     flavors = read_mlmodel(path).flavors
     if "sklearn" in flavors:
-        return SklearnRuntime(method)
+        return SklearnRuntime(method, allow_pickle=allow_pickle)
     if "onnx" in flavors:
-        return OnnxRuntime(method)
+        return OnnxRuntime(method, allow_pickle=allow_pickle)
     if "pytorch" in flavors:
-        return PytorchRuntime(method)
+        return PytorchRuntime(method, allow_pickle=allow_pickle)
     for flavor in ("xgboost", "lightgbm"):
         if flavor in flavors:
-            return BoosterRuntime(method, flavor)
-    return PyfuncRuntime(method)
+            return BoosterRuntime(method, flavor, allow_pickle=allow_pickle)
+    return PyfuncRuntime(method, allow_pickle=allow_pickle)

@@ -31,6 +31,8 @@ class ModelSource:
     """Rows sent before the version reports ready; generated from the signature if unset."""
     warmup_requests: int = 3
     """Number of warm-up calls."""
+    allow_pickle: bool = True
+    """Whether formats that run code on load (pickle, cloudpickle) may be loaded."""
 
 
 @dataclass(frozen=True)

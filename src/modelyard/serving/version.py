@@ -51,7 +51,11 @@ class ModelVersion:
         self.output_meta: tuple[str, list[int]] | None = None
         """Datatype and shape of the output, learnt from the warm-up answers."""
         self.stats = VersionStats(window=stats_window)
-        self.runtime = runtime if runtime is not None else runtime_for(source.path, source.method)
+        self.runtime = (
+            runtime
+            if runtime is not None
+            else runtime_for(source.path, source.method, allow_pickle=source.allow_pickle)
+        )
         self._executor = executor
         self._metrics = metrics
         self._in_flight = 0

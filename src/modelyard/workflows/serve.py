@@ -49,6 +49,7 @@ def source_for(
         method=entry.spec.serving.method,
         warmup_inputs=[list(row) for row in warmup.inputs] if warmup.inputs else None,
         warmup_requests=warmup.requests,
+        allow_pickle=entry.spec.serving.allow_pickle,
     )
 
 

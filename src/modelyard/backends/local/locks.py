@@ -4,7 +4,8 @@ Two per deployment, under ``.modelyard/run/``: the *supervisor* lock, held for a
 whole life (so "is one running?" is "is the lock taken?", immune to reused pids), and the
 *rollout* lock, held while one process commits a rollout transition and carries out its
 actions, so a CLI command and the supervisor never interleave their steps on one server.
-The kernel drops a lock when its holder dies, even by SIGKILL.
+The kernel drops a lock when its holder dies, even by SIGKILL. A lock's file name is built
+from a checked :class:`~modelyard.config.ids.ModelId`, so it never lands outside ``run/``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from modelyard.config.ids import parse_model_id
 from modelyard.errors import Unavailable
 
 
@@ -85,9 +87,9 @@ def run_dir(state_dir: Path) -> Path:
 
 def rollout_lock(state_dir: Path, model_id: str) -> FileLock:
     """Held while a rollout transition is committed and carried out."""
-    return FileLock(run_dir(state_dir) / f"{model_id}.rollout.lock")
+    return FileLock(run_dir(state_dir) / f"{parse_model_id(model_id)}.rollout.lock")
 
 
 def supervisor_lock(state_dir: Path, model_id: str) -> FileLock:
     """Held by the supervisor of ``model_id`` while it runs; its content is the pid."""
-    return FileLock(run_dir(state_dir) / f"{model_id}.supervisor.lock")
+    return FileLock(run_dir(state_dir) / f"{parse_model_id(model_id)}.supervisor.lock")

@@ -27,7 +27,8 @@ from modelyard.backends.local.locks import rollout_lock, supervisor_lock
 from modelyard.backends.local.records import Deployment, Revision, RolloutEvent
 from modelyard.backends.local.state import StateStore
 from modelyard.config import Workspace
-from modelyard.errors import Conflict, NotFound, Unavailable
+from modelyard.config.ids import parse_model_id
+from modelyard.errors import Conflict, IntegrityError, ModelyardError, NotFound, Unavailable
 from modelyard.registry import Registry
 from modelyard.rollout import (
     Event,
@@ -52,6 +53,14 @@ class NothingToRollBack(NotFound):
     """The model has no earlier revision that served."""
 
 
+class DeployFailed(ModelyardError):
+    """The deployment's server could not be started; the supervisor gave up and said why."""
+
+
+class RollbackRaced(Conflict):
+    """Another command changed the serving revision while this rollback waited its turn."""
+
+
 @dataclass(frozen=True)
 class RolloutView:
     """Everything ``rollout status`` shows."""
@@ -64,6 +73,9 @@ class RolloutView:
     now: float
     active: Revision | None = None
     """The revision serving now (a rollback makes one without a rollout)."""
+    supervisor_running: bool = True
+    """Whether the deployment's supervisor holds its lock; ``False`` with a stored pid means it
+    died (nothing restarts the server or drives the rollout until ``modelyard up``)."""
 
 
 def store_for(workspace: Workspace) -> StateStore:
@@ -110,13 +122,19 @@ def start_supervisor(
     *,
     env: Mapping[str, str] | None = None,
     poll: float = 0.5,
+    max_start_failures: int | None = None,
 ) -> None:
-    """Start the model's supervisor, detached, unless one runs already."""
+    """Start the model's supervisor, detached, unless one runs already.
+
+    ``max_start_failures``: consecutive failed starts before it gives up (its default: 5).
+    """
     if supervisor_running(workspace, model_id):
         return
     logs = workspace.state_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "modelyard.backends.local.supervisor", str(workspace.root)]
+    if max_start_failures is not None:
+        command += ["--max-start-failures", str(max_start_failures)]
     with (logs / f"{model_id}-supervisor.log").open("ab") as log:
         subprocess.Popen(
             [*command, model_id, "--poll", str(poll)],
@@ -142,10 +160,41 @@ def wait_serving(workspace: Workspace, model_id: str, timeout: float = 180.0) ->
         if found is not None and found.status == "serving":
             return found
         if not supervisor_running(workspace, model_id):
+            _raise_if_failed(store, model_id)
             break
         time.sleep(0.1)
     logs = workspace.state_dir / "logs"
     raise Unavailable(f"the server of {model_id} is not serving; see {logs}", 5.0)
+
+
+def _raise_if_failed(store: StateStore, model_id: str) -> None:
+    """Raise the reason the supervisor recorded when it gave up on the model's server."""
+    found = store.get_deployment(model_id)
+    if found is None or found.status != "failed":
+        return
+    gave_up = [e for e in store.events(model_id, limit=20) if e.kind == "gave_up"]
+    reason = gave_up[-1].detail.get("reason", "") if gave_up else "see its log"
+    raise DeployFailed(
+        f"the server of {model_id} could not be started: {reason}; the supervisor gave up "
+        f"(see `modelyard history {model_id}`)"
+    )
+
+
+def _refuse_unverified(
+    workspace: Workspace, store: StateStore, model_id: str, number: str, by: str | None
+) -> None:
+    """Verify a first deploy's artifact now: a checksum mismatch fails the deploy at once.
+
+    The revision is recorded ``failed`` with the reason, and nothing starts.
+    """
+    try:
+        Registry.for_workspace(workspace).fetch(model_id, int(number))
+    except IntegrityError as exc:
+        with store.transaction():
+            failed = store.add_revision(model_id, number, outcome="failed", reason=str(exc), by=by)
+            detail = {"version": number, "reason": str(exc)}
+            store.append_event(model_id, failed.revision, "failed", detail)
+        raise
 
 
 # ---------------------------------------------------------------------- deploy / up / down
@@ -174,15 +223,19 @@ def deploy(
         primary = deployment.primary_version if deployment else None
         revision: Revision | None
         if primary is None:
+            _refuse_unverified(workspace, store, model_id, number, by)
             with store.transaction():
-                revision = store.add_revision(model_id, number, outcome="active", by=by)
+                # active once its server serves (the supervisor says so), failed if it cannot
+                revision = store.add_revision(model_id, number, outcome="pending", by=by)
                 store.append_event(model_id, revision.revision, "deployed", {"version": number})
                 store.upsert_deployment(
-                    replace(deployment or Deployment(model_id, "starting"), primary_version=number)
+                    replace(
+                        deployment or Deployment(model_id, "starting"),
+                        status="starting",
+                        primary_version=number,
+                    )
                 )
             action: Literal["started", "rollout", "unchanged"] = "started"
-            if controller.on_promoted is not None:
-                controller.on_promoted(number)
         elif primary == number:
             revision, action = store.current_revision(model_id), "unchanged"
         else:
@@ -241,8 +294,8 @@ def down(
     """Stop the supervisors (their servers drain first); returns the models stopped."""
     import signal
 
-    stopped = []
-    for model_id in model_ids or sorted(workspace.models):
+    stopped: list[str] = []
+    for model_id in [parse_model_id(m) for m in model_ids or sorted(workspace.models)]:
         lock = supervisor_lock(workspace.state_dir, model_id)
         if not lock.held_elsewhere():
             continue
@@ -292,6 +345,7 @@ def rollback(workspace: Workspace, model_id: str, *, by: str = "") -> RollbackRe
     controller = controller_for(workspace, model_id)
     store = controller.store
     try:
+        seen = store.current_revision(model_id)
         running = controller.unfinished()
         if running is not None:
             state = controller.apply(UserRollback(by=by))
@@ -305,6 +359,12 @@ def rollback(workspace: Workspace, model_id: str, *, by: str = "") -> RollbackRe
             )
         with controller.lock.hold():
             current = store.current_revision(model_id)
+            if seen is not None and current is not None and current.revision != seen.revision:
+                raise RollbackRaced(
+                    f"revision {current.revision} of {model_id!r} (version {current.version}) "
+                    f"took effect while this rollback waited; nothing was changed: see "
+                    "`modelyard history`, then roll back again if you still mean to"
+                )
             previous = store.previous_revision(model_id)
             if current is None or previous is None:
                 raise NothingToRollBack(
@@ -359,6 +419,7 @@ def rollout_view(workspace: Workspace, model_id: str, events: int = 12) -> Rollo
         store.events(model_id, limit=events),
         time.time(),
         store.current_revision(model_id),
+        supervisor_running(workspace, model_id),
     )
 
 

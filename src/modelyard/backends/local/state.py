@@ -49,18 +49,24 @@ __all__ = [
     "UsageSample",
 ]
 
-SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE deployments (
-    model_id TEXT PRIMARY KEY, status TEXT NOT NULL, port INTEGER, pid INTEGER,
-    primary_version TEXT, canary_version TEXT, canary_weight REAL NOT NULL DEFAULT 0,
-    shadow_version TEXT, updated_at REAL NOT NULL);
+SCHEMA_VERSION = 2
+_REVISIONS_TABLE = """
 CREATE TABLE revisions (
     model_id TEXT NOT NULL, revision INTEGER NOT NULL, version TEXT NOT NULL,
     created_by TEXT NOT NULL, created_at REAL NOT NULL,
     outcome TEXT NOT NULL CHECK (outcome IN
-        ('pending', 'active', 'superseded', 'rolled_back', 'aborted')),
+        ('pending', 'active', 'superseded', 'rolled_back', 'aborted', 'failed')),
     reason TEXT NOT NULL DEFAULT '', PRIMARY KEY (model_id, revision));
+"""
+_SCHEMA = (
+    """
+CREATE TABLE deployments (
+    model_id TEXT PRIMARY KEY, status TEXT NOT NULL, port INTEGER, pid INTEGER,
+    primary_version TEXT, canary_version TEXT, canary_weight REAL NOT NULL DEFAULT 0,
+    shadow_version TEXT, updated_at REAL NOT NULL);
+"""
+    + _REVISIONS_TABLE
+    + """
 CREATE TABLE rollouts (
     model_id TEXT NOT NULL, revision INTEGER NOT NULL, state TEXT NOT NULL,
     finished INTEGER NOT NULL DEFAULT 0, updated_at REAL NOT NULL,
@@ -74,6 +80,18 @@ CREATE TABLE usage_samples (
     cpu REAL NOT NULL, rss INTEGER NOT NULL);
 CREATE INDEX usage_samples_by_subject ON usage_samples (subject, at);
 """
+)
+
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: (
+        "ALTER TABLE revisions RENAME TO revisions_v1",
+        _REVISIONS_TABLE,
+        "INSERT INTO revisions SELECT * FROM revisions_v1",
+        "DROP TABLE revisions_v1",
+    ),
+}
+"""Schema version -> the statements that bring the one below up to it (2: ``failed``, a
+revision that never served because its version could not be started)."""
 
 
 _REVISIONS = (
@@ -130,6 +148,11 @@ class StateStore:
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
                             conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                elif found < SCHEMA_VERSION:
+                    for version in range(found + 1, SCHEMA_VERSION + 1):
+                        for statement in _MIGRATIONS[version]:
+                            conn.execute(statement.strip().rstrip(";"))
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute("COMMIT")
             finally:
@@ -298,11 +321,16 @@ class StateStore:
         return found[0] if found else None
 
     def previous_revision(self, model_id: str) -> Revision | None:
-        """The latest revision that served before the current one: where a rollback goes."""
+        """The latest revision that served before the current one: where a rollback goes.
+
+        A revision of the version serving now is skipped: going "back" to it changes nothing
+        (after a rollback, the revision it went back to is superseded by its own copy).
+        """
         current = self.current_revision(model_id)
         below = current.revision if current else None
         found = self._revisions(model_id, "DESC", outcome="superseded", below=below)
-        return found[0] if found else None
+        differs = [r for r in found if current is None or r.version != current.version]
+        return differs[0] if differs else None
 
     # ------------------------------------------------------------------ rollouts
 

@@ -31,12 +31,13 @@ from modelyard.backends.local.controller import RolloutController
 from modelyard.backends.local.locks import rollout_lock, supervisor_lock
 from modelyard.backends.local.operations import production_marker
 from modelyard.backends.local.process import READY_PATH, ServerNotReady, ServerProcess, free_port
-from modelyard.backends.local.records import Deployment
-from modelyard.backends.local.state import StateStore
-from modelyard.config import Workspace, load_workspace
+from modelyard.backends.local.records import Deployment, Revision
+from modelyard.backends.local.state import StateError, StateStore
+from modelyard.config import Workspace, load_workspace, parse_model_id
+from modelyard.errors import ModelyardError
 from modelyard.jobs import ProcessTreeSampler
 from modelyard.observe.usage import UsageSample, serving_subject
-from modelyard.rollout import Metrics
+from modelyard.rollout import Metrics, ServerCrashed
 from modelyard.workflows.serve import admin_token
 
 log = logging.getLogger("modelyard.supervisor")
@@ -45,6 +46,9 @@ BACKOFF_START = 0.5
 BACKOFF_MAX = 30.0
 STABLE_AFTER = 30.0
 """Seconds a server must stay up before the restart backoff starts again from the bottom."""
+MAX_START_FAILURES = 5
+"""Consecutive failed starts (or deaths within STABLE_AFTER of a start) before giving up."""
+LOG_TAIL_CHARS = 1500
 USAGE_EVERY = 10.0
 """Seconds between two samples of the server's CPU and memory in the usage history."""
 
@@ -85,7 +89,13 @@ Server = ServerProcess | AdoptedServer
 class Supervisor:
     """Keeps ``model_id``'s server up and its rollout moving, until told to stop."""
 
-    def __init__(self, workspace: Workspace, model_id: str, poll: float = 0.5) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        model_id: str,
+        poll: float = 0.5,
+        max_start_failures: int = MAX_START_FAILURES,
+    ) -> None:
         self.workspace = workspace
         self.model_id = model_id
         self.poll = poll
@@ -101,6 +111,13 @@ class Supervisor:
         self._converged: tuple[object, ...] | None = None
         self._sampler: tuple[int, ProcessTreeSampler] | None = None
         self._next_usage = 0.0
+        self.max_start_failures = max_start_failures
+        self._failures = 0
+        """Consecutive failed starts and early deaths; reset once a server stays up."""
+        self.gave_up = False
+        self._failing: str | None = None
+        """The error the last step failed with, logged once (None: the last step worked)."""
+        self._step_wait = poll
 
     # ------------------------------------------------------------------ life
 
@@ -114,15 +131,38 @@ class Supervisor:
         try:
             self.server = self._adopt()
             while not self.stopping:
-                try:
-                    self._once()
-                except Exception:  # the loop is the edge: log and go on
-                    log.exception("supervisor of %s: step failed", self.model_id)
-                time.sleep(self.poll)
+                time.sleep(self.step())
         finally:
             self._shutdown()
             self.lock.release()
         return 0
+
+    def step(self) -> float:
+        """One pass of the loop; returns the seconds to wait before the next.
+
+        The loop is the edge: a failing step is logged, but a failure that repeats (a read-only
+        or full ``state.db``) is logged once, with backoff (up to BACKOFF_MAX) until a step
+        succeeds again, which is logged too.
+        """
+        try:
+            self._once()
+        except Exception as exc:
+            said = f"{type(exc).__name__}: {exc}"
+            if said != self._failing:
+                if isinstance(exc, StateError):
+                    log.error(
+                        "supervisor of %s: %s; backing off until it works", self.model_id, said
+                    )
+                else:
+                    log.exception("supervisor of %s: step failed; backing off", self.model_id)
+                self._failing = said
+                self._step_wait = self.poll
+            self._step_wait = min(self._step_wait * 2, BACKOFF_MAX)
+            return self._step_wait
+        if self._failing is not None:
+            log.info("supervisor of %s: working again after: %s", self.model_id, self._failing)
+            self._failing = None
+        return self.poll
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True
@@ -139,7 +179,7 @@ class Supervisor:
         if self.server is not None:
             self._set(status="stopping")
             self.server.stop(grace_s=40.0)
-        self._set(status="stopped", pid=None)
+        self._set(status="failed" if self.gave_up else "stopped", pid=None)
         if self.controller is not None and self.controller.admin is not None:
             self.controller.admin.close()
 
@@ -157,6 +197,7 @@ class Supervisor:
             if httpx.get(server.url + READY_PATH, timeout=2.0).status_code == 200:
                 log.info("adopted the server of %s (pid %d)", self.model_id, server.pid)
                 self._attach(server)
+                self._first_start_served()
                 return server
         except httpx.HTTPError:
             pass
@@ -177,7 +218,7 @@ class Supervisor:
         )
         self._converged = None
 
-    def _start_server(self) -> None:
+    def _start_server(self) -> bool:
         deployment = self._deployment()
         if deployment.primary_version is None:
             raise RuntimeError(f"{self.model_id} has no primary version to serve")
@@ -193,34 +234,109 @@ class Supervisor:
         server.start()
         try:
             server.wait_ready(timeout_s=120.0)
-        except ServerNotReady:
+        except ServerNotReady as exc:
             server.stop(grace_s=2.0)
-            self._next_start = time.monotonic() + self._backoff
-            self._backoff = min(self._backoff * 2, BACKOFF_MAX)
-            self._set(status="restarting", pid=None)
-            raise
+            self._start_failed(str(exc), server.log_path)
+            return False
+        self._first_start_served()  # before "serving": whoever waits for it sees it active
         self._set(status="serving", pid=server.pid, port=port)
         self.server = server
         self._started_at = time.monotonic()
         self._attach(server)
         log.info("server of %s serving on %s (pid %s)", self.model_id, server.url, server.pid)
+        return True
+
+    # ------------------------------------------------------------------ faults
+
+    def _crash_counts(self, server: Server) -> None:
+        """A crash during a rollout goes to the machine: the phase's interval starts again."""
+        controller = self.controller
+        if controller is None or controller.unfinished() is None:
+            return
+        code = (
+            server._proc.returncode if isinstance(server, ServerProcess) and server._proc else None
+        )
+        how = f"exit code {code}" if code is not None else "it is gone"
+        controller.apply(ServerCrashed(reason=f"the server (pid {server.pid}) died: {how}"))
+
+    def _never_served(self) -> Revision | None:
+        """The revision of a first deploy that has not served yet (pending, no rollout)."""
+        revisions = self.store.revisions(self.model_id)
+        last = revisions[-1] if revisions else None
+        if last is None or last.outcome != "pending":
+            return None
+        if self.store.load_rollout(self.model_id, last.revision) is not None:
+            return None
+        return last if last.version == self._deployment().primary_version else None
+
+    def _first_start_served(self) -> None:
+        """A first deploy's revision becomes active once its server served: not before."""
+        first = self._never_served()
+        if first is None:
+            return
+        with self.store.transaction():
+            self.store.set_revision_outcome(self.model_id, first.revision, "active")
+            self.store.append_event(
+                self.model_id, first.revision, "serving", {"version": first.version}
+            )
+        try:
+            production_marker(self.workspace, self.model_id)(first.version)
+        except ModelyardError as exc:  # it serves; the next promotion sets the alias
+            log.warning("%s version %s serves, but: %s", self.model_id, first.version, exc)
+
+    def _start_failed(self, why: str, log_path: Path | None) -> None:
+        """Back off after a failed start; give up after too many, or at once on a first deploy.
+
+        A version that never served is not retried: its artifact will not load any better.
+        """
+        self._failures += 1
+        reason = why + _tail(log_path)
+        first = self._never_served()
+        if first is None and self._failures < self.max_start_failures:
+            log.warning("%s: start %d failed: %s", self.model_id, self._failures, why)
+            self._next_start = time.monotonic() + self._backoff
+            self._backoff = min(self._backoff * 2, BACKOFF_MAX)
+            self._set(status="restarting", pid=None)
+            return
+        self._give_up(reason, first)
+
+    def _give_up(self, reason: str, first: Revision | None) -> None:
+        """Record why the server cannot be kept up, then stop supervising."""
+        failures = self._failures
+        log.error("%s: giving up after %d failed start(s): %s", self.model_id, failures, reason)
+        current = first or self.store.current_revision(self.model_id)
+        with self.store.transaction():
+            if first is not None:
+                self.store.set_revision_outcome(self.model_id, first.revision, "failed", reason)
+            if current is not None:
+                detail = {"reason": reason, "start_failures": failures}
+                self.store.append_event(self.model_id, current.revision, "gave_up", detail)
+            changes: dict[str, object] = {"status": "failed", "pid": None}
+            if first is not None:
+                changes["primary_version"] = None  # never served: the next deploy is a first
+            self._set(**changes)
+        self.gave_up = True
+        self.stopping = True
 
     def _keep_alive(self) -> bool:
         """Restart a dead server (with backoff); whether one is serving now."""
         if self.server is not None and self.server.alive():
             if time.monotonic() - self._started_at > STABLE_AFTER:
                 self._backoff = BACKOFF_START
+                self._failures = 0
             return True
         if self.server is not None:
             log.warning("the server of %s died; restarting", self.model_id)
+            self._crash_counts(self.server)
+            if time.monotonic() - self._started_at <= STABLE_AFTER:
+                self._failures += 1
             self.server = None
             self._next_start = time.monotonic() + self._backoff
             self._backoff = min(self._backoff * 2, BACKOFF_MAX)
             self._set(status="restarting", pid=None)
-        if time.monotonic() < self._next_start:
+        if time.monotonic() < self._next_start or self.stopping:
             return False
-        self._start_server()
-        return True
+        return self._start_server()
 
     # ------------------------------------------------------------------ rollout
 
@@ -271,11 +387,33 @@ class Supervisor:
             self._converged = (self._deployment().primary_version, found[0], state.seq)
 
 
+def _tail(log_path: Path | None) -> str:
+    """The end of the server's log (what it said before it died), for the recorded reason."""
+    if log_path is None:
+        return ""
+    try:
+        with log_path.open("rb") as handle:
+            handle.seek(max(0, log_path.stat().st_size - LOG_TAIL_CHARS))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    lines = [line for line in text.splitlines() if line.strip()][-6:]
+    return ("; log tail: " + " | ".join(lines)) if lines else ""
+
+
+def _model_id(text: str) -> str:
+    try:
+        return parse_model_id(text)
+    except ModelyardError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m modelyard.backends.local.supervisor")
     parser.add_argument("workspace", type=Path)
-    parser.add_argument("model_id")
+    parser.add_argument("model_id", type=_model_id)
     parser.add_argument("--poll", type=float, default=0.5)
+    parser.add_argument("--max-start-failures", type=int, default=MAX_START_FAILURES)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO,
@@ -283,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     workspace = load_workspace(args.workspace)
-    return Supervisor(workspace, args.model_id, args.poll).run()
+    return Supervisor(workspace, args.model_id, args.poll, args.max_start_failures).run()
 
 
 if __name__ == "__main__":
