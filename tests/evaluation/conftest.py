@@ -3,12 +3,12 @@ and 2 of ``ctr``) plus a deliberately poor version 3, so that no test retrains."
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from copies import copy_workspace
 from modelyard.config import Workspace, load_workspace
 from modelyard.registry import Registry
 
@@ -33,10 +33,8 @@ def _register_poor_version(root: Path) -> int:
 
 @pytest.fixture(scope="session")
 def eval_base_dir(trained_workspace_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The trained workspace copied (its artifacts stay where they are, read-only), with a
-    poor version 3 added."""
-    root = tmp_path_factory.mktemp("eval") / "ws"
-    shutil.copytree(trained_workspace_dir, root, ignore=shutil.ignore_patterns("cache"))
+    """The trained workspace copied (artifacts and all), with a poor version 3 added."""
+    root = copy_workspace(trained_workspace_dir, tmp_path_factory.mktemp("eval") / "ws")
     assert _register_poor_version(root) == 3
     return root
 
@@ -44,9 +42,7 @@ def eval_base_dir(trained_workspace_dir: Path, tmp_path_factory: pytest.TempPath
 @pytest.fixture
 def eval_dir(eval_base_dir: Path, tmp_path: Path) -> Path:
     """A private copy of the evaluation workspace, for tests that change it."""
-    root = tmp_path / "ws"
-    shutil.copytree(eval_base_dir, root, ignore=shutil.ignore_patterns("cache"))
-    return root
+    return copy_workspace(eval_base_dir, tmp_path / "ws")
 
 
 @pytest.fixture

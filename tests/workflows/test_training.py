@@ -33,7 +33,7 @@ def test_two_trainings_make_versions_one_and_two(trained_workspace_dir: Path) ->
         assert run.data.metrics["usage.peak_rss_mib"] > 10
         assert mv.tags["modelyard.run_id"] == mv.run_id
         assert len(mv.tags["modelyard.sha256"]) == 64
-        assert mv.tags["modelyard.gate"] == "passed"
+        assert "modelyard.gate" not in mv.tags  # only the held-out gate writes a verdict
         assert mv.tags["modelyard.config_hash"]
     assert client.get_run(versions[1].run_id).data.params["C"] == "0.01"
     # The script's own mlflow calls landed in modelyard's run, not a second one.

@@ -14,25 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelyard.config import ModelEntry, Workspace, memory_bytes
-from modelyard.config.schema import Gate
 from modelyard.errors import ConfigError, JobFailed
 from modelyard.jobs import JobResult, JobSpec, LineSink, LocalRunner, Runner
 from modelyard.observe.usage import training_subject
 from modelyard.registry import ModelVersion, Registry
 from modelyard.runtimes import local_environment
 from modelyard.tracking import Tracking
-
-GATE_TAG = "modelyard.gate"
-
-
-@dataclass(frozen=True)
-class GateResult:
-    """Whether a run's metric met the model's evaluation gate."""
-
-    metric: str
-    value: float | None
-    passed: bool
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -46,7 +33,6 @@ class TrainResult:
     params: Mapping[str, str]
     metrics: Mapping[str, float]
     version: ModelVersion | None
-    gate: GateResult | None
     log_path: Path
 
 
@@ -98,53 +84,6 @@ def git_commit(folder: Path) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{head}+dirty" if dirty else head
-
-
-def check_gate(
-    gate: Gate | None,
-    metrics: Mapping[str, float],
-    production: tuple[str, Mapping[str, float]] | None = None,
-) -> GateResult | None:
-    """Apply ``model.yaml``'s evaluation gate to a run's metrics.
-
-    ``production`` is (version, metrics) of the version serving now, for ``max_regression``;
-    the metric counts as a loss (lower is better) when the gate sets ``max`` and not ``min``.
-    """
-    if gate is None:
-        return None
-    name = gate.metric
-    value = metrics.get(name)
-    if value is None:
-        return GateResult(name, None, False, f"the run logged no metric {name!r}")
-    if gate.min is not None and value < gate.min:
-        return GateResult(name, value, False, f"{name}={value:.4g} < min {gate.min}")
-    if gate.max is not None and value > gate.max:
-        return GateResult(name, value, False, f"{name}={value:.4g} > max {gate.max}")
-    current = production[1].get(name) if production else None
-    if gate.max_regression is not None and production and current is not None:
-        lower_is_better = gate.max is not None and gate.min is None
-        regression = value - current if lower_is_better else current - value
-        if regression > gate.max_regression:
-            return GateResult(
-                name,
-                value,
-                False,
-                f"{name}={value:.4g} is {regression:.4g} worse than production "
-                f"(version {production[0]}: {current:.4g}); max_regression {gate.max_regression}",
-            )
-    return GateResult(name, value, True, f"{name}={value:.4g} meets the gate")
-
-
-def production_metrics(registry: Registry, model_id: str) -> tuple[str, Mapping[str, float]] | None:
-    """(version, its run's metrics) of the version the ``production`` alias names, if any.
-
-    The alias is moved by every backend when a version starts serving all traffic, so the gate
-    works alike on the local backend and on Kubernetes.
-    """
-    version = registry.production(model_id)
-    if version is None or version.run_id is None:
-        return None
-    return str(version.version), registry.tracking.get_run(version.run_id).metrics
 
 
 def _job_spec(
@@ -228,10 +167,7 @@ def train(
         tracking.finish_run(run_id, ok=False)
         raise _failure(entry, job, log_path)
     try:
-        production = production_metrics(registry, entry.id)
-        version, gate, metrics = _register(
-            registry, entry, experiment_id, run_id, commit, production
-        )
+        version, metrics = _register(registry, entry, experiment_id, run_id, commit)
     except Exception:
         tracking.finish_run(run_id, ok=False)
         raise
@@ -243,7 +179,6 @@ def train(
         params={k: str(v) for k, v in values.items()},
         metrics=metrics,
         version=version,
-        gate=gate,
         log_path=log_path,
     )
 
@@ -287,8 +222,7 @@ def _register(
     experiment_id: str,
     run_id: str,
     commit: str | None,
-    production: tuple[str, Mapping[str, float]] | None,
-) -> tuple[ModelVersion, GateResult | None, dict[str, float]]:
+) -> tuple[ModelVersion, dict[str, float]]:
     tracking = registry.tracking
     logged = tracking.logged_model(experiment_id, run_id)
     if logged is None:
@@ -299,8 +233,7 @@ def _register(
             exit_code=1,
         )
     metrics = dict(tracking.get_run(run_id).metrics)
-    gate = check_gate(entry.spec.evaluation.gate, metrics, production)
-    extra = {GATE_TAG: "none" if gate is None else ("passed" if gate.passed else "failed")}
+    extra: dict[str, str] = {}
     if commit:
         extra["modelyard.git_commit"] = commit
     source: str = logged.artifact_location
@@ -309,4 +242,4 @@ def _register(
         source, model_id = _to_onnx(tracking, entry, run_id, source, extra), None
     version = registry.register(entry, run_id, source, model_id, extra)
     tracking.finish_run(run_id, ok=True)
-    return version, gate, metrics
+    return version, metrics
