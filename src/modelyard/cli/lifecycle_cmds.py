@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from modelyard.backends.gated import GateRefused
     from modelyard.config import Workspace
     from modelyard.registry import ModelVersion
-    from modelyard.tracking import RunRecord
     from modelyard.workflows import TrainResult
+    from modelyard.workflows.runs import RunView
 
 
 def register(app: typer.Typer) -> None:
@@ -241,7 +241,8 @@ def serve(
     run_serve(ws, model_id, version, alias, host, port, workers)
 
 
-def _run_row(run: RunRecord, versions: dict[str, int]) -> dict[str, object]:
+def _run_row(view: RunView) -> dict[str, object]:
+    run = view.run
     started = run.start_time
     return {
         "run_id": run.run_id,
@@ -250,7 +251,9 @@ def _run_row(run: RunRecord, versions: dict[str, int]) -> dict[str, object]:
         if started
         else None,
         "duration_s": round(run.end_time - started, 1) if run.end_time and started else None,
-        "version": versions.get(run.run_id),
+        "version": view.version,
+        "note": view.note,
+        "logged_model": view.logged_model,
         "params": dict(run.params),
         "metrics": {k: v for k, v in run.metrics.items() if not k.startswith("usage.")},
         "peak_rss_mib": run.metrics.get("usage.peak_rss_mib"),
@@ -263,19 +266,22 @@ def runs(
     workspace: WorkspaceOpt = Path(),
     as_json: JsonOpt = False,
 ) -> None:
-    """List a model's training runs, newest first: status, duration, metrics, version made."""
+    """List a model's training runs, newest first: status, duration, metrics, version made.
+
+    A run whose `modelyard train` died is marked FAILED here, with the reason in its note;
+    a run that logged a model but registered no version says so.
+    """
     from modelyard.config import load_workspace
     from modelyard.registry import Registry
+    from modelyard.workflows.runs import run_views
 
     ws = load_workspace(workspace)
     ws.model(model_id)
-    registry = Registry.for_workspace(ws)
-    made = {mv.run_id: mv.version for mv in registry.versions(model_id) if mv.run_id}
-    rows = [_run_row(r, made) for r in registry.tracking.runs(model_id, limit)]
+    rows = [_run_row(v) for v in run_views(Registry.for_workspace(ws), model_id, limit)]
 
     def human() -> None:
         table = Table(title=f"Training runs of {model_id}", title_justify="left")
-        for column in ("run", "status", "started", "took", "version", "metrics"):
+        for column in ("run", "status", "started", "took", "version", "metrics", "note"):
             table.add_column(column)
         for row in rows:
             metrics = row["metrics"]
@@ -288,6 +294,7 @@ def runs(
                 f"{row['duration_s']}s" if row["duration_s"] is not None else "-",
                 str(row["version"] or "-"),
                 shown,
+                Text(str(row["note"] or "")),
             )
         console.print(table if rows else f"{model_id} has no training runs yet")
 
