@@ -36,7 +36,8 @@ def test_worse_candidate_is_refused_and_not_rolled_out(eval_dir: Path) -> None:
     assert summary["version"] == 4
     gate = summary["gate"]
     assert gate["passed"] is False
-    assert gate["candidate"] == 4 and gate["production"] == 1
+    assert gate["candidate"] == 4
+    assert gate["production"] == 1
     new, old = gate["candidate_metrics"]["auc"], gate["production_metrics"]["auc"]
     assert new < old
     for figure in (f"{new:.4g}", f"{old:.4g}"):
