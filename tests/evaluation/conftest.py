@@ -3,12 +3,12 @@ and 2 of ``ctr``) plus a deliberately poor version 3, so that no test retrains."
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from copies import copy_workspace
 from modelyard.config import Workspace, load_workspace
 from modelyard.registry import Registry
 
@@ -31,10 +31,21 @@ def _register_poor_version(root: Path) -> int:
     return registry.register(ws.model("ctr"), run_id, str(folder), None, {}).version
 
 
+def _share_artifacts(copy: Path, original: Path) -> None:
+    """A copied workspace keeps writing next to the original's artifacts, on purpose (the
+    tracking database it copied records them there; see ArtifactStoreMoved)."""
+    settings = copy / "modelyard.yaml"
+    store = original / ".modelyard" / "artifacts"
+    settings.write_text(settings.read_text() + f"artifact_store: {store}\n")
+
+
 @pytest.fixture(scope="session")
 def eval_base_dir(trained_workspace_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The trained workspace copied (artifacts and all), with a poor version 3 added."""
-    root = copy_workspace(trained_workspace_dir, tmp_path_factory.mktemp("eval") / "ws")
+    """The trained workspace copied (its artifacts stay where they are, read-only), with a
+    poor version 3 added."""
+    root = tmp_path_factory.mktemp("eval") / "ws"
+    shutil.copytree(trained_workspace_dir, root, ignore=shutil.ignore_patterns("cache"))
+    _share_artifacts(root, trained_workspace_dir)
     assert _register_poor_version(root) == 3
     return root
 
@@ -42,7 +53,9 @@ def eval_base_dir(trained_workspace_dir: Path, tmp_path_factory: pytest.TempPath
 @pytest.fixture
 def eval_dir(eval_base_dir: Path, tmp_path: Path) -> Path:
     """A private copy of the evaluation workspace, for tests that change it."""
-    return copy_workspace(eval_base_dir, tmp_path / "ws")
+    root = tmp_path / "ws"
+    shutil.copytree(eval_base_dir, root, ignore=shutil.ignore_patterns("cache"))
+    return root
 
 
 @pytest.fixture
