@@ -208,6 +208,36 @@ def training(ws: Path, rounds: int) -> dict[str, list[float]]:
     return out
 
 
+def train_rows(train: dict[str, list[float]]) -> list[str]:
+    return [
+        f"| `modelyard train ctr` | {med(train['modelyard']):.2f} s | "
+        + ", ".join(f"{v:.1f}" for v in train["modelyard"])
+        + " |",
+        f"| bare `python train.py` (same tracking URI) | {med(train['bare']):.2f} s | "
+        + ", ".join(f"{v:.1f}" for v in train["bare"])
+        + " |",
+        f"| ratio train / bare | {med(train['modelyard']) / med(train['bare']):.2f} | |",
+    ]
+
+
+def train_only(rounds: int) -> None:
+    """``--only-train``: a fresh workspace, then the interleaved training rounds."""
+    work = Path(tempfile.mkdtemp(prefix="modelyard-coldstart-train-"))
+    loads = [load_avg()]
+    ws, first_train = workspace(work)
+    train = training(ws, rounds)
+    loads.append(load_avg())
+    print(f"one run, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {rounds} "
+          f"interleaved rounds; load {', '.join(x.split()[0] for x in loads)}")  # fmt: skip
+    print("\n".join(["| command | median | runs |", "|---|---:|---|", *train_rows(train)]))
+    results = ROOT / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "coldstart-train.json").write_text(
+        json.dumps({"train": train, "first_train_s": first_train, "loads": loads}, indent=1)
+    )
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def help_times(rounds: int) -> dict[str, list[float]]:
     cmds = {
         "modelyard --help": [str(BIN / "modelyard"), "--help"],
@@ -246,7 +276,15 @@ def main() -> None:
     parser.add_argument("--train-rounds", type=int, default=3)
     parser.add_argument("--help-rounds", type=int, default=5)
     parser.add_argument("--server-cpu", default="0")
+    parser.add_argument(
+        "--only-train",
+        action="store_true",
+        help="only the training rows (train vs bare script), printed; LATEST.md is left as is",
+    )
     args = parser.parse_args()
+    if args.only_train:
+        train_only(args.train_rounds)
+        return
     import sklearn
 
     work = Path(tempfile.mkdtemp(prefix="modelyard-coldstart-"))
@@ -290,13 +328,7 @@ def main() -> None:
         "",
         "| command | median | runs |",
         "|---|---:|---|",
-        f"| `modelyard train ctr` | {med(train['modelyard']):.2f} s | "
-        + ", ".join(f"{v:.1f}" for v in train["modelyard"])
-        + " |",
-        f"| bare `python train.py` (same tracking URI) | {med(train['bare']):.2f} s | "
-        + ", ".join(f"{v:.1f}" for v in train["bare"])
-        + " |",
-        f"| ratio train / bare | {med(train['modelyard']) / med(train['bare']):.2f} | |",
+        *train_rows(train),
         *(
             f"| `{label}` | {med(v):.2f} s | " + ", ".join(f"{x:.2f}" for x in v) + " |"
             for label, v in helps.items()

@@ -16,7 +16,7 @@ from modelyard.k8s import render_workspace
 from modelyard.k8s.output import model_files
 
 GOLDEN = Path(__file__).parent / "golden"
-MODELS = ["ranker", "plain"]
+MODELS = ["ranker", "plain", "nightly"]  # nightly: the scheduled pipeline's CronJob
 
 
 @pytest.mark.parametrize("model_id", MODELS)

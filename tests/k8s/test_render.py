@@ -194,6 +194,11 @@ def test_training_job_cronjob_and_images(zoo: Workspace) -> None:
     cron = _find(objects, "CronJob", "nightly-retrain")
     assert cron["spec"]["schedule"] == "0 3 * * *"
     assert cron["spec"]["jobTemplate"]["spec"]["backoffLimit"] == 2
+    # the schedule runs the model's whole pipeline in the cluster, not bare training
+    cron_args = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert cron_args == [
+        *("modelyard", "pipeline", "run", "nightly", "--in-cluster", "-w", "/workspace")
+    ]
     nightly = {
         o["kind"] for o in objects if o["metadata"]["labels"]["modelyard.dev/model"] == "nightly"
     }

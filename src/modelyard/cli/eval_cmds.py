@@ -153,6 +153,10 @@ def pipeline_run(
     run_key: Annotated[
         str | None, typer.Option(help="Name of a run whose steps run one by one (Airflow's).")
     ] = None,
+    in_cluster: Annotated[
+        bool,
+        typer.Option("--in-cluster", hidden=True, help="Set by the rendered CronJob."),
+    ] = False,
     workspace: WorkspaceOpt = Path(),
     as_json: JsonOpt = False,
 ) -> None:
@@ -161,18 +165,24 @@ def pipeline_run(
     Stops at the first step that fails and exits 1; every step's outcome is in
     `modelyard pipeline history`.
     """
+    import os
+
     from modelyard.config import load_workspace
     from modelyard.errors import ConfigError
     from modelyard.pipelines import run_pipeline, run_step
+    from modelyard.pipelines.steps import cluster_steps
 
     result: PipelineResult | None
-    ws = load_workspace(workspace)
+    # In the CronJob's pod the training runs right there, as `train --in-cluster` does.
+    env = {**os.environ, "MODELYARD_BACKEND": "local"} if in_cluster else None
+    ws = load_workspace(workspace, env)
+    steps = cluster_steps() if in_cluster else None
     if (step is None) != (run_key is None):
         raise ConfigError("--step and --run-key go together")
     if step is not None and run_key is not None:
-        result = run_step(ws, model_id, step, run_key)
+        result = run_step(ws, model_id, step, run_key, steps=steps)
     else:
-        result = run_pipeline(ws, model_id)
+        result = run_pipeline(ws, model_id, steps=steps)
     assert result is not None
     done = result
     emit(

@@ -15,10 +15,12 @@ from modelyard.cli.output import console, emit
 from modelyard.cli.workspace_cmds import JsonOpt, ModelArg, WorkspaceOpt
 
 if TYPE_CHECKING:
+    from modelyard.backends import Backend
+    from modelyard.backends.gated import GateRefused
     from modelyard.config import Workspace
     from modelyard.registry import ModelVersion
-    from modelyard.tracking import RunRecord
     from modelyard.workflows import TrainResult
+    from modelyard.workflows.runs import RunView
 
 
 def register(app: typer.Typer) -> None:
@@ -38,9 +40,6 @@ def _train_summary(result: TrainResult) -> dict[str, object]:
         "sha256": version.sha256 if version else None,
         "params": dict(result.params),
         "metrics": dict(result.metrics),
-        "gate": None
-        if result.gate is None
-        else {"passed": result.gate.passed, "reason": result.gate.reason},
         "duration_s": round(result.job.duration_s, 2),
         "peak_rss_mib": round(result.job.peak_rss_bytes / 2**20, 1),
         "log": str(result.log_path),
@@ -60,9 +59,6 @@ def print_train_result(result: TrainResult) -> None:
     table.add_row("params", ", ".join(f"{k}={v}" for k, v in result.params.items()))
     table.add_row("duration", f"{result.job.duration_s:.1f} s")
     table.add_row("peak memory", f"{summary['peak_rss_mib']} MiB")
-    if result.gate is not None:
-        mark = "[green]passed[/]" if result.gate.passed else "[red]failed[/]"
-        table.add_row("evaluation gate", f"{mark} ({result.gate.reason})")
     table.add_row("log", str(result.log_path))
     console.print(table)
 
@@ -95,8 +91,9 @@ def train(
 
     The script's log streams here and to .modelyard/logs/; CPU and memory are sampled every
     second. Exits with the script's own exit code when it fails (137 when stopped for memory).
-    With --deploy, a version that passes the evaluation gate is deployed (rolled out when the
-    model is served already).
+    With --deploy, the held-out evaluation gate compares the new version with the one in
+    production on the evaluation dataset; one that passes is deployed (rolled out when the
+    model is served already), one it refuses is not, and the command exits with 4.
     """
     from modelyard.backends import backend_for
     from modelyard.config import load_workspace
@@ -115,28 +112,52 @@ def train(
     result = run.result
     assert result is not None  # the local backend returns the workflow's result
     summary = _train_summary(result)
-    if deploy:
-        summary["deploy"] = _deploy_trained(ws, result)
-    emit(as_json, summary, lambda: _print_trained(result, summary.get("deploy")))
+    if not deploy:
+        emit(as_json, summary, lambda: print_train_result(result))
+        return
+    refused = _deploy_trained(ws, chosen, result, summary)
+    emit(as_json, summary, lambda: _print_trained(result, summary))
+    if refused is not None:
+        raise refused  # exit code 4 (a Conflict): the gate's refusal, with both figures
 
 
-def _deploy_trained(ws: Workspace, result: TrainResult) -> dict[str, object]:
-    """``train --deploy``: deploy the registered version if it passed the gate."""
-    from modelyard.backends.local.backend import LocalBackend
+def _deploy_trained(
+    ws: Workspace, backend: Backend, result: TrainResult, summary: dict[str, object]
+) -> GateRefused | None:
+    """``train --deploy``: the held-out gate, then the backend's deploy if it passed.
 
-    if result.version is None:
-        return {"deployed": False, "reason": "no version was registered"}
-    if result.gate is not None and not result.gate.passed:
-        return {"deployed": False, "reason": f"evaluation gate failed: {result.gate.reason}"}
-    done = LocalBackend(ws).deploy(result.model_id, result.version.version)
-    return {"deployed": True, "action": done.action, "revision": done.revision, "url": done.url}
+    Fills ``summary["gate"]`` and ``summary["deploy"]``; returns the refusal to raise once
+    the summary is shown.
+    """
+    from modelyard.backends.gated import GateRefused, deploy_if_gated
+
+    assert result.version is not None  # the workflow raises when it registers nothing
+    try:
+        done = deploy_if_gated(backend, ws, result.model_id, result.version.version, by="train")
+    except GateRefused as refused:
+        summary["gate"] = refused.verdict.to_dict()
+        summary["deploy"] = {"deployed": False, "reason": refused.verdict.reason}
+        return refused
+    deployed = done.deployed
+    summary["gate"] = done.verdict.to_dict()
+    summary["deploy"] = {
+        "deployed": True,
+        "action": deployed.action,
+        "revision": deployed.revision,
+        "url": deployed.url,
+    }
+    return None
 
 
-def _print_trained(result: TrainResult, deployed: object) -> None:
+def _print_trained(result: TrainResult, summary: dict[str, object]) -> None:
     print_train_result(result)
+    gate, deployed = summary.get("gate"), summary.get("deploy")
+    if isinstance(gate, dict):
+        mark = Text("passed", style="green") if gate["passed"] else Text("refused", style="red")
+        console.print(Text("evaluation gate: ") + mark + Text(f" ({gate['reason']})"))
     if isinstance(deployed, dict):
         if not deployed["deployed"]:
-            console.print(f"[yellow]not deployed[/]: {deployed['reason']}")
+            console.print(Text("not deployed: ", style="yellow") + Text(str(deployed["reason"])))
         elif deployed["action"] == "rollout":
             console.print(
                 f"rolling out version {result.version.version if result.version else '?'} "
@@ -186,7 +207,7 @@ def versions(
                 str(row["created"]),
                 str(row["run_id"]),
                 ", ".join(row["aliases"]) if isinstance(row["aliases"], list) else "",
-                str(row["gate"]),
+                str(row["gate"] or "-"),
                 f"{figures.get('auc', '-')} / {figures.get('loss', '-')}",
                 str(row["sha256"])[:12],
             )
@@ -220,7 +241,8 @@ def serve(
     run_serve(ws, model_id, version, alias, host, port, workers)
 
 
-def _run_row(run: RunRecord, versions: dict[str, int]) -> dict[str, object]:
+def _run_row(view: RunView) -> dict[str, object]:
+    run = view.run
     started = run.start_time
     return {
         "run_id": run.run_id,
@@ -229,7 +251,9 @@ def _run_row(run: RunRecord, versions: dict[str, int]) -> dict[str, object]:
         if started
         else None,
         "duration_s": round(run.end_time - started, 1) if run.end_time and started else None,
-        "version": versions.get(run.run_id),
+        "version": view.version,
+        "note": view.note,
+        "logged_model": view.logged_model,
         "params": dict(run.params),
         "metrics": {k: v for k, v in run.metrics.items() if not k.startswith("usage.")},
         "peak_rss_mib": run.metrics.get("usage.peak_rss_mib"),
@@ -242,19 +266,22 @@ def runs(
     workspace: WorkspaceOpt = Path(),
     as_json: JsonOpt = False,
 ) -> None:
-    """List a model's training runs, newest first: status, duration, metrics, version made."""
+    """List a model's training runs, newest first: status, duration, metrics, version made.
+
+    A run whose `modelyard train` died is marked FAILED here, with the reason in its note;
+    a run that logged a model but registered no version says so.
+    """
     from modelyard.config import load_workspace
     from modelyard.registry import Registry
+    from modelyard.workflows.runs import run_views
 
     ws = load_workspace(workspace)
     ws.model(model_id)
-    registry = Registry.for_workspace(ws)
-    made = {mv.run_id: mv.version for mv in registry.versions(model_id) if mv.run_id}
-    rows = [_run_row(r, made) for r in registry.tracking.runs(model_id, limit)]
+    rows = [_run_row(v) for v in run_views(Registry.for_workspace(ws), model_id, limit)]
 
     def human() -> None:
         table = Table(title=f"Training runs of {model_id}", title_justify="left")
-        for column in ("run", "status", "started", "took", "version", "metrics"):
+        for column in ("run", "status", "started", "took", "version", "metrics", "note"):
             table.add_column(column)
         for row in rows:
             metrics = row["metrics"]
@@ -267,6 +294,7 @@ def runs(
                 f"{row['duration_s']}s" if row["duration_s"] is not None else "-",
                 str(row["version"] or "-"),
                 shown,
+                Text(str(row["note"] or "")),
             )
         console.print(table if rows else f"{model_id} has no training runs yet")
 

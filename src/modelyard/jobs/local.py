@@ -10,12 +10,14 @@ of ``modelyard train``), so no script is left running without its limits (``watc
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import threading
 import time
 from collections import deque
+from typing import IO
 
 import psutil
 
@@ -38,6 +40,26 @@ def _kill_tree(proc: subprocess.Popen[str]) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+class _UsageRecord:
+    """The samples kept for the record, also appended to ``spec.usage_path`` when set."""
+
+    def __init__(self, spec: JobSpec) -> None:
+        self.samples: list[UsageSample] = []
+        self._file: IO[str] | None = (
+            spec.usage_path.open("a", encoding="utf-8") if spec.usage_path else None
+        )
+
+    def append(self, sample: UsageSample) -> None:
+        self.samples.append(sample)
+        if self._file is not None:
+            self._file.write(json.dumps([sample.at, sample.cpu_cores, sample.memory_bytes]) + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
 
 
 class LocalRunner:
@@ -78,7 +100,7 @@ class LocalRunner:
 
         reader = threading.Thread(target=pump, name=f"job-{spec.name}-log", daemon=True)
         reader.start()
-        usage: list[UsageSample] = []
+        usage = _UsageRecord(spec)
         wall_start = time.time() - (time.monotonic() - start)
         stopped_for: str | None = None
         try:
@@ -92,20 +114,21 @@ class LocalRunner:
         finally:
             watchdog.release()
             reader.join(timeout=5)
+            usage.close()
             if log is not None:
                 log.close()
         code = proc.returncode if proc.returncode is not None else proc.wait()
         return JobResult(
             exit_code=code,
             duration_s=time.monotonic() - start,
-            usage=tuple(usage),
+            usage=tuple(usage.samples),
             log_tail=tuple(tail),
             stopped_for=stopped_for,
             started_at=wall_start,
         )
 
     def _watch(
-        self, proc: subprocess.Popen[str], spec: JobSpec, start: float, usage: list[UsageSample]
+        self, proc: subprocess.Popen[str], spec: JobSpec, start: float, usage: _UsageRecord
     ) -> str | None:
         try:
             sampler: ProcessTreeSampler | None = ProcessTreeSampler(proc.pid)

@@ -28,6 +28,9 @@ class JobSpec:
     """Where the job's combined output is written (as well as streamed)."""
     usage_subject: str = ""
     """The subject of the job's usage samples; ``job:<name>`` when empty."""
+    usage_path: Path | None = None
+    """Where each recorded usage sample is appended as a JSON line while the job runs, for a
+    process of the job that records them itself (the training wrapper)."""
 
     @property
     def subject(self) -> str:

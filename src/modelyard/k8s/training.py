@@ -1,9 +1,12 @@
 """Training as ``batch/v1``: a ``Job`` from ``model.yaml``'s training section and, when
 ``training.schedule`` is set, a ``CronJob`` that retrains on that schedule.
 
-The container runs ``modelyard train <id> --backend local --in-cluster -w /workspace``: inside
-the pod, training is an ordinary local run of the workspace slice mounted from the model's
-ConfigMap, with state under ``/tmp`` and tracking and artifacts where ``modelyard.yaml`` says.
+The Job's container runs ``modelyard train <id> --backend local --in-cluster -w /workspace``:
+inside the pod, training is an ordinary local run of the workspace slice mounted from the
+model's ConfigMap, with state under ``/tmp`` and tracking and artifacts where ``modelyard.yaml``
+says. The CronJob's runs the model's whole pipeline instead, the same one ``modelyard pipeline
+run`` runs locally: ``modelyard pipeline run <id> --in-cluster -w /workspace`` (train in the
+pod, evaluate, gate, register; see docs/evaluation.md for the deploy step in the cluster).
 The rendered Job is a template (Jobs are immutable, and applying it would retrain at every
 apply): ``run_training_job`` names a copy per run; only the CronJob is applied and pruned.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelyard.config import ModelEntry
+from modelyard.k8s.bundle import MOUNT_PATH
 from modelyard.k8s.context import RenderContext, labels, metadata, seconds
 from modelyard.k8s.pods import gpu_tolerations, training_container, volumes
 from modelyard.k8s.security import pod_security, workload_skips
@@ -69,11 +73,18 @@ def job(ctx: RenderContext, entry: ModelEntry, name: str | None = None) -> dict[
     }
 
 
+def pipeline_args(entry: ModelEntry) -> list[str]:
+    """The scheduled pod's command: the model's pipeline, run once in the cluster."""
+    return ["modelyard", "pipeline", "run", entry.id, "--in-cluster", "-w", MOUNT_PATH]
+
+
 def cronjob(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any] | None:
-    """A CronJob retraining on ``training.schedule`` (None when unset)."""
+    """A CronJob running the model's pipeline on ``training.schedule`` (None when unset)."""
     schedule = entry.spec.training.schedule
     if schedule is None:
         return None
+    spec = job_spec(ctx, entry)
+    spec["template"]["spec"]["containers"][0]["args"] = pipeline_args(entry)
     return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
@@ -89,7 +100,7 @@ def cronjob(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any] | None:
             "failedJobsHistoryLimit": 3,
             "jobTemplate": {
                 "metadata": {"labels": labels(ctx, entry, "training")},
-                "spec": job_spec(ctx, entry),
+                "spec": spec,
             },
         },
     }

@@ -91,6 +91,20 @@ def deploy(ctx: StepContext) -> str:
     return f"{done.action} version {done.version} (revision {done.revision})"
 
 
+def deploy_in_cluster(ctx: StepContext) -> str:
+    """The deploy step of a pipeline run by the CronJob: its pod holds no API credentials."""
+    return (
+        f"skipped in the cluster: the CronJob's pod has no Kubernetes API credentials; ship "
+        f"the gated version with `modelyard deploy {ctx.model_id} --version {ctx.version} "
+        "--backend kubernetes`"
+    )
+
+
+def cluster_steps() -> list[tuple[str, Step]]:
+    """The pipeline as the CronJob runs it: trained in its pod (``MODELYARD_BACKEND=local``)."""
+    return [*default_steps()[:-1], ("deploy", deploy_in_cluster)]
+
+
 def default_steps() -> list[tuple[str, Step]]:
     """The pipeline every scheduled model gets, in order."""
     return [

@@ -257,6 +257,12 @@ class Tracking:
         model = found[0]
         return LoggedModelRef(model.model_id, model.name, model.artifact_location)
 
+    def runs_with_logged_models(self, experiment_id: str) -> set[str]:
+        """The ids of the experiment's runs that logged at least one model."""
+        with _translated("search logged models"):
+            found = self.client.search_logged_models(experiment_ids=[experiment_id])
+        return {str(m.source_run_id) for m in found if m.source_run_id}
+
     # ------------------------------------------------------------------ registry
 
     def ensure_registered_model(self, name: str, tags: Mapping[str, str], description: str) -> None:

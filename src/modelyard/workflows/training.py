@@ -1,38 +1,34 @@
 """The training workflow: run a model's script as a job inside an MLflow run, record its
 resource use and log, and register what it logged as a new, checksummed version.
 
-A failed job registers nothing; its run is marked FAILED with the log attached.
+A failed job registers nothing; its run is marked FAILED with the log attached. When the
+model's runtime is modelyard's own interpreter, the run is opened, the script run and the
+model registered in the job's one process (:mod:`modelyard.workflows.trainer`), so this
+process imports no MLflow on the way to a success; other runtimes (a virtualenv of their own)
+have this process open and close the run around the script.
 """
 
 from __future__ import annotations
 
 import getpass
+import json
+import secrets
 import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from modelyard.config import ModelEntry, Workspace, memory_bytes
-from modelyard.config.schema import Gate
 from modelyard.errors import ConfigError, JobFailed
 from modelyard.jobs import JobResult, JobSpec, LineSink, LocalRunner, Runner
 from modelyard.observe.usage import training_subject
 from modelyard.registry import ModelVersion, Registry
 from modelyard.runtimes import local_environment
-from modelyard.tracking import Tracking
-
-GATE_TAG = "modelyard.gate"
-
-
-@dataclass(frozen=True)
-class GateResult:
-    """Whether a run's metric met the model's evaluation gate."""
-
-    metric: str
-    value: float | None
-    passed: bool
-    reason: str
+from modelyard.workflows.runs import parent_tags, reap_orphans
+from modelyard.workflows.trainer import ChildSpec, close_run, open_run
 
 
 @dataclass(frozen=True)
@@ -46,7 +42,6 @@ class TrainResult:
     params: Mapping[str, str]
     metrics: Mapping[str, float]
     version: ModelVersion | None
-    gate: GateResult | None
     log_path: Path
 
 
@@ -100,73 +95,31 @@ def git_commit(folder: Path) -> str | None:
     return f"{head}+dirty" if dirty else head
 
 
-def check_gate(
-    gate: Gate | None,
-    metrics: Mapping[str, float],
-    production: tuple[str, Mapping[str, float]] | None = None,
-) -> GateResult | None:
-    """Apply ``model.yaml``'s evaluation gate to a run's metrics.
-
-    ``production`` is (version, metrics) of the version serving now, for ``max_regression``;
-    the metric counts as a loss (lower is better) when the gate sets ``max`` and not ``min``.
-    """
-    if gate is None:
-        return None
-    name = gate.metric
-    value = metrics.get(name)
-    if value is None:
-        return GateResult(name, None, False, f"the run logged no metric {name!r}")
-    if gate.min is not None and value < gate.min:
-        return GateResult(name, value, False, f"{name}={value:.4g} < min {gate.min}")
-    if gate.max is not None and value > gate.max:
-        return GateResult(name, value, False, f"{name}={value:.4g} > max {gate.max}")
-    current = production[1].get(name) if production else None
-    if gate.max_regression is not None and production and current is not None:
-        lower_is_better = gate.max is not None and gate.min is None
-        regression = value - current if lower_is_better else current - value
-        if regression > gate.max_regression:
-            return GateResult(
-                name,
-                value,
-                False,
-                f"{name}={value:.4g} is {regression:.4g} worse than production "
-                f"(version {production[0]}: {current:.4g}); max_regression {gate.max_regression}",
-            )
-    return GateResult(name, value, True, f"{name}={value:.4g} meets the gate")
-
-
-def production_metrics(registry: Registry, model_id: str) -> tuple[str, Mapping[str, float]] | None:
-    """(version, its run's metrics) of the version the ``production`` alias names, if any.
-
-    The alias is moved by every backend when a version starts serving all traffic, so the gate
-    works alike on the local backend and on Kubernetes.
-    """
-    version = registry.production(model_id)
-    if version is None or version.run_id is None:
-        return None
-    return str(version.version), registry.tracking.get_run(version.run_id).metrics
+CHILD_MAIN = (
+    "import sys, pathlib; from modelyard.workflows.trainer import main; "
+    "sys.exit(main(pathlib.Path(sys.argv[1])))"
+)
+"""The job's program for the in-process path (``-c``, not ``-m``: the package imports it)."""
 
 
 def _job_spec(
-    workspace: Workspace,
     entry: ModelEntry,
-    params: Mapping[str, object],
+    command: tuple[str, ...],
     env: dict[str, str],
     log_path: Path,
+    usage_path: Path | None = None,
 ) -> JobSpec:
-    runtime = workspace.runtimes[entry.spec.runtime]
-    environment = local_environment(entry.spec.runtime, runtime, workspace.state_dir / "envs")
-    args = [f"--{key}={value}" for key, value in params.items()]
     training = entry.spec.training
     return JobSpec(
         name=f"train-{entry.id}",
-        command=(str(environment.python), str(entry.entrypoint), *args),
+        command=command,
         cwd=entry.dir,
         env=env,
         memory_limit_bytes=memory_bytes(training.resources.memory),
         timeout_s=training.timeout,
         log_path=log_path,
         usage_subject=training_subject(entry.id),
+        usage_path=usage_path,
     )
 
 
@@ -193,6 +146,21 @@ def _failure(entry: ModelEntry, job: JobResult, log_path: Path) -> JobFailed:
     return JobFailed(message, exit_code=code)
 
 
+def _tags(entry: ModelEntry, commit: str | None) -> dict[str, str]:
+    tags = {
+        "modelyard.model": entry.id,
+        "modelyard.team": entry.spec.owner.team,
+        "modelyard.dri": entry.spec.owner.dri,
+        "modelyard.config_hash": entry.config_hash,
+        "mlflow.source.name": str(entry.entrypoint),
+        "mlflow.user": getpass.getuser(),
+        **parent_tags(),
+    }
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+    return tags
+
+
 def train(
     workspace: Workspace,
     model_id: str,
@@ -203,110 +171,123 @@ def train(
     """Train ``model_id`` and register the result; raise :class:`JobFailed` on failure."""
     entry = workspace.model(model_id)
     values = parse_params(params or [], entry.spec.training.params)
-    registry = Registry.for_workspace(workspace)
-    tracking: Tracking = registry.tracking
+    runtime = workspace.runtimes[entry.spec.runtime]
+    environment = local_environment(entry.spec.runtime, runtime, workspace.state_dir / "envs")
     commit = git_commit(entry.dir)
-    tags = {
-        "modelyard.model": entry.id,
-        "modelyard.team": entry.spec.owner.team,
-        "modelyard.dri": entry.spec.owner.dri,
-        "modelyard.config_hash": entry.config_hash,
-        "mlflow.source.name": str(entry.entrypoint),
-        "mlflow.user": getpass.getuser(),
-    }
-    if commit:
-        tags["mlflow.source.git.commit"] = commit
-    experiment_id = tracking.experiment_id(entry.id)
-    run_id = tracking.start_run(experiment_id, values, tags)
     logs = workspace.state_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    log_path = logs / f"train-{entry.id}-{run_id}.log"
-    spec = _job_spec(workspace, entry, values, tracking.run_env(run_id, experiment_id), log_path)
-    job = (runner or LocalRunner()).run(spec, on_line)
-    _record_usage(tracking, run_id, job, log_path)
-    if not job.ok:
-        tracking.finish_run(run_id, ok=False)
+    args = tuple(f"--{key}={value}" for key, value in values.items())
+    job_runner = runner or LocalRunner()
+    if environment.python == Path(sys.executable):
+        return _train_in_child(workspace, entry, values, args, commit, logs, job_runner, on_line)
+    registry = Registry.for_workspace(workspace)
+    tracking = registry.tracking
+    run = open_run(tracking, entry, values, _tags(entry, commit))
+    reap_orphans(registry, entry.id, skip=run[1])
+    log_path = logs / f"train-{entry.id}-{run[1]}.log"
+    command = (str(environment.python), str(entry.entrypoint), *args)
+    spec = _job_spec(entry, command, tracking.run_env(run[1], run[0]), log_path)
+    job = job_runner.run(spec, on_line)
+    done = close_run(
+        registry,
+        entry,
+        run,
+        ok=job.ok,
+        commit=commit,
+        usage=job.usage,
+        started_at=job.started_at,
+        duration_s=job.duration_s,
+        log_path=log_path,
+    )
+    if done is None:
         raise _failure(entry, job, log_path)
-    try:
-        production = production_metrics(registry, entry.id)
-        version, gate, metrics = _register(
-            registry, entry, experiment_id, run_id, commit, production
-        )
-    except Exception:
-        tracking.finish_run(run_id, ok=False)
-        raise
+    return _result(entry, run, job, values, done, log_path)
+
+
+def _result(
+    entry: ModelEntry,
+    run: tuple[str, str],
+    job: JobResult,
+    values: Mapping[str, object],
+    done: tuple[ModelVersion, dict[str, float]],
+    log_path: Path,
+) -> TrainResult:
     return TrainResult(
         model_id=entry.id,
-        run_id=run_id,
-        experiment_id=experiment_id,
+        run_id=run[1],
+        experiment_id=run[0],
         job=job,
         params={k: str(v) for k, v in values.items()},
-        metrics=metrics,
-        version=version,
-        gate=gate,
+        metrics=done[1],
+        version=done[0],
         log_path=log_path,
     )
 
 
-def _record_usage(tracking: Tracking, run_id: str, job: JobResult, log_path: Path) -> None:
-    series: dict[str, list[tuple[float, float]]] = {
-        "usage.cpu_cores": [(s.at - job.started_at, s.cpu_cores) for s in job.usage],
-        "usage.memory_bytes": [(s.at - job.started_at, s.memory_bytes) for s in job.usage],
-    }
-    tracking.log_series(run_id, series)
-    tracking.log_metrics(
-        run_id,
-        {"usage.peak_rss_mib": job.peak_rss_bytes / 2**20, "usage.duration_s": job.duration_s},
-    )
-    if log_path.exists():
-        tracking.log_artifact(run_id, log_path, "logs")
-
-
-def _to_onnx(
-    tracking: Tracking, entry: ModelEntry, run_id: str, source: str, tags: dict[str, str]
-) -> str:
-    """Convert the logged sklearn model to ONNX, checked against it; the ONNX model's URI."""
-    from modelyard.registry.onnx_export import export_onnx
-
-    if entry.spec.framework != "sklearn":
-        raise ConfigError(
-            f"{entry.id}: serving.format: onnx converts scikit-learn models only, "
-            f"not {entry.spec.framework}"
-        )
-    with tempfile.TemporaryDirectory() as tmp:
-        local = Path(source) if Path(source).is_dir() else tracking.download(source, Path(tmp))
-        export = export_onnx(tracking, run_id, local, entry.spec.serving.method)
-    tags["modelyard.format"] = "onnx"
-    tags["modelyard.onnx_max_abs_diff"] = f"{export.max_abs_diff:.3g}"
-    return export.source
-
-
-def _register(
-    registry: Registry,
+def _train_in_child(
+    workspace: Workspace,
     entry: ModelEntry,
-    experiment_id: str,
-    run_id: str,
+    values: Mapping[str, object],
+    args: tuple[str, ...],
     commit: str | None,
-    production: tuple[str, Mapping[str, float]] | None,
-) -> tuple[ModelVersion, GateResult | None, dict[str, float]]:
-    tracking = registry.tracking
-    logged = tracking.logged_model(experiment_id, run_id)
-    if logged is None:
-        raise JobFailed(
-            f"training of {entry.id!r} succeeded but logged no model; call "
-            f"mlflow.{entry.spec.framework}.log_model(model, name='model') in "
-            f"{entry.spec.training.entrypoint}. No version was registered.",
-            exit_code=1,
+    logs: Path,
+    runner: Runner,
+    on_line: LineSink | None,
+) -> TrainResult:
+    """The run's whole lifecycle in the job's process (``workflows/trainer.py``)."""
+    registry = Registry.for_workspace(workspace)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    log_path = logs / f"train-{entry.id}-{stamp}-{secrets.token_hex(3)}.log"
+    with tempfile.TemporaryDirectory(prefix=f"train-{entry.id}-", dir=logs) as tmp:
+        folder = Path(tmp)
+        child = ChildSpec(
+            workspace=str(workspace.root),
+            model_id=entry.id,
+            tracking_uri=registry.tracking.tracking_uri,
+            artifact_store=registry.tracking.artifact_root,
+            cache_dir=str(registry.cache_dir),
+            params={k: str(v) for k, v in values.items()},
+            tags=_tags(entry, commit),
+            commit=commit,
+            script=str(entry.entrypoint),
+            args=args,
+            log_path=str(log_path),
+            usage_path=str(folder / "usage.jsonl"),
+            result_path=str(folder / "result.json"),
         )
-    metrics = dict(tracking.get_run(run_id).metrics)
-    gate = check_gate(entry.spec.evaluation.gate, metrics, production)
-    extra = {GATE_TAG: "none" if gate is None else ("passed" if gate.passed else "failed")}
-    if commit:
-        extra["modelyard.git_commit"] = commit
-    source: str = logged.artifact_location
-    model_id: str | None = logged.model_id
-    if entry.spec.serving.format == "onnx":
-        source, model_id = _to_onnx(tracking, entry, run_id, source, extra), None
-    version = registry.register(entry, run_id, source, model_id, extra)
-    tracking.finish_run(run_id, ok=True)
-    return version, gate, metrics
+        child.write(folder / "spec.json")
+        command = (sys.executable, "-c", CHILD_MAIN, str(folder / "spec.json"))
+        spec = _job_spec(entry, command, {}, log_path, folder / "usage.jsonl")
+        job = runner.run(spec, on_line)
+        report = _read_report(folder / "result.json")
+    if "error" in report:
+        raise JobFailed(f"{report['error']}\n  log: {log_path}", exit_code=job.exit_code or 1)
+    run = (str(report.get("experiment_id", "")), str(report.get("run_id", "")))
+    if not job.ok or "version" not in report:
+        if run[1] and not report.get("closed"):  # stopped from outside (memory, timeout)
+            close_run(
+                registry,
+                entry,
+                run,
+                ok=False,
+                commit=commit,
+                usage=job.usage,
+                started_at=job.started_at,
+                duration_s=job.duration_s,
+                log_path=log_path,
+            )
+        raise _failure(entry, job, log_path)
+    raw = report["version"]
+    assert isinstance(raw, dict)
+    version = ModelVersion(**{**raw, "aliases": tuple(raw["aliases"])})
+    metrics = report.get("metrics")
+    assert isinstance(metrics, dict)
+    return _result(entry, run, job, values, (version, metrics), log_path)
+
+
+def _read_report(path: Path) -> dict[str, object]:
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}

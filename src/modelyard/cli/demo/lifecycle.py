@@ -149,11 +149,6 @@ def _show_training(console: Console, result: TrainResult) -> None:
     )
     shown = {k: f"{v:.4g}" for k, v in result.metrics.items() if not k.startswith("usage.")}
     console.print("  metrics: " + ", ".join(f"{k}={v}" for k, v in sorted(shown.items())))
-    if result.gate is not None:
-        console.print(
-            f"  evaluation gate: {'passed' if result.gate.passed else 'FAILED'} "
-            f"({result.gate.reason})"
-        )
 
 
 def _traffic(console: Console, url: str) -> None:
