@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 
-from modelyard.config import load_workspace
 from modelyard.backends.local.process import ServerProcess
+from modelyard.config import load_workspace
 from modelyard.registry import Registry
 
 METRICS = {

@@ -98,7 +98,7 @@ def test_server_process_imports_neither_mlflow_nor_sqlalchemy(tmp_path):
             np.testing.assert_allclose(got.json()["predictions"], model.predict_proba(x[:3]))
             added = client.post(
                 "/admin/models/m/versions", headers=auth,
-                json={"version": "2", "role": "canary", "weight": 1.0},
+                json={"version": "2", "role": "canary", "canary_share": 1.0},
             )  # fmt: skip
             assert added.status_code == 201, added.text
             got = client.post("/v1/models/m:predict", json={"instances": x[:3].tolist()})

@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.text import Text
 from typer.core import TyperGroup
 
 from modelyard.errors import (
@@ -39,8 +37,27 @@ EXIT_CODES: dict[type[ModelyardError], int] = {
     IntegrityError: 6,
 }
 
-console = Console()
-err_console = Console(stderr=True)
+
+class _LazyConsole:
+    """A ``rich.console.Console`` made on first use: importing rich costs tens of ms, which
+    ``--help`` and the steering commands need not pay before they print."""
+
+    def __init__(self, stderr: bool = False) -> None:
+        self._stderr = stderr
+        self._console: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr)
+        return getattr(self._console, name)
+
+
+console: Any = _LazyConsole()
+"""stdout's rich console (``rich.console.Console``)."""
+err_console: Any = _LazyConsole(stderr=True)
+"""stderr's rich console."""
 
 
 def exit_code_for(error: ModelyardError) -> int:
@@ -58,6 +75,8 @@ def fail(error: ModelyardError) -> NoReturn:
     message = str(error)
     if isinstance(error, Unavailable) and error.retry_after:
         message += f" (try again in {error.retry_after:g} s)"
+    from rich.text import Text
+
     err_console.print(
         "[bold red]error:[/] ", Text(message), sep="", highlight=False, soft_wrap=True
     )
@@ -97,6 +116,8 @@ def report_unexpected(exc: BaseException, args: Sequence[str]) -> int:
         where = f"; the traceback is in {path}"
     except OSError:
         where = ""
+    from rich.text import Text
+
     err_console.print(
         "[bold red]error:[/] ",
         Text(f"unexpected {type(exc).__name__}: {exc}{where}"),

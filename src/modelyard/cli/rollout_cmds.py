@@ -13,19 +13,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Group
-from rich.table import Table
 
 from modelyard.cli.output import console, emit, print_json
 from modelyard.cli.workspace_cmds import BackendOpt, JsonOpt, WorkspaceOpt
 
 if TYPE_CHECKING:
+    from rich.console import Group
+
     from modelyard.backends import Backend, Command, DeployResult, RolloutStatus
     from modelyard.backends.local.operations import RolloutView
 
 ModelArg = Annotated[str, typer.Argument(help="Model id.")]
 
-rollout_app = typer.Typer(help="Watch and steer a model's rollout.", no_args_is_help=True)
+rollout_app = typer.Typer(
+    help="Watch and steer a model's rollout.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -213,6 +215,9 @@ def view_dict(view: RolloutView) -> dict[str, Any]:
 
 def render_view(model_id: str, view: RolloutView) -> Group:
     """The rich view of a rollout: routing, phase, step, checks, recent events."""
+    from rich.console import Group
+    from rich.table import Table
+
     from modelyard.cli.views import checks_table
 
     state, dep = view.state, view.deployment
@@ -301,6 +306,8 @@ def render_status(model_id: str, status: RolloutStatus) -> Any:
 
     if isinstance(status.detail, RolloutView):
         return render_view(model_id, status.detail)
+    from rich.table import Table
+
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
@@ -414,6 +421,8 @@ def history(
     ]
 
     def human() -> None:
+        from rich.table import Table
+
         table = Table(title=f"History of {model_id}", title_justify="left")
         for column in ("revision", "version", "by", "at", "outcome", "reason"):
             table.add_column(column)
