@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 import modelyard
 import modelyard.backends
@@ -44,15 +47,51 @@ def test_package_apis() -> None:
     )
 
 
-def test_help_does_not_import_heavy_libraries() -> None:
+HEAVY = ("mlflow", "sklearn", "pandas", "pyarrow", "uvicorn", "starlette", "onnxruntime",
+         "lightkube", "sqlalchemy")  # fmt: skip
+"""What the CLI must not import before a command runs (nor for a steering command)."""
+
+
+def _imported_by(argv: list[str], cwd: Path | None = None) -> tuple[list[str], str]:
+    """Run ``modelyard ARGV`` in a fresh interpreter; the heavy modules it imported."""
     code = (
         "import sys, runpy\n"
-        "sys.argv = ['modelyard', '--help']\n"
+        f"sys.argv = ['modelyard', *{argv!r}]\n"
         "try:\n    runpy.run_module('modelyard', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
-        "heavy = ('mlflow', 'sklearn', 'pandas', 'onnxruntime', 'uvicorn', 'lightkube')\n"
-        "heavy = [m for m in heavy if m in sys.modules]\n"
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert "HEAVY []" in done.stdout, done.stdout + done.stderr
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=cwd
+    )
+    line = next((x for x in done.stdout.splitlines() if x.startswith("HEAVY ")), "")
+    return eval(line[6:]) if line else ["?"], done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["rollback", "--help"], ["serve", "--help"], ["rollout", "status", "--help"]],
+)
+def test_help_does_not_import_heavy_libraries(argv: list[str]) -> None:
+    heavy, output = _imported_by(argv)
+    assert heavy == [], output
+
+
+def test_steering_commands_import_neither_mlflow_nor_sklearn(tmp_path: Path) -> None:
+    """rollback, rollout status|promote|abort and history on the local backend: the whole
+    path (workspace, state store, controller, admin client) without MLflow or scikit-learn.
+    A fresh workspace has no deployment, so they end in "nothing to do" after that path."""
+    from modelyard.config import init_workspace
+
+    init_workspace(tmp_path / "ws")
+    commands = [
+        ["rollback", "ctr"],
+        ["rollout", "status", "ctr"],
+        ["rollout", "promote", "ctr"],
+        ["rollout", "abort", "ctr"],
+        ["history", "ctr"],
+    ]
+    for argv in commands:
+        heavy, output = _imported_by([*argv, "-w", str(tmp_path / "ws")])
+        assert heavy == [], f"{argv}: {output}"

@@ -242,9 +242,80 @@ def help_times(rounds: int) -> dict[str, list[float]]:
     cmds = {
         "modelyard --help": [str(BIN / "modelyard"), "--help"],
         "modelyard rollback --help": [str(BIN / "modelyard"), "rollback", "--help"],
+        "modelyard serve --help": [str(BIN / "modelyard"), "serve", "--help"],
         "python -c pass (interpreter floor)": [str(PY), "-c", "pass"],
     }
     return {label: [timed(cmd) for _ in range(rounds)] for label, cmd in cmds.items()}
+
+
+def _ready(port: int) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/v2/health/ready", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def live_deployment(ws: Path, rounds: int) -> dict[str, Any]:
+    """On a live local deployment of ``ctr``: the supervisor's restart of a killed server
+    (SIGKILL to the first 200 from readiness on the same port; the server is forked from the
+    supervisor's pre-imported template; each killed server had run past ``STABLE_AFTER``, so
+    the restart waits the first backoff step, 0.5 s, plus up to one 0.5 s loop turn), and
+    ``modelyard rollback ctr`` (process start to exit) ``rounds`` times, alternating between
+    two versions."""
+    import signal
+
+    from modelyard.backends.local import operations
+    from modelyard.backends.local.supervisor import STABLE_AFTER
+    from modelyard.config import load_workspace
+
+    workspace_ = load_workspace(ws)
+    store = operations.store_for(workspace_)
+    operations.deploy(workspace_, "ctr", 1, by="bench")
+    restart: list[float] = []
+    rss: list[float] = []
+    for _ in range(rounds):
+        found = store.get_deployment("ctr")
+        assert found is not None
+        assert found.pid is not None
+        assert found.port is not None
+        old = found.pid
+        start = time.monotonic()
+        os.killpg(old, signal.SIGKILL)
+        while time.monotonic() - start < 120:
+            now = store.get_deployment("ctr")
+            if now is not None and now.pid not in (None, old) and _ready(found.port):
+                restart.append(time.monotonic() - start)
+                rss.append(tree_rss_mib(now.pid))
+                break
+            time.sleep(0.01)
+        else:
+            raise RuntimeError("the supervisor did not restart the server in 120 s")
+        # a server that dies within STABLE_AFTER of its start is a crash loop, and the
+        # supervisor doubles its restart backoff; measure restarts of servers that had run
+        time.sleep(STABLE_AFTER + 1.0)
+    log = (workspace_.state_dir / "logs" / "ctr-supervisor.log").read_text()
+    spawned = [float(x.split("ready ")[1].split(" s")[0]) for x in log.splitlines()
+               if "s after its start" in x]  # fmt: skip
+    # two served revisions to alternate between: version 2 rolled out and promoted
+    operations.deploy(workspace_, "ctr", 2, by="bench")
+    deadline = time.monotonic() + 120
+    while operations.rollout_view(workspace_, "ctr").state is None or (
+        operations.rollout_view(workspace_, "ctr").state.phase.value not in ("shadow", "canary")  # type: ignore[union-attr]
+    ):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the rollout of version 2 did not reach shadow")
+        time.sleep(0.1)
+    subprocess.run([str(BIN / "modelyard"), "rollout", "promote", "ctr", "-w", str(ws)],
+                   check=True, capture_output=True)  # fmt: skip
+    rollback = []
+    for _ in range(rounds):
+        rollback.append(timed([str(BIN / "modelyard"), "rollback", "ctr", "-w", str(ws)]))
+        time.sleep(0.5)
+    operations.down(workspace_, ["ctr"])
+    return {"restart_s": restart, "restart_rss_mib": rss, "spawn_to_ready_s": spawned,
+            "rollback_s": rollback}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- report
@@ -317,6 +388,7 @@ def main() -> None:
         loads.append(load_avg())
         print(f"round {round_ + 1}/{args.rounds} done; load {loads[-1]}", flush=True)
     train = training(ws, args.train_rounds)
+    live = live_deployment(ws, args.rounds)
     helps = help_times(args.help_rounds)
     loads.append(load_avg())
     report = [
@@ -333,6 +405,21 @@ def main() -> None:
             f"| `{label}` | {med(v):.2f} s | " + ", ".join(f"{x:.2f}" for x in v) + " |"
             for label, v in helps.items()
         ),
+        "| `modelyard rollback ctr` (live local deployment) | "
+        f"{med(live['rollback_s']):.2f} s | "
+        + ", ".join(f"{x:.2f}" for x in live["rollback_s"])
+        + " |",
+        "| supervisor restart to ready (server SIGKILLed, forked from the template) | "
+        f"{med(live['restart_s']):.2f} s | "
+        + ", ".join(f"{x:.2f}" for x in live["restart_s"])
+        + " |",
+        "| of which fork to ready (the supervisor's log; the first is the first start) | "
+        f"{med(live['spawn_to_ready_s'][1:] or [float('nan')]):.2f} s | "
+        + ", ".join(f"{x:.2f}" for x in live["spawn_to_ready_s"])
+        + " |",
+        f"| RSS of a restarted server | {med(live['restart_rss_mib']):.0f} MiB | "
+        + ", ".join(f"{x:.0f}" for x in live["restart_rss_mib"])
+        + " |",
     ]
     text = "\n".join(report)
     print(text)
@@ -341,7 +428,7 @@ def main() -> None:
     results.mkdir(parents=True, exist_ok=True)
     (results / "coldstart.json").write_text(json.dumps(
         {"cold": cold, "train": train, "first_train_s": first_train, "help": helps,
-         "loads": loads}, indent=1))  # fmt: skip
+         "live": live, "loads": loads}, indent=1))  # fmt: skip
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -116,9 +116,10 @@ def _lean(python: Path, spec: Path, port: int) -> list[str]:
 
 
 def modelyard_cli(workspace: Path) -> ColdServer:
-    """``modelyard serve ctr --version 1`` as a user starts it (the CLI resolves through MLflow)."""
+    """``modelyard serve ctr --version 1`` as a user starts it: the version is in the verified
+    cache, so the CLI serves it without MLflow (``workflows/serve.py``)."""
     return ColdServer(
-        "`modelyard serve ctr --version 1` (CLI, today's path)",
+        "`modelyard serve ctr --version 1` (CLI, version in the cache)",
         lambda python, work, port: [
             str(python.with_name("modelyard")),
             "serve",

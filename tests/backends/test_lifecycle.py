@@ -31,10 +31,20 @@ class Lifecycle:
     """Wait until a new rollout can be steered (the local server loaded the version)."""
 
 
-def _production(workspace: Workspace) -> str:
+def _production(workspace: Workspace, expected: str, timeout_s: float = 60.0) -> str:
+    """The version the registry's ``production`` alias names, once it is ``expected``.
+
+    The steering commands do not import MLflow: they record the alias move, and the
+    supervisor (or a helper process) applies it, so the alias follows within a loop turn.
+    Polled with a bounded deadline; returns what it last saw."""
     uri = workspace.tracking_uri
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    return str(client.get_model_version_by_alias(MODEL, "production").version)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        seen = str(client.get_model_version_by_alias(MODEL, "production").version)
+        if seen == expected or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.05)
 
 
 def _fresh(tmp: Path) -> Workspace:
@@ -76,7 +86,7 @@ def test_deploy_rollout_promote_rollback_status_history(lifecycle: Lifecycle) ->
     first = backend.deploy(MODEL, 1, by="test")
     assert first.action == "started"
     assert backend.status(MODEL).serving == "1"
-    assert _production(ws) == "1"
+    assert _production(ws, "1") == "1"
 
     second = register_variant(ws, MODEL, 1, "clone")
     shipped = backend.deploy(MODEL, second, by="test")
@@ -90,19 +100,19 @@ def test_deploy_rollout_promote_rollback_status_history(lifecycle: Lifecycle) ->
     assert backend.rollout(MODEL, "resume", by="test").paused is False
     promoted = backend.rollout(MODEL, "promote", by="test")
     assert (promoted.serving, promoted.finished) == (str(second), True)
-    assert _production(ws) == str(second)
+    assert _production(ws, str(second)) == str(second)
 
     back = backend.rollback(MODEL, by="test")
     assert (back.version, back.during_rollout) == ("1", False)
     assert backend.status(MODEL).serving == "1"
-    assert _production(ws) == "1"
+    assert _production(ws, "1") == "1"
 
     third = register_variant(ws, MODEL, 1, "clone")
     assert backend.deploy(MODEL, third, by="test").action == "rollout"
     lifecycle.settle()
     aborted = backend.rollout(MODEL, "abort", by="test")
     assert (aborted.serving, aborted.finished) == ("1", True)
-    assert _production(ws) == "1"
+    assert _production(ws, "1") == "1"
 
     history = backend.history(MODEL)
     assert [(r.version, r.outcome) for r in history] == [

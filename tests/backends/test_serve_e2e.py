@@ -151,3 +151,55 @@ def test_missing_version_is_refused_before_serving(trained_workspace_dir: Path) 
     )
     assert done.returncode == 3
     assert "version" in done.stderr
+
+
+# `modelyard serve` itself, with a handler that writes what the process imported once uvicorn
+# has shut down gracefully on SIGTERM (it re-raises the signal to the handler found before).
+CLI_CHILD = """
+import json, runpy, signal, sys
+out = sys.argv[1]
+def done(*args):
+    open(out, "w").write(json.dumps(sorted(sys.modules)))
+    sys.exit(0)
+signal.signal(signal.SIGTERM, done)
+sys.argv = ["modelyard", *sys.argv[2:]]
+runpy.run_module("modelyard", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_serve_of_a_cached_version_imports_no_mlflow(
+    server: ServerProcess, trained_workspace_dir: Path, tmp_path: Path
+) -> None:
+    """The module's server fetched version 1 into the verified cache; serving it again takes
+    the lean path: no Registry, no Tracking, no mlflow or sqlalchemy in the process."""
+    import json
+    import signal
+    import time
+
+    from modelyard.backends.local.process import free_port
+
+    port, out = free_port(), tmp_path / "modules.json"
+    argv = ["serve", "ctr", "--version", "1", "-w", str(trained_workspace_dir)]
+    child = subprocess.Popen(
+        [sys.executable, "-c", CLI_CHILD, str(out), *argv, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and child.poll() is None:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/v2/health/ready").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        assert child.poll() is None, "the server exited"
+        child.send_signal(signal.SIGTERM)
+        child.wait(60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    modules = json.loads(out.read_text())
+    assert [m for m in modules if m.split(".")[0] in ("mlflow", "sqlalchemy")] == []

@@ -128,6 +128,6 @@ def test_a_version_1_state_store_is_migrated(tmp_path: Path) -> None:
         conn.execute("PRAGMA user_version = 1")
     store = StateStore(path)
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     assert store.set_revision_outcome("ctr", 1, "failed", "no").outcome == "failed"
     assert [r.outcome for r in store.revisions("ctr")] == ["failed"]

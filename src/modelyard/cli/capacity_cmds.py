@@ -43,7 +43,9 @@ class GroupBy(StrEnum):
 def register(app: typer.Typer) -> None:
     app.command("tune")(tune)
     app.command("cost")(cost)
-    capacity_app = typer.Typer(help="Capacity advice: packing of pods on a node pool.")
+    capacity_app = typer.Typer(
+        help="Capacity advice: packing of pods on a node pool.", rich_markup_mode=None
+    )
     capacity_app.command("pack")(pack)
     app.add_typer(capacity_app, name="capacity")
 

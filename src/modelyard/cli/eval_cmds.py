@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from modelyard.cli.output import console, emit
 from modelyard.cli.workspace_cmds import JsonOpt, ModelArg, WorkspaceOpt
@@ -16,8 +15,12 @@ from modelyard.cli.workspace_cmds import JsonOpt, ModelArg, WorkspaceOpt
 if TYPE_CHECKING:
     from modelyard.pipelines import PipelineResult, RunRecord
 
-dataset_app = typer.Typer(help="Build training datasets.", no_args_is_help=True)
-pipeline_app = typer.Typer(help="Run, export and inspect model pipelines.", no_args_is_help=True)
+dataset_app = typer.Typer(
+    help="Build training datasets.", no_args_is_help=True, rich_markup_mode=None
+)
+pipeline_app = typer.Typer(
+    help="Run, export and inspect model pipelines.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -59,6 +62,8 @@ def evaluate(
     result = evaluate_version(ws, model_id, version, alias)
 
     def human() -> None:
+        from rich.table import Table
+
         table = Table(
             title=f"Evaluation of {model_id} version {result.version}", title_justify="left"
         )
@@ -136,6 +141,8 @@ def _run_dict(record: RunRecord) -> dict[str, object]:
 
 
 def _print_runs(title: str, records: list[RunRecord]) -> None:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     for column in ("run", "trigger", "started", "status", "steps"):
         table.add_column(column)

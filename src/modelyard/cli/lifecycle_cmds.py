@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from modelyard.cli.output import console, emit
 from modelyard.cli.workspace_cmds import JsonOpt, ModelArg, WorkspaceOpt
@@ -48,6 +46,8 @@ def _train_summary(result: TrainResult) -> dict[str, object]:
 
 def print_train_result(result: TrainResult) -> None:
     """A table of the run and the version it registered."""
+    from rich.table import Table
+
     table = Table(title=f"Trained {result.model_id}", show_header=False, title_justify="left")
     summary = _train_summary(result)
     table.add_row("MLflow run", str(summary["run_id"]))
@@ -99,6 +99,8 @@ def train(
     from modelyard.config import load_workspace
 
     def show(line: str) -> None:
+        from rich.text import Text
+
         console.print(Text("│ ", style="dim") + Text(line), highlight=False)
 
     ws = load_workspace(workspace)
@@ -150,6 +152,8 @@ def _deploy_trained(
 
 
 def _print_trained(result: TrainResult, summary: dict[str, object]) -> None:
+    from rich.text import Text
+
     print_train_result(result)
     gate, deployed = summary.get("gate"), summary.get("deploy")
     if isinstance(gate, dict):
@@ -197,6 +201,8 @@ def versions(
     rows = [_version_row(mv) for mv in Registry.for_workspace(ws).versions(model_id)]
 
     def human() -> None:
+        from rich.table import Table
+
         table = Table(title=f"Versions of {model_id}", title_justify="left")
         for column in ("version", "created", "run", "aliases", "gate", "eval auc/loss", "sha256"):
             table.add_column(column)
@@ -280,6 +286,9 @@ def runs(
     rows = [_run_row(v) for v in run_views(Registry.for_workspace(ws), model_id, limit)]
 
     def human() -> None:
+        from rich.table import Table
+        from rich.text import Text
+
         table = Table(title=f"Training runs of {model_id}", title_justify="left")
         for column in ("run", "status", "started", "took", "version", "metrics", "note"):
             table.add_column(column)

@@ -14,11 +14,9 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.text import Text
 from typer.core import TyperGroup
 
 from modelyard.errors import (
@@ -31,6 +29,9 @@ from modelyard.errors import (
     Unavailable,
 )
 
+if TYPE_CHECKING:
+    from rich.text import Text
+
 EXIT_CODES: dict[type[ModelyardError], int] = {
     ConfigError: 2,
     NotFound: 3,
@@ -39,14 +40,34 @@ EXIT_CODES: dict[type[ModelyardError], int] = {
     IntegrityError: 6,
 }
 
-console = Console(emoji=False)
-err_console = Console(stderr=True, emoji=False)
-"""No emoji codes on either console: ``root:x:0:0`` in a log tail must stay as it is. Markup
-stays for the CLI's own strings; user data goes in as :func:`literal` (or ``Text``)."""
+
+class _LazyConsole:
+    """A ``rich.console.Console`` made on first use: importing rich costs tens of ms, which
+    ``--help`` and the steering commands need not pay before they print."""
+
+    def __init__(self, stderr: bool = False) -> None:
+        self._stderr = stderr
+        self._console: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr, emoji=False)
+        return getattr(self._console, name)
+
+
+console: Any = _LazyConsole()
+"""stdout's rich console (``rich.console.Console``)."""
+err_console: Any = _LazyConsole(stderr=True)
+"""stderr's rich console. No emoji codes on either console: ``root:x:0:0`` in a log tail must
+stay as it is. Markup stays for the CLI's own strings; user data goes in as :func:`literal`."""
 
 
 def literal(value: object) -> Text:
     """``value`` as text that rich prints as is: no markup, no emoji codes, no highlighting."""
+    from rich.text import Text
+
     return Text(str(value))
 
 
@@ -65,6 +86,8 @@ def fail(error: ModelyardError) -> NoReturn:
     message = str(error)
     if isinstance(error, Unavailable) and error.retry_after:
         message += f" (try again in {error.retry_after:g} s)"
+    from rich.text import Text
+
     err_console.print(
         "[bold red]error:[/] ", Text(message), sep="", highlight=False, soft_wrap=True
     )
@@ -104,6 +127,8 @@ def report_unexpected(exc: BaseException, args: Sequence[str]) -> int:
         where = f"; the traceback is in {path}"
     except OSError:
         where = ""
+    from rich.text import Text
+
     err_console.print(
         "[bold red]error:[/] ",
         Text(f"unexpected {type(exc).__name__}: {exc}{where}"),

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from modelyard.cli.output import console, emit, literal, print_json
 from modelyard.cli.workspace_cmds import BackendOpt, JsonOpt, ModelArg, ModelsArg, WorkspaceOpt
@@ -20,7 +19,9 @@ from modelyard.cli.workspace_cmds import BackendOpt, JsonOpt, ModelArg, ModelsAr
 if TYPE_CHECKING:
     from modelyard.backends import Backend, Command, DeployResult
 
-rollout_app = typer.Typer(help="Watch and steer a model's rollout.", no_args_is_help=True)
+rollout_app = typer.Typer(
+    help="Watch and steer a model's rollout.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -283,6 +284,8 @@ def history(
     ]
 
     def human() -> None:
+        from rich.table import Table
+
         table = Table(title=f"History of {model_id}", title_justify="left")
         for column in ("revision", "version", "by", "at", "outcome", "reason"):
             table.add_column(column)

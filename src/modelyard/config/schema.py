@@ -52,9 +52,10 @@ Scalar = Annotated[
 class Strict(BaseModel):
     """Base of every user-facing schema: unknown keys are errors, values are frozen."""
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False
-    )
+    # Attribute docstrings become field descriptions only for the JSON Schema export
+    # (``export.json_schemas``): pydantic reads them from the source at class creation, which
+    # costs every command that loads a workspace (a rollback among them) a tenth of a second.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- modelyard.yaml

@@ -49,6 +49,16 @@ class CachedVersion:
         return self.path
 
 
+def cache_dir_for(state_dir: Path) -> Path:
+    """The model cache of the workspace whose state folder is ``state_dir``."""
+    return state_dir / "cache" / "models"
+
+
+def has(cache_dir: Path, name: str, version: int) -> bool:
+    """Whether the index records ``name`` version ``version`` (unverified: a quick look)."""
+    return _entry(cache_dir, name, version).is_file()
+
+
 def _entry(cache_dir: Path, name: str, version: int) -> Path:
     return cache_dir / name / f"{version}.json"
 

@@ -96,7 +96,7 @@ class Registry:
     @classmethod
     def for_workspace(cls, workspace: Workspace) -> Registry:
         tracking = Tracking(workspace.tracking_uri, workspace.artifact_store)
-        return cls(tracking, workspace.state_dir / "cache" / "models")
+        return cls(tracking, cache.cache_dir_for(workspace.state_dir))
 
     def register(
         self,

@@ -2,22 +2,45 @@
 limits, a circuit breaker, several versions (canary, shadow), metrics and a prediction log.
 
 ``create_app`` builds the ASGI app; ``run_server`` runs it under uvicorn.
+
+The names load on first use (PEP 562), so that a process that only needs the admin client
+or the launch spec (the CLI's steering commands, the supervisor) does not import Starlette,
+uvicorn and numpy by importing this package.
 """
 
 from __future__ import annotations
 
-from modelyard.serving.app import create_app
-from modelyard.serving.runtime import ModelRuntime, runtime_for
-from modelyard.serving.server import run_server
-from modelyard.serving.signature import Signature, TensorSpec
-from modelyard.serving.source import (
-    BatchingOptions,
-    BreakerOptions,
-    ModelSource,
-    PredictionLogOptions,
-    RateLimitOptions,
-    ServerOptions,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modelyard.serving.app import create_app
+    from modelyard.serving.runtime import ModelRuntime, runtime_for
+    from modelyard.serving.server import run_server
+    from modelyard.serving.signature import Signature, TensorSpec
+    from modelyard.serving.source import (
+        BatchingOptions,
+        BreakerOptions,
+        ModelSource,
+        PredictionLogOptions,
+        RateLimitOptions,
+        ServerOptions,
+    )
+
+_WHERE = {
+    "create_app": "app",
+    "ModelRuntime": "runtime",
+    "runtime_for": "runtime",
+    "run_server": "server",
+    "Signature": "signature",
+    "TensorSpec": "signature",
+    "BatchingOptions": "source",
+    "BreakerOptions": "source",
+    "ModelSource": "source",
+    "PredictionLogOptions": "source",
+    "RateLimitOptions": "source",
+    "ServerOptions": "source",
+}
 
 __all__ = [
     "BatchingOptions",
@@ -33,3 +56,16 @@ __all__ = [
     "run_server",
     "runtime_for",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'modelyard.serving' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"modelyard.serving.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

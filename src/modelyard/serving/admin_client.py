@@ -9,11 +9,11 @@ What the calls mean for a rollout (ensure semantics, actions) is the local backe
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 from pydantic import ValidationError
 
+from modelyard._light import httpx_without_cli
 from modelyard.errors import Unavailable
 from modelyard.serving.admin_models import (
     AddVersion,
@@ -23,6 +23,11 @@ from modelyard.serving.admin_models import (
     SetTraffic,
     StatsView,
 )
+
+if TYPE_CHECKING:
+    import httpx
+else:  # the CLI's steering commands use this client: skip httpx's own command line
+    httpx = httpx_without_cli()
 
 M = TypeVar("M", bound=AdminModel)
 

@@ -23,11 +23,10 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelyard.errors import ConfigError, NotFound
 from modelyard.registry import cache
-from modelyard.serving.admin import Loader
 from modelyard.serving.limits import RequestLimits
 from modelyard.serving.source import (
     BatchingOptions,
@@ -38,6 +37,9 @@ from modelyard.serving.source import (
     ServerOptions,
     WarmupRow,
 )
+
+if TYPE_CHECKING:
+    from modelyard.serving.admin import Loader
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,13 @@ reset connection; beyond that the connection is dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from starlette.types import Receive
+from typing import TYPE_CHECKING
 
 from modelyard.config.bounds import DEFAULT_MAX_ROWS
 from modelyard.serving.errors import PayloadTooLarge
+
+if TYPE_CHECKING:
+    from starlette.types import Receive
 
 DRAIN_FACTOR = 4
 """An over-limit body up to this many times the limit is drained before the 413 is sent."""

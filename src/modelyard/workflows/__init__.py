@@ -4,8 +4,25 @@ Training a model (run its script in an MLflow run, register what it logged; the 
 :func:`modelyard.evaluation.run_gate`) and serving one registered version in this process.
 Both backends call them: the local backend runs them as processes here, the Kubernetes one
 inside its pods.
+
+The names load on first use, so that ``modelyard.workflows.serve`` (the admin token, the
+lean serving path) does not import the training workflow.
 """
 
-from modelyard.workflows.training import TrainResult, parse_params, train
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modelyard.workflows.training import TrainResult, parse_params, train
 
 __all__ = ["TrainResult", "parse_params", "train"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module 'modelyard.workflows' has no attribute {name!r}")
+    value = getattr(importlib.import_module("modelyard.workflows.training"), name)
+    globals()[name] = value
+    return value

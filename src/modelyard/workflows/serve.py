@@ -1,19 +1,27 @@
-"""The serving workflow: fetch a registered version (checksum verified) and run the server.
+"""The serving workflow: resolve a registered version, then serve it from the verified cache.
 
-The server only ever loads what the registry fetched and verified; the admin API's loader
-goes through the same path, so a canary or shadow version is verified too.
+The server only ever loads what the registry fetched and verified into the model cache
+(``modelyard.registry.cache``), and the admin API's loader reads the same cache, verified the
+same way. A version the cache index already records is served without touching MLflow at
+all (no Registry, no Tracking, no mlflow import); anything else (an alias, the newest
+version, a version not fetched yet) is resolved and fetched through the registry, and then
+this process is replaced by the lean server process (``python -m modelyard.serving
+SPEC.json``), so the serving process never holds MLflow either way.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from modelyard.config import ModelEntry, Workspace
-from modelyard.registry import Registry
-from modelyard.serving import ModelSource, ServerOptions, run_server
+from modelyard.registry import cache
+
+if TYPE_CHECKING:
+    from modelyard.config import ModelEntry, Workspace
+    from modelyard.serving.launch import LaunchSpec
+    from modelyard.serving.source import ServerOptions
 
 TOKEN_ENV = "MODELYARD_ADMIN_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 
@@ -36,43 +44,69 @@ def admin_token(workspace: Workspace) -> str:
     return token
 
 
-def source_for(
-    registry: Registry, entry: ModelEntry, version: int | None = None, alias: str | None = None
-) -> ModelSource:
-    """Fetch and verify a version, and describe it for the server."""
-    fetched = registry.fetch(entry.id, version, alias)
-    warmup = entry.spec.serving.warmup
-    return ModelSource(
-        name=entry.id,
-        version=str(fetched.version.version),
-        path=fetched.path,
-        method=entry.spec.serving.method,
-        warmup_inputs=[list(row) for row in warmup.inputs] if warmup.inputs else None,
-        warmup_requests=warmup.requests,
-        allow_pickle=entry.spec.serving.allow_pickle,
-    )
-
-
-def loader_for(registry: Registry, entry: ModelEntry) -> Callable[[str, str], ModelSource]:
-    """What the server's admin API calls to load another version of the model."""
-
-    def load(name: str, version: str) -> ModelSource:
-        if name != entry.id:
-            from modelyard.errors import NotFound
-
-            raise NotFound(f"this server serves {entry.id!r}, not {name!r}")
-        return source_for(registry, entry, int(version))
-
-    return load
-
-
 def options_for(workspace: Workspace, entry: ModelEntry) -> ServerOptions:
+    """The server's options from the model's ``deploy.yaml`` and the workspace."""
+    from modelyard.serving.source import ServerOptions
+
     log_dir: Path | None = None
     if entry.deploy.prediction_log.enabled:
         log_dir = workspace.state_dir / "predictions"
     return ServerOptions.from_deploy(
         entry.deploy, admin_token=admin_token(workspace), prediction_log_dir=log_dir
     )
+
+
+def cache_dir(workspace: Workspace) -> Path:
+    """The workspace's verified model cache."""
+    return cache.cache_dir_for(workspace.state_dir)
+
+
+def launch_spec(
+    workspace: Workspace,
+    entry: ModelEntry,
+    version: int,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    workers: int = 1,
+) -> LaunchSpec:
+    """The launch spec of a server for ``version`` of ``entry`` (which must be cached)."""
+    from modelyard.serving.launch import LaunchSpec
+
+    warmup = entry.spec.serving.warmup
+    return LaunchSpec(
+        cache_dir=cache_dir(workspace),
+        model=entry.id,
+        version=version,
+        options=options_for(workspace, entry),
+        method=entry.spec.serving.method,
+        warmup_inputs=[list(row) for row in warmup.inputs] if warmup.inputs else None,
+        warmup_requests=warmup.requests,
+        host=host,
+        port=port,
+        workers=workers,
+        allow_pickle=entry.spec.serving.allow_pickle,
+    )
+
+
+def spec_path(workspace: Workspace, name: str) -> Path:
+    """Where a launch spec called ``name`` is written (the state folder's ``run/``)."""
+    return workspace.state_dir / "run" / f"{name}.json"
+
+
+def fetch(workspace: Workspace, model_id: str, version: int | None = None,
+          alias: str | None = None) -> int:  # fmt: skip
+    """Resolve and fetch a version into the verified cache through the registry (MLflow);
+    returns its number."""
+    from modelyard.registry import Registry
+
+    fetched = Registry.for_workspace(workspace).fetch(model_id, version, alias)
+    return fetched.version.version
+
+
+def ensure_cached(workspace: Workspace, model_id: str, version: int) -> None:
+    """Fetch ``version`` into the cache unless the index records it already (no MLflow then)."""
+    if not cache.has(cache_dir(workspace), model_id, version):
+        fetch(workspace, model_id, version)
 
 
 def serve(
@@ -84,15 +118,20 @@ def serve(
     port: int = 8080,
     workers: int = 1,
 ) -> None:
-    """Serve a version of ``model_id`` until interrupted."""
+    """Serve a version of ``model_id`` until interrupted.
+
+    A ``version`` the cache index records is served in this process, with no MLflow import.
+    Otherwise the version is resolved and fetched through the registry, and this process
+    becomes the lean server process (``exec``, same pid), leaving MLflow behind.
+    """
     entry = workspace.model(model_id)
-    registry = Registry.for_workspace(workspace)
-    primary = source_for(registry, entry, version, alias)
-    run_server(
-        primary,
-        options_for(workspace, entry),
-        host=host,
-        port=port,
-        workers=workers,
-        loader=loader_for(registry, entry),
-    )
+    if version is not None and alias is None and cache.has(cache_dir(workspace), model_id, version):
+        from modelyard.serving.launch import serve_cached
+
+        serve_cached(launch_spec(workspace, entry, version, host, port, workers))
+        return
+    from modelyard.serving.launch import exec_server
+
+    number = fetch(workspace, model_id, version, alias)
+    spec = launch_spec(workspace, entry, number, host, port, workers)
+    exec_server(spec, spec_path(workspace, f"serve-{model_id}-{port}"))

@@ -13,8 +13,10 @@ wire contract takes a share from 0 to 1. The conversion happens here, once.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from modelyard.errors import IntegrityError, NotFound
 from modelyard.rollout import (
     Action,
     Event,
@@ -44,10 +46,21 @@ class Served:
 class ServerActuator:
     """Carries out rollout actions on the server of ``model`` at ``url``."""
 
-    def __init__(self, url: str, model: str, token: str, *, timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        model: str,
+        token: str,
+        *,
+        timeout: float = 120.0,
+        prepare: Callable[[str], None] | None = None,
+    ) -> None:
         self.client = AdminClient(url, model, token, timeout=timeout)
         self.url = url
         self.model = model
+        self.prepare = prepare
+        """Called with a version before the server is asked to load it: the server loads
+        only from the verified cache, so this fetches the version there (Registry.fetch)."""
 
     def close(self) -> None:
         self.client.close()
@@ -112,6 +125,11 @@ class ServerActuator:
         if found is not None:
             self.client.remove(version)
         self._remove_role(served, role, keep=None)
+        if self.prepare is not None:
+            try:
+                self.prepare(version)
+            except (NotFound, IntegrityError) as exc:  # the version cannot be served
+                raise AdminRefused(f"version {version} cannot be fetched: {exc}") from exc
         self.client.add_version(version, role, canary_share)
 
     def set_shadow(self, version: str | None) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from modelyard.backends.backend import Command, DeployResult, RollbackResult
+from modelyard.backends.local import aliases
 from modelyard.backends.local.actuator import ServerActuator
 from modelyard.backends.local.controller import NoRollout, RolloutController
 from modelyard.backends.local.locks import rollout_lock, supervisor_lock
@@ -29,7 +30,6 @@ from modelyard.backends.local.state import StateStore
 from modelyard.config import Workspace
 from modelyard.config.ids import parse_model_id
 from modelyard.errors import Conflict, IntegrityError, ModelyardError, NotFound, Unavailable
-from modelyard.registry import Registry
 from modelyard.rollout import (
     Event,
     RolloutPlan,
@@ -44,7 +44,7 @@ from modelyard.rollout import (
     new_rollout,
 )
 from modelyard.serving.admin_client import ServerUnreachable
-from modelyard.workflows.serve import admin_token
+from modelyard.workflows.serve import admin_token, ensure_cached
 
 SERVED_STATES = ("production", "staging")
 
@@ -83,30 +83,64 @@ def store_for(workspace: Workspace) -> StateStore:
     return StateStore.for_workspace(workspace)
 
 
+def cache_fetcher(workspace: Workspace, model_id: str) -> Callable[[str], None]:
+    """What runs before the server is asked to load a version: fetch it into the verified
+    cache (Registry.fetch, MLflow) unless the cache index records it already."""
+
+    def fetch(version: str) -> None:
+        ensure_cached(workspace, model_id, int(version))
+
+    return fetch
+
+
 def _admin(workspace: Workspace, deployment: Deployment | None) -> ServerActuator | None:
     if deployment is None or deployment.port is None or deployment.status != "serving":
         return None
     url = f"http://127.0.0.1:{deployment.port}"
-    return ServerActuator(url, deployment.model_id, admin_token(workspace), timeout=60.0)
+    return ServerActuator(
+        url,
+        deployment.model_id,
+        admin_token(workspace),
+        timeout=60.0,
+        prepare=cache_fetcher(workspace, deployment.model_id),
+    )
 
 
-def production_marker(workspace: Workspace, model_id: str) -> Callable[[str], None]:
-    """What moves the registry's ``production`` alias when ``model_id`` gets a new primary."""
+def production_marker(
+    workspace: Workspace, model_id: str, *, hand_off: bool = False
+) -> Callable[[str], None]:
+    """What moves the registry's ``production`` alias when ``model_id`` gets a new primary.
 
-    def mark(version: str) -> None:
-        Registry.for_workspace(workspace).mark_production(model_id, version)
+    The move is recorded in the state store, then applied here (this process builds a
+    Registry: MLflow) or, with ``hand_off``, by the running supervisor or a detached helper,
+    so that the caller never imports MLflow (``modelyard.backends.local.aliases``).
+    """
+    registry: list[object] = []
 
-    return mark
+    def registry_now() -> object:
+        if not registry:
+            from modelyard.registry import Registry
+
+            registry.append(Registry.for_workspace(workspace))
+        return registry[0]
+
+    return aliases.marker(
+        workspace.root, workspace.state_dir, model_id, now=None if hand_off else registry_now
+    )
 
 
-def controller_for(workspace: Workspace, model_id: str) -> RolloutController:
-    """A controller acting on the model's running server (if any)."""
+def controller_for(
+    workspace: Workspace, model_id: str, *, hand_off_alias: bool = False
+) -> RolloutController:
+    """A controller acting on the model's running server (if any).
+
+    ``hand_off_alias``: the registry alias moves are applied by another process (the
+    steering commands, which do not import MLflow)."""
     store = store_for(workspace)
     admin = _admin(workspace, store.get_deployment(model_id))
     lock = rollout_lock(workspace.state_dir, model_id)
-    return RolloutController(
-        store, model_id, lock, admin, on_promoted=production_marker(workspace, model_id)
-    )
+    marker = production_marker(workspace, model_id, hand_off=hand_off_alias)
+    return RolloutController(store, model_id, lock, admin, on_promoted=marker)
 
 
 # ---------------------------------------------------------------------- supervisor processes
@@ -187,6 +221,8 @@ def _refuse_unverified(
 
     The revision is recorded ``failed`` with the reason, and nothing starts.
     """
+    from modelyard.registry import Registry
+
     try:
         Registry.for_workspace(workspace).fetch(model_id, int(number))
     except IntegrityError as exc:
@@ -214,6 +250,8 @@ def deploy(
 
     ``plan`` overrides ``deploy.yaml``'s rollout section (tests and benchmarks).
     """
+    from modelyard.registry import Registry
+
     entry = workspace.model(model_id)
     number = str(Registry.for_workspace(workspace).resolve(model_id, version).version)
     controller = controller_for(workspace, model_id)
@@ -326,7 +364,7 @@ def rollout_command(
         "resume": UserResume(by=by),
         "abort": UserAbort(by=by),
     }
-    controller = controller_for(workspace, model_id)
+    controller = controller_for(workspace, model_id, hand_off_alias=True)
     try:
         if controller.unfinished() is None:
             raise NoRollout(f"model {model_id!r} has no rollout in progress")
@@ -342,7 +380,7 @@ def rollback(workspace: Workspace, model_id: str, *, by: str = "") -> RollbackRe
     Returns once the server answers with the previous version (when it runs).
     """
     workspace.model(model_id)
-    controller = controller_for(workspace, model_id)
+    controller = controller_for(workspace, model_id, hand_off_alias=True)
     store = controller.store
     try:
         seen = store.current_revision(model_id)

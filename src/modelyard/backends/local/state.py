@@ -49,7 +49,13 @@ __all__ = [
     "UsageSample",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+_ALIASES = """
+CREATE TABLE pending_aliases (
+    model_id TEXT NOT NULL, alias TEXT NOT NULL, version TEXT NOT NULL,
+    requested_at REAL NOT NULL, PRIMARY KEY (model_id, alias));
+"""
+"""Registry alias moves the CLI recorded for a process with MLflow to apply."""
 _REVISIONS_TABLE = """
 CREATE TABLE revisions (
     model_id TEXT NOT NULL, revision INTEGER NOT NULL, version TEXT NOT NULL,
@@ -80,6 +86,7 @@ CREATE TABLE usage_samples (
     cpu REAL NOT NULL, rss INTEGER NOT NULL);
 CREATE INDEX usage_samples_by_subject ON usage_samples (subject, at);
 """
+    + _ALIASES
 )
 
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -89,9 +96,11 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "INSERT INTO revisions SELECT * FROM revisions_v1",
         "DROP TABLE revisions_v1",
     ),
+    3: (_ALIASES,),
 }
 """Schema version -> the statements that bring the one below up to it (2: ``failed``, a
-revision that never served because its version could not be started)."""
+revision that never served because its version could not be started; 3: the pending registry
+alias moves)."""
 
 
 _REVISIONS = (
@@ -395,6 +404,36 @@ class StateStore:
             limit=-1 if limit is None else limit,
         )
         return latest[::-1]
+
+    # ------------------------------------------------------------------ registry aliases
+
+    def request_alias(self, model_id: str, alias: str, version: str) -> float:
+        """Record that ``alias`` of ``model_id`` must name ``version`` (the latest request
+        wins); returns the request's time, which :meth:`alias_applied` is given back."""
+        when = self._clock()
+        self._run(
+            "INSERT OR REPLACE INTO pending_aliases (model_id, alias, version, requested_at) "
+            "VALUES (?, ?, ?, ?)",
+            (model_id, alias, version, when),
+        )
+        return when
+
+    def pending_aliases(self, model_id: str | None = None) -> list[tuple[str, str, str, float]]:
+        """The alias moves not applied yet: (model, alias, version, requested_at)."""
+        rows = self._rows(
+            "SELECT model_id, alias, version, requested_at FROM pending_aliases "
+            "WHERE (:model IS NULL OR model_id = :model) ORDER BY requested_at",
+            {"model": model_id},
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def alias_applied(self, model_id: str, alias: str, version: str, requested_at: float) -> None:
+        """Forget a request once applied, unless a newer one replaced it meanwhile."""
+        self._run(
+            "DELETE FROM pending_aliases WHERE model_id = ? AND alias = ? AND version = ? "
+            "AND requested_at = ?",
+            (model_id, alias, version, requested_at),
+        )
 
     # ------------------------------------------------------------------ usage
 
