@@ -58,8 +58,9 @@ def create_app(
                 gc.collect()
                 gc.freeze()
             log.info("model %s version %s is ready", primary.name, primary.version)
-        except Exception:
+        except Exception as exc:
             log.exception("model %s version %s failed to load", primary.name, primary.version)
+            deployment.load_error = f"{type(exc).__name__}: {exc}"
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

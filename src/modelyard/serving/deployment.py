@@ -44,6 +44,10 @@ class ModelDeployment:
             self.options.stats_window, inline_below_ms=self.options.inline_below_ms,
         )  # fmt: skip
 
+    load_error: str | None = None
+    """Why the primary failed to load (None while it loads or once it serves): the server
+    stays up to say so on its readiness route, so that whoever waits for it stops waiting."""
+
     async def start_primary(self, source: ModelSource) -> None:
         version = self._new(source, "primary")
         self.versions[source.version] = version

@@ -277,7 +277,11 @@ class InferenceApi:
         return json_response({"live": True})
 
     async def ready(self, request: Request) -> Response:
-        ready = self.plane.deployment.ready
+        deployment = self.plane.deployment
+        if not deployment.ready and deployment.load_error is not None:
+            error = f"the primary version failed to load: {deployment.load_error}"
+            return json_response({"ready": False, "error": error}, 503)
+        ready = deployment.ready
         return json_response({"ready": ready}, 200 if ready else 400)
 
     async def model_ready(self, request: Request) -> Response:

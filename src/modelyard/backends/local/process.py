@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from modelyard.errors import Unavailable
 
@@ -50,13 +51,27 @@ def _wait_ready(server: _Server, what: str, timeout_s: float) -> float:
                     f"the server for {what!r} exited{server.exit_note()} while starting; "
                     f"see {server.log_path or 'its output'}"
                 )
+            answer = None
             with contextlib.suppress(httpx.HTTPError):
-                if client.get(server.url + READY_PATH).status_code == 200:
-                    return time.monotonic() - start
+                answer = client.get(server.url + READY_PATH)
+            if answer is not None and answer.status_code == 200:
+                return time.monotonic() - start
+            if answer is not None and answer.status_code == 503:  # the model will not load
+                raise ServerNotReady(
+                    f"the server for {what!r} cannot serve: {_error_of(answer)}; "
+                    f"see {server.log_path or 'its output'}"
+                )
             time.sleep(0.05)
     raise ServerNotReady(
         f"the server for {what!r} was not ready after {timeout_s:.0f}s", retry_after=5
     )
+
+
+def _error_of(answer: Any) -> str:
+    try:
+        return str(answer.json().get("error", answer.text))
+    except ValueError:
+        return str(answer.text)
 
 
 class _Server:

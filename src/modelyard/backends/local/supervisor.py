@@ -247,7 +247,11 @@ class Supervisor:
         port = deployment.port or free_port()
         self._set(status="starting", port=port)
         started = time.monotonic()
-        server = self._launch(int(deployment.primary_version), port)
+        try:
+            server = self._launch(int(deployment.primary_version), port)
+        except ModelyardError as exc:  # the version cannot be fetched or verified
+            self._start_failed(str(exc), None)
+            return False
         try:
             server.wait_ready(timeout_s=120.0)
         except ServerNotReady as exc:
