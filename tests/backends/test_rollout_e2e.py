@@ -199,7 +199,7 @@ def test_killed_server_comes_back_with_the_same_weights(yard: Workspace) -> None
     assert len(crashes) == 1
     assert crashes[0].detail["phase"] == "canary"
     assert crashes[0].detail["weight"] == 50.0
-    assert "-9" in crashes[0].detail["reason"]
+    assert f"pid {before.pid}" in crashes[0].detail["reason"]
     rollout_command(yard, MODEL, "resume", by="test")
     state = wait_rollout(yard, result.revision)
     loop.stop()

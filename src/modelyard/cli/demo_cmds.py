@@ -24,5 +24,5 @@ def demo(
     """Run the whole story: init, train, register, serve, send requests, read metrics, stop."""
     from modelyard.cli.demo import run_demo
 
-    code = run_demo(console, directory, keep)
+    code = run_demo(console.real(), directory, keep)
     raise typer.Exit(code)

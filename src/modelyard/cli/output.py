@@ -49,12 +49,17 @@ class _LazyConsole:
         self._stderr = stderr
         self._console: Any = None
 
-    def __getattr__(self, name: str) -> Any:
+    def real(self) -> Any:
+        """The ``rich.console.Console`` itself, for rich objects that take one (``Live``,
+        ``Progress``) and use it as a context manager."""
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(stderr=self._stderr, emoji=False)
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
 
 
 console: Any = _LazyConsole()

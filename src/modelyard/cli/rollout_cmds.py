@@ -199,7 +199,7 @@ def status(
     if as_json or not watch:
         emit(as_json, status_dict(found), lambda: console.print(render_status(model_id, found)))
         return
-    with Live(render_status(model_id, found), console=console, refresh_per_second=4) as live:
+    with Live(render_status(model_id, found), console=console.real(), refresh_per_second=4) as live:
         while not found.finished:
             time.sleep(0.25 if chosen.name == "local" else 2.0)
             found = chosen.status(model_id)

@@ -70,6 +70,11 @@ class PredictionLog:
         self.dropped = 0
 
     def start(self) -> None:
+        # PyArrow is imported here, whole, before the writer thread runs: imported first in that
+        # thread, it sits half-initialised in sys.modules while scikit-learn's input checks
+        # (which look for pyarrow tables when pyarrow is in sys.modules) run on another thread.
+        import pyarrow.parquet  # noqa: F401
+
         self._thread.start()
 
     def record(self, rec: PredictionRecord) -> None:

@@ -10,10 +10,7 @@ runs code when loaded is refused before it is opened (:class:`PickleRefused`).
 
 from __future__ import annotations
 
-import contextlib
 import pickle
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -112,33 +109,7 @@ class SklearnRuntime(_Base):
 
     def _load(self, path: Path, conf: dict[str, Any]) -> Any:
         file = path / str(conf.get("pickled_model", "model.pkl"))
-        if self.signature.columns is None and "pandas" not in sys.modules:
-            with _without_pandas():
-                return _deserialize(file, conf, self.allow_pickle)
         return _deserialize(file, conf, self.allow_pickle)
-
-
-class _NoPandas:
-    """A meta-path finder that answers ``import pandas`` with ImportError."""
-
-    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
-        if name == "pandas" or name.startswith("pandas."):
-            raise ImportError("pandas is not needed by this tensor-signature model")
-
-
-@contextlib.contextmanager
-def _without_pandas() -> Iterator[None]:
-    """scikit-learn imports pandas (and pandas pyarrow) whenever it is installed
-    (``sklearn.utils.fixes``: ``try: import pandas``), a second or more and tens of MiB per
-    server. A model whose signature is a tensor never sees a DataFrame here, so its load
-    runs with ``import pandas`` refused: scikit-learn then takes pandas as absent, as it does
-    where pandas is not installed. Later imports (a column model loaded as a canary) work."""
-    finder = _NoPandas()
-    sys.meta_path.insert(0, finder)
-    try:
-        yield
-    finally:
-        sys.meta_path.remove(finder)
 
 
 def _deserialize(file: Path, conf: dict[str, Any], allow_pickle: bool = True) -> Any:
