@@ -10,6 +10,7 @@ fail: CI installs it (``.ci/run``).
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -148,6 +149,11 @@ servers, traffic and Prometheus do not load the machine while the rest of the su
 
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
     here = Path(__file__).parent
-    if nextitem is None or Path(nextitem.path).parent != here:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # a worker may run this folder's files with others' in between: close at its end only
+        leaving = nextitem is None
+    else:
+        leaving = nextitem is None or Path(nextitem.path).parent != here
+    if leaving:
         while _CLOSERS:
             _CLOSERS.pop()()
