@@ -20,13 +20,8 @@ from modelyard.registry import Registry
 
 @pytest.fixture(scope="module")
 def server(trained_workspace_dir: Path) -> Iterator[ServerProcess]:
-    proc = ServerProcess(trained_workspace_dir, "ctr", version=1)
-    proc.start()
-    try:
-        proc.wait_ready(timeout_s=120)
+    with ServerProcess(trained_workspace_dir, "ctr", version=1).running() as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 def _in_process(root: Path, version: int) -> object:

@@ -24,21 +24,19 @@ def _serve_requests(root: Path) -> dict[str, tuple[list[float], float]]:
     """Serve ``SERVED`` one-row requests with known ids; id -> (row, score answered)."""
     rows = np.random.default_rng(9).normal(size=(SERVED, 8))
     answered: dict[str, tuple[list[float], float]] = {}
-    proc = ServerProcess(root, "ctr", version=1)
-    proc.start()
-    try:
-        proc.wait_ready(timeout_s=120)
-        with httpx.Client(base_url=proc.url, timeout=30) as client:
-            for i, row in enumerate(rows):
-                reply = client.post(
-                    "/v1/models/ctr:predict",
-                    json={"instances": [row.tolist()]},
-                    headers={"x-request-id": f"req-{i}"},
-                )
-                assert reply.headers["x-request-id"] == f"req-{i}"
-                answered[f"req-{i}"] = (row.tolist(), reply.json()["predictions"][0][1])
-    finally:
-        proc.stop()  # flushes the prediction log
+    # leaving the block stops the server, which flushes the prediction log
+    with (
+        ServerProcess(root, "ctr", version=1).running() as proc,
+        httpx.Client(base_url=proc.url, timeout=30) as client,
+    ):
+        for i, row in enumerate(rows):
+            reply = client.post(
+                "/v1/models/ctr:predict",
+                json={"instances": [row.tolist()]},
+                headers={"x-request-id": f"req-{i}"},
+            )
+            assert reply.headers["x-request-id"] == f"req-{i}"
+            answered[f"req-{i}"] = (row.tolist(), reply.json()["predictions"][0][1])
     return answered
 
 

@@ -57,13 +57,8 @@ def evaluated(eval_base_dir: Path) -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def server(eval_base_dir: Path) -> Iterator[ServerProcess]:
-    proc = ServerProcess(eval_base_dir, "ctr", version=1)
-    proc.start()
-    try:
-        proc.wait_ready(timeout_s=120)
+    with ServerProcess(eval_base_dir, "ctr", version=1).running() as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 def test_evaluate_prints_every_metric(evaluated: dict[str, object]) -> None:

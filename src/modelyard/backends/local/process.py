@@ -21,8 +21,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from modelyard.errors import Unavailable
 
@@ -106,6 +107,16 @@ class _Child(_Server):
 
     def command(self) -> list[str]:
         raise NotImplementedError
+
+    @contextlib.contextmanager
+    def running(self, timeout_s: float = 120.0) -> Iterator[Self]:
+        """Started and ready for the ``with`` block, stopped (drained) after it."""
+        self.start()
+        try:
+            self.wait_ready(timeout_s=timeout_s)
+            yield self
+        finally:
+            self.stop()
 
     def label(self) -> str:
         raise NotImplementedError
