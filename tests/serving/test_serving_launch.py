@@ -16,9 +16,10 @@ import httpx
 import numpy as np
 import pytest
 
-from modelyard.errors import IntegrityError, NotFound
+from modelyard.errors import ConfigError, IntegrityError, NotFound
 from modelyard.registry import cache, tree_sha256
 from modelyard.serving import ServerOptions
+from modelyard.serving.admin_client import AdminClient, ServerUnreachable
 from modelyard.serving.launch import LaunchSpec, cache_loader, read_spec, write_spec
 from modelyard.serving.skops_files import load_skops
 from modelyard.serving.source import PredictionLogOptions, RateLimitOptions
@@ -37,7 +38,8 @@ runpy.run_module("modelyard.serving", run_name="__main__", alter_sys=True)
 """
 
 
-def _fit(c: float) -> tuple[Any, np.ndarray]:
+def _fit(c: float, columns: bool = False) -> tuple[Any, np.ndarray]:
+    """A fitted pipeline and its inputs; with ``columns``, fitted on a DataFrame f0..f3."""
     from sklearn.datasets import make_classification
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -45,16 +47,28 @@ def _fit(c: float) -> tuple[Any, np.ndarray]:
 
     x, y = make_classification(n_samples=200, n_features=4, random_state=0)
     model = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(C=c))])
+    if columns:
+        import pandas as pd
+
+        return model.fit(pd.DataFrame(x, columns=[f"f{i}" for i in range(4)]), y), x
     return model.fit(x, y), x
 
 
-def _cache_version(cache_dir: Path, tmp: Path, version: int, c: float) -> tuple[Any, np.ndarray]:
-    """Save a model as MLflow does (skops) into the cache and record it in the index."""
+def _cache_version(
+    cache_dir: Path, tmp: Path, version: int, c: float, *, columns: bool = False
+) -> tuple[Any, np.ndarray]:
+    """Save a model as MLflow does (skops) into the cache and record it in the index; with
+    ``columns``, its signature names columns (a DataFrame model)."""
     import mlflow.sklearn
 
-    model, x = _fit(c)
+    model, x = _fit(c, columns)
     saved = tmp / f"saved-{version}"
-    mlflow.sklearn.save_model(model, str(saved), input_example=x[:2])
+    example: Any = x[:2]
+    if columns:
+        import pandas as pd
+
+        example = pd.DataFrame(x[:2], columns=[f"f{i}" for i in range(x.shape[1])])
+    mlflow.sklearn.save_model(model, str(saved), input_example=example)
     sha = tree_sha256(saved)
     target = cache_dir / "m" / f"{version}-{sha[:16]}"
     shutil.copytree(saved, target)
@@ -73,6 +87,32 @@ def _spec(cache_dir: Path, **kw: Any) -> LaunchSpec:
     return LaunchSpec(cache_dir, "m", 1, options, method="predict_proba", **kw)
 
 
+def _serve_child(tmp_path: Path, spec: Path, modules: Path) -> subprocess.Popen[str]:
+    """The lean server in a child that writes its ``sys.modules`` at SIGTERM; returns once
+    the server logged that it is ready."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(modules), str(spec)],
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    assert child.stderr is not None
+    for line in child.stderr:  # wait on the server's own readiness line
+        if "is ready" in line or "failed" in line:
+            assert "is ready" in line, line
+            break
+    return child
+
+
+def _stop_child(child: subprocess.Popen[str], modules: Path) -> set[str]:
+    os.killpg(child.pid, signal.SIGTERM)
+    child.communicate(timeout=60)
+    assert child.returncode == 0
+    return set(json.loads(modules.read_text()))
+
+
+def _has(imported: set[str], package: str) -> bool:
+    return any(m == package or m.startswith(package + ".") for m in imported)
+
+
 def test_server_process_imports_neither_mlflow_nor_sqlalchemy(tmp_path):
     cache_dir = tmp_path / "cache"
     model, x = _cache_version(cache_dir, tmp_path, 1, 1.0)
@@ -80,40 +120,70 @@ def test_server_process_imports_neither_mlflow_nor_sqlalchemy(tmp_path):
     port = _free_port()
     spec = write_spec(_spec(cache_dir, port=port), tmp_path / "spec.json")
     modules = tmp_path / "modules.json"
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(modules), str(spec)],
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
+    child = _serve_child(tmp_path, spec, modules)
     try:
-        assert child.stderr is not None
-        for line in child.stderr:  # wait on the server's own readiness line
-            if "is ready" in line or "failed" in line:
-                assert "is ready" in line, line
-                break
         url = f"http://127.0.0.1:{port}"
-        auth = {"authorization": "Bearer secret"}
         with httpx.Client(base_url=url, timeout=30) as client:
             assert client.get("/v2/health/ready").status_code == 200
             got = client.post("/v1/models/m:predict", json={"instances": x[:3].tolist()})
             np.testing.assert_allclose(got.json()["predictions"], model.predict_proba(x[:3]))
-            added = client.post(
-                "/admin/models/m/versions", headers=auth,
-                json={"version": "2", "role": "canary", "canary_share": 1.0},
-            )  # fmt: skip
-            assert added.status_code == 201, added.text
+            admin = AdminClient(url, "m", "secret")
+            view = admin.add_version("2", "canary", 1.0)
+            assert {v.version: v.role for v in view.versions} == {"1": "primary", "2": "canary"}
             got = client.post("/v1/models/m:predict", json={"instances": x[:3].tolist()})
             assert got.headers["x-model-version"] == "2"
             np.testing.assert_allclose(got.json()["predictions"], canary.predict_proba(x[:3]))
+            assert admin.set_traffic(0.0).versions[1].canary_share == 0.0  # kept-alive
+            admin.close()
     finally:
-        os.killpg(child.pid, signal.SIGTERM)
-        child.communicate(timeout=60)
-    assert child.returncode == 0
-    imported = set(json.loads(modules.read_text()))
+        imported = _stop_child(child, modules)
     assert "sklearn" in imported  # it did load the model
     for heavy in ("mlflow", "sqlalchemy", "alembic"):
-        assert not any(m == heavy or m.startswith(heavy + ".") for m in imported), heavy
+        assert not _has(imported, heavy), heavy
+    # a tensor model's server runs without pandas, which scikit-learn imports when it can
+    assert not _has(imported, "pandas")
     # skops' trusted-type scan imports every scikit-learn package; these the model never needs.
     assert not imported & {"sklearn.gaussian_process", "sklearn.semi_supervised"}
+
+
+def test_a_column_canary_gets_pandas_in_a_server_that_refused_it(tmp_path):
+    cache_dir = tmp_path / "cache"
+    model, x = _cache_version(cache_dir, tmp_path, 1, 1.0)
+    canary, _ = _cache_version(cache_dir, tmp_path, 2, 0.01, columns=True)
+    import pandas as pd
+
+    columns = [f"f{i}" for i in range(4)]
+    port = _free_port()
+    spec = write_spec(_spec(cache_dir, port=port), tmp_path / "spec.json")
+    modules = tmp_path / "modules.json"
+    child = _serve_child(tmp_path, spec, modules)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=url, timeout=30) as client:
+            admin = AdminClient(url, "m", "secret")
+            admin.add_version("2", "canary", 0.5)
+            seen = set()
+            for _ in range(40):  # both versions answer, each its own model's figures
+                got = client.post("/v1/models/m:predict", json={"instances": x[:3].tolist()})
+                assert got.status_code == 200, got.text
+                if got.headers["x-model-version"] == "2":
+                    want = canary.predict_proba(pd.DataFrame(x[:3], columns=columns))
+                else:
+                    want = model.predict_proba(x[:3])
+                np.testing.assert_allclose(got.json()["predictions"], want)
+                seen.add(got.headers["x-model-version"])
+            assert seen == {"1", "2"}
+            admin.close()
+    finally:
+        imported = _stop_child(child, modules)
+    assert "pandas" in imported
+
+
+def test_admin_client_says_unreachable_and_refused(tmp_path):
+    with pytest.raises(ServerUnreachable, match="model server at"):
+        AdminClient(f"http://127.0.0.1:{_free_port()}", "m", "t", timeout=5).describe()
+    with pytest.raises(ConfigError, match="expected http"):
+        AdminClient("ftp://example", "m", "t")
 
 
 def test_tampered_cache_is_refused_before_serving(tmp_path):

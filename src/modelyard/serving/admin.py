@@ -6,6 +6,8 @@ API is disabled (403). Requests and replies are the pydantic models of
 done by ``ModelDeployment``. The registry's ``loader(name, version)`` supplies new versions.
 Every input error is a 4xx with a message: a version that is no registry version number is a
 400 before the loader sees it, and a loader that cannot find or parse it is a 404 or a 400.
+The models (and pydantic) are imported at the first admin call: a replica that is never
+steered does not hold them (about 7 MiB).
 """
 
 from __future__ import annotations
@@ -14,36 +16,30 @@ import asyncio
 import hmac
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from modelyard.errors import Conflict
-from modelyard.serving.admin_models import (
-    AddVersion,
-    AdminModel,
-    DeploymentView,
-    PromoteVersion,
-    ServedVersion,
-    SetTraffic,
-    StatsView,
-    VersionStats,
-)
 from modelyard.serving.deployment import ModelDeployment
 from modelyard.serving.errors import BadRequest, Forbidden, ModelNotFound, Unauthorized
 from modelyard.serving.protocol import json_response
 from modelyard.serving.source import ModelSource
 
+if TYPE_CHECKING:
+    from modelyard.serving.admin_models import AdminModel, DeploymentView, StatsView
+
 Loader = Callable[[str, str], ModelSource]
 
 
-P = TypeVar("P", bound=AdminModel)
+P = TypeVar("P", bound="AdminModel")
 
 
 def _parse(cls: type[P], body: bytes) -> P:
+    from pydantic import ValidationError
+
     try:
         return cls.model_validate(orjson.loads(body or b"{}"))
     except (orjson.JSONDecodeError, ValidationError) as exc:
@@ -60,6 +56,8 @@ def registry_version(text: str) -> str:
 
 def deployment_view(deployment: ModelDeployment) -> DeploymentView:
     """The admin view of ``deployment`` in the wire contract's terms."""
+    from modelyard.serving.admin_models import DeploymentView, ServedVersion
+
     described = deployment.describe()
     return DeploymentView(
         model=described["model"],
@@ -79,6 +77,8 @@ def deployment_view(deployment: ModelDeployment) -> DeploymentView:
 
 def stats_view(view: DeploymentView) -> StatsView:
     """Every version's cumulative counters, keyed by version."""
+    from modelyard.serving.admin_models import StatsView, VersionStats
+
     versions: dict[str, VersionStats] = {}
     for v in view.versions:
         counters: dict[str, Any] = dict(v.stats)
@@ -119,6 +119,8 @@ class AdminApi:
 
     async def add_version(self, request: Request) -> Response:
         self._authorize(request)
+        from modelyard.serving.admin_models import AddVersion
+
         payload = _parse(AddVersion, await request.body())
         if self.loader is None:
             raise Conflict("this server has no loader for other versions")
@@ -136,12 +138,16 @@ class AdminApi:
 
     async def traffic(self, request: Request) -> Response:
         self._authorize(request)
+        from modelyard.serving.admin_models import SetTraffic
+
         payload = _parse(SetTraffic, await request.body())
         self.deployment.set_canary_weight(payload.canary_share)
         return _reply(deployment_view(self.deployment))
 
     async def promote(self, request: Request) -> Response:
         self._authorize(request)
+        from modelyard.serving.admin_models import PromoteVersion
+
         payload = _parse(PromoteVersion, await request.body())
         named = None if payload.version is None else registry_version(payload.version)
         await self.deployment.promote(named)

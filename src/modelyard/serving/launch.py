@@ -63,16 +63,31 @@ class LaunchSpec:
 def cached_source(spec: LaunchSpec, version: int | None = None) -> ModelSource:
     """The ``ModelSource`` of a cached version (the spec's by default), checksum verified."""
     number = spec.version if version is None else version
-    path = cache.lookup(spec.cache_dir, spec.model, number).verified()
+    cached = cache.lookup(spec.cache_dir, spec.model, number)
     return ModelSource(
         name=spec.model,
         version=str(number),
-        path=path,
+        path=cached.verified(),
         method=spec.method,
         warmup_inputs=spec.warmup_inputs,
         warmup_requests=spec.warmup_requests,
         allow_pickle=spec.allow_pickle,
+        fastload=CacheFastLoad(spec.cache_dir, cached) if spec.allow_pickle else None,
     )
+
+
+@dataclass(frozen=True)
+class CacheFastLoad:
+    """The verified cache's fast-load copy of one version (see ``registry.cache``)."""
+
+    cache_dir: Path
+    cached: cache.CachedVersion
+
+    def read(self, key: str) -> bytes | None:
+        return self.cached.fastload_bytes(key)
+
+    def write(self, key: str, data: bytes) -> None:
+        cache.record_fastload(self.cached, self.cache_dir, key, data)
 
 
 def cache_loader(spec: LaunchSpec) -> Loader:
@@ -90,11 +105,14 @@ def cache_loader(spec: LaunchSpec) -> Loader:
 
 def serve_cached(spec: LaunchSpec) -> None:
     """Serve ``spec`` until interrupted: the primary and every admin-loaded version come from
-    the verified cache."""
+    the verified cache. Call it as a process's server (it may refuse pandas in the process)."""
+    from modelyard.serving.imports import refuse_pandas_for
     from modelyard.serving.server import run_server
 
+    source = cached_source(spec)
+    refuse_pandas_for(source.path)  # before scikit-learn is imported: see serving.imports
     run_server(
-        cached_source(spec),
+        source,
         spec.options,
         host=spec.host,
         port=spec.port,

@@ -22,6 +22,7 @@ from typing import Protocol
 import numpy as np
 import orjson
 
+from modelyard.serving.imports import need
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.source import PredictionLogOptions
 
@@ -70,11 +71,6 @@ class PredictionLog:
         self.dropped = 0
 
     def start(self) -> None:
-        # PyArrow is imported here, whole, before the writer thread runs: imported first in that
-        # thread, it sits half-initialised in sys.modules while scikit-learn's input checks
-        # (which look for pyarrow tables when pyarrow is in sys.modules) run on another thread.
-        import pyarrow.parquet  # noqa: F401
-
         self._thread.start()
 
     def record(self, rec: PredictionRecord) -> None:
@@ -112,6 +108,9 @@ class PredictionLog:
         self._metrics.log_written.labels(self.model).inc(len(records))
 
     def _write(self, directory: Path, recs: list[PredictionRecord]) -> None:
+        # PyArrow loads at the first write, whole, under the import gate: scikit-learn's input
+        # checks on the inference threads look it up in sys.modules (see serving.imports)
+        need("pyarrow.parquet")
         import pyarrow as pa
         import pyarrow.parquet as pq
 

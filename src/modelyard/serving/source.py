@@ -8,11 +8,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-from modelyard.config import DeploySpec, memory_bytes
 from modelyard.serving.limits import RequestLimits
 
+if TYPE_CHECKING:
+    from modelyard.config import DeploySpec
+
 WarmupRow = list[float | int | str | bool]
+
+
+class FastLoadStore(Protocol):
+    """Where a runtime keeps a fast-loading copy of a model it loaded the slow, safe way
+    (the verified cache's fast-load copy: ``modelyard.registry.cache``)."""
+
+    def read(self, key: str) -> bytes | None: ...
+
+    def write(self, key: str, data: bytes) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,8 @@ class ModelSource:
     """Number of warm-up calls."""
     allow_pickle: bool = True
     """Whether formats that run code on load (pickle, cloudpickle) may be loaded."""
+    fastload: FastLoadStore | None = None
+    """The cache's fast-load copy of this version (used only where pickles are allowed)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +126,8 @@ class ServerOptions:
         prediction_log_dir: Path | None = None,
     ) -> ServerOptions:
         """Build the options from a validated ``deploy.yaml``."""
+        from modelyard.config.quantity import memory_bytes
+
         b, r, c, p, q = (
             deploy.batching,
             deploy.rate_limit,

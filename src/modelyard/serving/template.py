@@ -34,6 +34,7 @@ def warm(spec_path: Path | None) -> None:
 
     import modelyard.serving.app
     import modelyard.serving.server  # noqa: F401
+    from modelyard.serving.imports import refuse_pandas_for
     from modelyard.serving.launch import cached_source, read_spec
     from modelyard.serving.runtime import runtime_for
 
@@ -45,7 +46,11 @@ def warm(spec_path: Path | None) -> None:
     if spec_path is None:
         return
     source = cached_source(read_spec(spec_path))
-    runtime = runtime_for(source.path, source.method)
+    # as the servers it forks would: a tensor model's stack is imported without pandas
+    refuse_pandas_for(source.path)
+    runtime = runtime_for(
+        source.path, source.method, allow_pickle=source.allow_pickle, fastload=source.fastload
+    )
     runtime.load(source.path)
     runtime.unload()
 

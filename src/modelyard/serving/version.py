@@ -54,7 +54,12 @@ class ModelVersion:
         self.runtime = (
             runtime
             if runtime is not None
-            else runtime_for(source.path, source.method, allow_pickle=source.allow_pickle)
+            else runtime_for(
+                source.path,
+                source.method,
+                allow_pickle=source.allow_pickle,
+                fastload=source.fastload,
+            )
         )
         self._executor = executor
         self._metrics = metrics
