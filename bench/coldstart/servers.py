@@ -58,6 +58,9 @@ class ColdServer:
     packages: list[str] = field(default_factory=list)
     venv: str = ""
     ready: str = "/v2/health/ready"
+    path: str = "/v1/models/ctr:predict"
+    """Where the requests after ready go (RSS after traffic), with ``body``."""
+    body: str = peers.V1_BODY
 
 
 def _script(label: str, script: str, packages: list[str], venv: str) -> ColdServer:
@@ -98,6 +101,8 @@ def mlserver_server() -> ColdServer:
         packages=peer.packages,
         venv="mlserver",
         ready=peer.ready,
+        path=peer.path,
+        body=peer.body,
     )
 
 

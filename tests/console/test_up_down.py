@@ -74,7 +74,8 @@ def test_up_starts_a_prometheus_over_the_servers_and_down_stops_it(
         if os.environ.get("CI") == "true":
             pytest.fail("needs Debian's prometheus (.ci/run installs it)")
         pytest.skip("needs the prometheus binary (apt-get install prometheus)")
-    ws = _workspace(tmp_path, mlflow_template, "observability:\n  prometheus: true\n", {})
+    settings = "observability:\n  prometheus: true\n  scrape_interval: 1s\n"
+    ws = _workspace(tmp_path, mlflow_template, settings, {})
     register_base(ws, tmp_path)
     try:
         up = _cli(ws.root, "up")

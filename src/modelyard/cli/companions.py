@@ -70,7 +70,9 @@ def start_prometheus(workspace: Workspace, ports: Mapping[str, int]) -> str:
     from modelyard.observe import prometheus
 
     directory = prometheus_dir(workspace)
-    config = prometheus.scrape_config(prometheus.local_targets(ports))
+    config = prometheus.scrape_config(
+        prometheus.local_targets(ports), workspace.settings.observability.scrape_interval
+    )
     found = _record(workspace)
     if found is not None and _ready(str(found["url"])):
         url = str(found["url"])

@@ -86,6 +86,8 @@ class Prices(Strict):
 class Observability(Strict):
     prometheus: bool = False
     """``modelyard up`` also starts a Prometheus that scrapes every local model server."""
+    scrape_interval: Duration = Field(default=15.0, ge=0.1)
+    """How often that Prometheus scrapes the servers (and evaluates rules): ``15s``."""
 
 
 class NodeClass(Strict):
