@@ -316,24 +316,39 @@ def live_deployment(ws: Path, rounds: int) -> dict[str, Any]:
     log = (workspace_.state_dir / "logs" / "ctr-supervisor.log").read_text()
     spawned = [float(x.split("ready ")[1].split(" s")[0]) for x in log.splitlines()
                if "s after its start" in x]  # fmt: skip
-    # two served revisions to alternate between: version 2 rolled out and promoted
-    operations.deploy(workspace_, "ctr", 2, by="bench")
-    deadline = time.monotonic() + 120
-    while operations.rollout_view(workspace_, "ctr").state is None or (
-        operations.rollout_view(workspace_, "ctr").state.phase.value not in ("shadow", "canary")  # type: ignore[union-attr]
-    ):
-        if time.monotonic() > deadline:
-            raise RuntimeError("the rollout of version 2 did not reach shadow")
-        time.sleep(0.1)
-    subprocess.run([str(BIN / "modelyard"), "rollout", "promote", "ctr", "-w", str(ws)],
-                   check=True, capture_output=True)  # fmt: skip
+    # each rollback follows a completed rollout of version 2 (rolled out, promoted), so that
+    # it goes back to version 1 on a deployment that is not mid-rollout
     rollback = []
     for _ in range(rounds):
+        _promoted(workspace_, ws, 2)
         rollback.append(timed([str(BIN / "modelyard"), "rollback", "ctr", "-w", str(ws)]))
-        time.sleep(0.5)
     operations.down(workspace_, ["ctr"])
     return {"restart_s": restart, "restart_rss_mib": rss, "spawn_to_ready_s": spawned,
             "rollback_s": rollback}  # fmt: skip
+
+
+def _promoted(workspace_: Any, ws: Path, version: int) -> None:
+    """Roll ``version`` out on the live deployment and promote it at once."""
+    from modelyard.backends.local import operations
+
+    operations.deploy(workspace_, "ctr", version, by="bench")
+    deadline = time.monotonic() + 120
+    while True:
+        state = operations.rollout_view(workspace_, "ctr").state
+        if state is not None and state.phase.value in ("shadow", "canary"):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the rollout of version {version} did not reach shadow")
+        time.sleep(0.1)
+    subprocess.run([str(BIN / "modelyard"), "rollout", "promote", "ctr", "-w", str(ws)],
+                   check=True, capture_output=True)  # fmt: skip
+    while True:
+        found = operations.store_for(workspace_).get_deployment("ctr")
+        if found is not None and found.primary_version == str(version) and _ready(found.port or 0):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"version {version} was not promoted")
+        time.sleep(0.1)
 
 
 # --------------------------------------------------------------------------- report
@@ -362,6 +377,31 @@ def table(cold: dict[str, list[dict[str, float]]], floor: str, kserve: str) -> s
     return "\n".join(lines)
 
 
+def live_rows(live: dict[str, Any], helps: dict[str, list[float]]) -> list[str]:
+    """The command table's rows for ``--help`` and the live deployment."""
+    return [
+        *(
+            f"| `{label}` | {med(v):.2f} s | " + ", ".join(f"{x:.2f}" for x in v) + " |"
+            for label, v in helps.items()
+        ),
+        "| `modelyard rollback ctr` (live local deployment) | "
+        f"{med(live['rollback_s']):.2f} s | "
+        + ", ".join(f"{x:.2f}" for x in live["rollback_s"])
+        + " |",
+        "| supervisor restart to ready (server SIGKILLed, forked from the template) | "
+        f"{med(live['restart_s']):.2f} s | "
+        + ", ".join(f"{x:.2f}" for x in live["restart_s"])
+        + " |",
+        "| of which fork to ready (the supervisor's log; the first is the first start) | "
+        f"{med(live['spawn_to_ready_s'][1:] or [float('nan')]):.2f} s | "
+        + ", ".join(f"{x:.2f}" for x in live["spawn_to_ready_s"])
+        + " |",
+        f"| RSS of a restarted server | {med(live['restart_rss_mib']):.0f} MiB | "
+        + ", ".join(f"{x:.0f}" for x in live["restart_rss_mib"])
+        + " |",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
@@ -373,9 +413,21 @@ def main() -> None:
         action="store_true",
         help="only the training rows (train vs bare script), printed; LATEST.md is left as is",
     )
+    parser.add_argument(
+        "--only-live",
+        action="store_true",
+        help="only the live-deployment rows (restart, rollback) and --help, printed",
+    )
     args = parser.parse_args()
     if args.only_train:
         train_only(args.train_rounds)
+        return
+    if args.only_live:
+        work = Path(tempfile.mkdtemp(prefix="modelyard-coldstart-live-"))
+        ws, _ = workspace(work)
+        run([str(BIN / "modelyard"), "train", "ctr", "-w", str(ws)])  # version 2
+        print("\n".join(live_rows(live_deployment(ws, args.rounds), help_times(args.help_rounds))))
+        shutil.rmtree(work, ignore_errors=True)
         return
     import sklearn
 
@@ -431,25 +483,7 @@ def main() -> None:
         "| command | median | runs |",
         "|---|---:|---|",
         *train_rows(train),
-        *(
-            f"| `{label}` | {med(v):.2f} s | " + ", ".join(f"{x:.2f}" for x in v) + " |"
-            for label, v in helps.items()
-        ),
-        "| `modelyard rollback ctr` (live local deployment) | "
-        f"{med(live['rollback_s']):.2f} s | "
-        + ", ".join(f"{x:.2f}" for x in live["rollback_s"])
-        + " |",
-        "| supervisor restart to ready (server SIGKILLed, forked from the template) | "
-        f"{med(live['restart_s']):.2f} s | "
-        + ", ".join(f"{x:.2f}" for x in live["restart_s"])
-        + " |",
-        "| of which fork to ready (the supervisor's log; the first is the first start) | "
-        f"{med(live['spawn_to_ready_s'][1:] or [float('nan')]):.2f} s | "
-        + ", ".join(f"{x:.2f}" for x in live["spawn_to_ready_s"])
-        + " |",
-        f"| RSS of a restarted server | {med(live['restart_rss_mib']):.0f} MiB | "
-        + ", ".join(f"{x:.0f}" for x in live["restart_rss_mib"])
-        + " |",
+        *live_rows(live, helps),
     ]
     text = "\n".join(report)
     print(text)

@@ -54,21 +54,32 @@ def _fit(c: float, columns: bool = False) -> tuple[Any, np.ndarray]:
     return model.fit(x, y), x
 
 
+_SAVED: dict[tuple[float, bool], tuple[Path, Any, np.ndarray]] = {}
+
+
+def _saved(tmp: Path, c: float, columns: bool) -> tuple[Path, Any, np.ndarray]:
+    """A model saved as MLflow saves it (skops), once per module for each (c, columns)."""
+    import mlflow.sklearn
+
+    if (c, columns) not in _SAVED:
+        model, x = _fit(c, columns)
+        saved = tmp / f"saved-{c}-{columns}"
+        example: Any = x[:2]
+        if columns:
+            import pandas as pd
+
+            example = pd.DataFrame(x[:2], columns=[f"f{i}" for i in range(x.shape[1])])
+        mlflow.sklearn.save_model(model, str(saved), input_example=example)
+        _SAVED[(c, columns)] = (saved, model, x)
+    return _SAVED[(c, columns)]
+
+
 def _cache_version(
     cache_dir: Path, tmp: Path, version: int, c: float, *, columns: bool = False
 ) -> tuple[Any, np.ndarray]:
-    """Save a model as MLflow does (skops) into the cache and record it in the index; with
+    """Put a saved model into the cache as ``version`` and record it in the index; with
     ``columns``, its signature names columns (a DataFrame model)."""
-    import mlflow.sklearn
-
-    model, x = _fit(c, columns)
-    saved = tmp / f"saved-{version}"
-    example: Any = x[:2]
-    if columns:
-        import pandas as pd
-
-        example = pd.DataFrame(x[:2], columns=[f"f{i}" for i in range(x.shape[1])])
-    mlflow.sklearn.save_model(model, str(saved), input_example=example)
+    saved, model, x = _saved(tmp, c, columns)
     sha = tree_sha256(saved)
     target = cache_dir / "m" / f"{version}-{sha[:16]}"
     shutil.copytree(saved, target)
@@ -113,10 +124,19 @@ def _has(imported: set[str], package: str) -> bool:
     return any(m == package or m.startswith(package + ".") for m in imported)
 
 
+def _maps_pandas(pid: int) -> bool:
+    """Whether the process has pandas' compiled modules mapped (it imported pandas)."""
+    return "/pandas/_libs/" in Path(f"/proc/{pid}/maps").read_text()
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/PID/maps")
 def test_server_process_imports_neither_mlflow_nor_sqlalchemy(tmp_path):
+    import pandas as pd
+
     cache_dir = tmp_path / "cache"
     model, x = _cache_version(cache_dir, tmp_path, 1, 1.0)
     canary, _ = _cache_version(cache_dir, tmp_path, 2, 0.01)
+    columns, _ = _cache_version(cache_dir, tmp_path, 3, 0.1, columns=True)
     port = _free_port()
     spec = write_spec(_spec(cache_dir, port=port), tmp_path / "spec.json")
     modules = tmp_path / "modules.json"
@@ -133,50 +153,32 @@ def test_server_process_imports_neither_mlflow_nor_sqlalchemy(tmp_path):
             got = client.post("/v1/models/m:predict", json={"instances": x[:3].tolist()})
             assert got.headers["x-model-version"] == "2"
             np.testing.assert_allclose(got.json()["predictions"], canary.predict_proba(x[:3]))
-            assert admin.set_traffic(0.0).versions[1].canary_share == 0.0  # kept-alive
+            # a tensor model's server runs without pandas, which scikit-learn imports if it can
+            assert not _maps_pandas(child.pid)
+            # a column-signature canary gets pandas, under the import gate, while v1 serves
+            admin.remove("2")
+            admin.add_version("3", "canary", 0.5)
+            assert _maps_pandas(child.pid)
+            frame = pd.DataFrame(x[:3], columns=[f"f{i}" for i in range(4)])
+            seen = set()
+            for _ in range(40):  # both versions answer, each its own model's figures
+                got = client.post("/v1/models/m:predict", json={"instances": x[:3].tolist()})
+                assert got.status_code == 200, got.text
+                version = got.headers["x-model-version"]
+                want = (
+                    columns.predict_proba(frame) if version == "3" else model.predict_proba(x[:3])
+                )
+                np.testing.assert_allclose(got.json()["predictions"], want)
+                seen.add(version)
+            assert seen == {"1", "3"}
             admin.close()
     finally:
         imported = _stop_child(child, modules)
     assert "sklearn" in imported  # it did load the model
     for heavy in ("mlflow", "sqlalchemy", "alembic"):
         assert not _has(imported, heavy), heavy
-    # a tensor model's server runs without pandas, which scikit-learn imports when it can
-    assert not _has(imported, "pandas")
     # skops' trusted-type scan imports every scikit-learn package; these the model never needs.
     assert not imported & {"sklearn.gaussian_process", "sklearn.semi_supervised"}
-
-
-def test_a_column_canary_gets_pandas_in_a_server_that_refused_it(tmp_path):
-    cache_dir = tmp_path / "cache"
-    model, x = _cache_version(cache_dir, tmp_path, 1, 1.0)
-    canary, _ = _cache_version(cache_dir, tmp_path, 2, 0.01, columns=True)
-    import pandas as pd
-
-    columns = [f"f{i}" for i in range(4)]
-    port = _free_port()
-    spec = write_spec(_spec(cache_dir, port=port), tmp_path / "spec.json")
-    modules = tmp_path / "modules.json"
-    child = _serve_child(tmp_path, spec, modules)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=url, timeout=30) as client:
-            admin = AdminClient(url, "m", "secret")
-            admin.add_version("2", "canary", 0.5)
-            seen = set()
-            for _ in range(40):  # both versions answer, each its own model's figures
-                got = client.post("/v1/models/m:predict", json={"instances": x[:3].tolist()})
-                assert got.status_code == 200, got.text
-                if got.headers["x-model-version"] == "2":
-                    want = canary.predict_proba(pd.DataFrame(x[:3], columns=columns))
-                else:
-                    want = model.predict_proba(x[:3])
-                np.testing.assert_allclose(got.json()["predictions"], want)
-                seen.add(got.headers["x-model-version"])
-            assert seen == {"1", "2"}
-            admin.close()
-    finally:
-        imported = _stop_child(child, modules)
-    assert "pandas" in imported
 
 
 def test_admin_client_says_unreachable_and_refused(tmp_path):

@@ -77,8 +77,11 @@ def test_canary_weight_splits_traffic_and_promote(versions):
             json={"version": "2", "role": "canary", "canary_share": 0.2},
         )
         assert r.status_code == 201, r.text
-        counts = _count_versions(running.url, 5000)
-        assert abs(counts.get("2", 0) / 5000 - 0.2) <= 0.03, counts
+        # 400 requests at a 0.2 share: 80 expected, sd 8; bounds 5 sd wide (a false failure
+        # about once in three million runs) that an even split, or none, fails
+        counts = _count_versions(running.url, 400)
+        assert 40 <= counts.get("2", 0) <= 120, counts
+        assert counts.get("1", 0) + counts.get("2", 0) == 400
         assert (
             c.put("/admin/models/m/traffic", headers=AUTH, json={"canary_share": 0}).status_code
             == 200
@@ -86,7 +89,7 @@ def test_canary_weight_splits_traffic_and_promote(versions):
         assert _count_versions(running.url, 200) == {"1": 200}
         stats = c.get("/admin/models/m/stats", headers=AUTH).json()
         assert stats["versions"]["2"]["role"] == "canary"
-        assert stats["versions"]["1"]["requests_total"] >= 4000
+        assert stats["versions"]["1"]["requests_total"] >= counts["1"] + 200
         assert stats["versions"]["1"]["latency_p90_ms"] > 0
         assert c.post("/admin/models/m/promote", headers=AUTH, json={}).status_code == 200
         view = c.get("/admin/models/m", headers=AUTH).json()

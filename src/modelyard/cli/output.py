@@ -69,6 +69,14 @@ err_console: Any = _LazyConsole(stderr=True)
 stay as it is. Markup stays for the CLI's own strings; user data goes in as :func:`literal`."""
 
 
+def say(line: str) -> None:
+    """Print one plain line on stdout, as is (no markup, no wrapping): the one-line answers of
+    the steering commands, which should not wait for rich's import (a rollback is an
+    emergency)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def literal(value: object) -> Text:
     """``value`` as text that rich prints as is: no markup, no emoji codes, no highlighting."""
     from rich.text import Text

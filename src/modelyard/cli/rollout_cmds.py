@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from modelyard.cli.output import console, emit, literal, print_json
+from modelyard.cli.output import console, emit, literal, print_json, say
 from modelyard.cli.workspace_cmds import BackendOpt, JsonOpt, ModelArg, ModelsArg, WorkspaceOpt
 
 if TYPE_CHECKING:
@@ -221,7 +221,7 @@ def _steer(command: str) -> Any:
         emit(
             as_json,
             status_dict(found),
-            lambda: console.print(f"{model_id}: {command} done; rollout is {done}"),
+            lambda: say(f"{model_id}: {command} done; rollout is {done}"),
         )
 
     run.__name__ = command
@@ -254,7 +254,7 @@ def rollback(
     emit(
         as_json,
         row,
-        lambda: console.print(
+        lambda: say(
             f"{model_id}: revision {result.rolled_back} rolled back; version {result.version} "
             f"serves all traffic"
         ),
