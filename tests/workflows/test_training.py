@@ -134,6 +134,40 @@ def test_cli_exit_code_is_the_scripts(workspace_dir: Path) -> None:
     assert "exited with code 7" in done.stderr
 
 
+EXIT_WORK = """
+import logging, pathlib, threading
+here = pathlib.Path(__file__).parent
+go = threading.Event()
+def late():
+    go.wait()
+    (here / "thread.txt").write_text("joined")
+threading.Thread(target=late).start()
+results = open(here / "results.txt", "w")  # never closed, as scripts do
+results.write("flushed")
+logging.getLogger("job").addHandler(logging.FileHandler(here / "job.log"))
+logging.getLogger("job").error("logged")
+go.set()
+raise SystemExit(7)
+"""
+
+
+def test_the_fast_exit_still_finishes_what_the_script_left(workspace_dir: Path) -> None:
+    """The job skips the interpreter's teardown, not what it does that matters: non-daemon
+    threads are joined, atexit handlers run, and a file the script left open is flushed."""
+    _script(workspace_dir, EXIT_WORK)
+    done = subprocess.run(
+        [sys.executable, "-m", "modelyard", "train", "ctr", "-w", str(workspace_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 7, done.stderr
+    model_dir = workspace_dir / "models" / "ctr"
+    assert (model_dir / "thread.txt").read_text() == "joined"
+    assert (model_dir / "results.txt").read_text() == "flushed"
+    assert (model_dir / "job.log").read_text() == "logged\n"
+
+
 def test_runs_command_lists_runs_with_the_versions_they_made(trained_workspace_dir: Path) -> None:
     from typer.testing import CliRunner
 

@@ -13,16 +13,22 @@ file, rewritten atomically as the run advances.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import gc
+import importlib.machinery
 import json
 import os
-import runpy
 import sys
 import tempfile
+import threading
 import time
 import traceback
+import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from modelyard.config import ModelEntry, load_workspace
 from modelyard.errors import ConfigError, JobFailed, ModelyardError
@@ -174,12 +180,25 @@ def _read_usage(path: Path, subject: str) -> list[UsageSample]:
     return samples
 
 
+_SCRIPTS: list[types.ModuleType] = []
+"""The ``__main__`` modules the scripts ran in; :func:`run_and_exit` clears them at the end,
+as the interpreter's teardown would."""
+
+
 def _run_script(script: Path, args: Sequence[str]) -> int:
-    """The script as ``__main__`` in this process; its exit code (1 for an exception)."""
+    """The script as ``__main__`` in this process, as ``python script.py`` runs it (what
+    ``runpy.run_path`` does, with the module kept for the teardown); its exit code (1 for an
+    exception)."""
     sys.argv = [str(script), *args]
     sys.path.insert(0, str(script.parent))
+    module = types.ModuleType("__main__")
+    module.__file__ = str(script)
+    module.__loader__ = importlib.machinery.SourceFileLoader("__main__", str(script))
+    _SCRIPTS.append(module)
+    previous = sys.modules.get("__main__")
+    sys.modules["__main__"] = module
     try:
-        runpy.run_path(str(script), run_name="__main__")
+        exec(compile(script.read_bytes(), str(script), "exec"), module.__dict__)  # noqa: S102
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):
             return exc.code or 0
@@ -189,6 +208,8 @@ def _run_script(script: Path, args: Sequence[str]) -> int:
         traceback.print_exc()
         return 1
     finally:
+        if previous is not None:
+            sys.modules["__main__"] = previous
         sys.stdout.flush()
         sys.stderr.flush()
     return 0
@@ -240,3 +261,36 @@ def main(spec_path: Path) -> int:
         metrics=metrics,
     )
     return 0
+
+
+def run_and_exit(spec_path: Path) -> NoReturn:
+    """:func:`main`, then exit without the interpreter's module teardown.
+
+    With MLflow, scikit-learn and their libraries loaded, tearing the interpreter down takes
+    over a second (module by module, then the native libraries' pools), and ``modelyard
+    train`` would wait for it after the run is closed. What the teardown would do that
+    matters is done first, in the interpreter's own order: the script's non-daemon threads
+    are joined, the ``atexit`` handlers run (``logging.shutdown`` flushes log files), the
+    script's module namespace is cleared and a collection run (a file the script left open
+    closes and flushes), and the standard streams are flushed; then the process ends with the
+    run's exit code.
+    """
+    code = 1
+    try:
+        code = main(spec_path)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # shown as Python would show it, before the exit below
+        traceback.print_exc()
+    finally:
+        for thread in threading.enumerate():
+            if thread is not threading.current_thread() and not thread.daemon:
+                thread.join()
+        atexit._run_exitfuncs()
+        for module in _SCRIPTS:  # what the script still holds (a global open file) closes
+            module.__dict__.clear()
+        gc.collect()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)

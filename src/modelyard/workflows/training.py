@@ -96,8 +96,8 @@ def git_commit(folder: Path) -> str | None:
 
 
 CHILD_MAIN = (
-    "import sys, pathlib; from modelyard.workflows.trainer import main; "
-    "sys.exit(main(pathlib.Path(sys.argv[1])))"
+    "import sys, pathlib; from modelyard.workflows.trainer import run_and_exit; "
+    "run_and_exit(pathlib.Path(sys.argv[1]))"
 )
 """The job's program for the in-process path (``-c``, not ``-m``: the package imports it)."""
 
