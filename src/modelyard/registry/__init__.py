@@ -6,8 +6,9 @@ and must not pay for the registry's configuration and tracking imports on its wa
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from modelyard._lazy import lazy_names
 
 if TYPE_CHECKING:
     from modelyard.registry.checksum import tree_sha256
@@ -29,14 +30,4 @@ _WHERE = {
 __all__ = ["PRODUCTION_ALIAS", "FetchedModel", "ModelVersion", "Registry", "tree_sha256"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'modelyard.registry' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"modelyard.registry.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _WHERE, __all__)
