@@ -6,6 +6,7 @@ migrates one template per session and copies it into each workspace instead.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from pathlib import Path
@@ -86,12 +87,25 @@ def workspace(workspace_dir: Path) -> Workspace:
 @pytest.fixture(scope="session")
 def trained_workspace_dir(tmp_path_factory: pytest.TempPathFactory, mlflow_template: Path) -> Path:
     """A workspace in which `ctr` was trained twice (versions 1 and 2, C=1.0 then C=0.01).
-    Tests must not change it."""
+    Tests must not change it. Under xdist the workers of one run share it: the first to need
+    it trains it while holding a lock, the others wait for it (two trainings, not six)."""
     from modelyard.backends.local.backend import LocalBackend
 
-    root = tmp_path_factory.mktemp("trained") / "ws"
-    init_workspace(root)
-    backend = LocalBackend(load_workspace(with_migrated_db(root, mlflow_template)))
-    backend.train("ctr", ["n_samples=4000"])
-    backend.train("ctr", ["n_samples=4000", "C=0.01"])
+    def train(root: Path) -> Path:
+        init_workspace(root)
+        backend = LocalBackend(load_workspace(with_migrated_db(root, mlflow_template)))
+        backend.train("ctr", ["n_samples=4000"])
+        backend.train("ctr", ["n_samples=4000", "C=0.01"])
+        return root
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return train(tmp_path_factory.mktemp("trained") / "ws")
+    shared = tmp_path_factory.getbasetemp().parent  # this run's, common to its workers
+    root, done = shared / "trained" / "ws", shared / "trained.done"
+    with (shared / "trained.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(root.parent, ignore_errors=True)  # a worker that died half-way
+            train(root)
+            done.touch()
     return root

@@ -24,7 +24,9 @@ def _register_poor_version(root: Path) -> int:
     features = rng.normal(size=(400, 8))
     model = LogisticRegression().fit(features, rng.random(400) < 0.15)
     folder = root / "poor-model"
-    mlflow.sklearn.save_model(model, str(folder), input_example=features[:2])
+    mlflow.sklearn.save_model(
+        model, str(folder), input_example=features[:2], pip_requirements=["scikit-learn"]
+    )
     tracking = registry.tracking
     run_id = tracking.start_run(tracking.experiment_id("ctr"), {}, {"modelyard.model": "ctr"})
     tracking.finish_run(run_id, ok=True)
@@ -44,7 +46,9 @@ def eval_base_dir(trained_workspace_dir: Path, tmp_path_factory: pytest.TempPath
     """The trained workspace copied (its artifacts stay where they are, read-only), with a
     poor version 3 added."""
     root = tmp_path_factory.mktemp("eval") / "ws"
-    shutil.copytree(trained_workspace_dir, root, ignore=shutil.ignore_patterns("cache"))
+    # what servers on the shared workspace may be writing meanwhile is left out
+    volatile = shutil.ignore_patterns("cache", "run", "logs", "predictions", ".*.tmp", "*.lock")
+    shutil.copytree(trained_workspace_dir, root, ignore=volatile)
     _share_artifacts(root, trained_workspace_dir)
     assert _register_poor_version(root) == 3
     return root

@@ -33,7 +33,10 @@ def sk_model(tmp_path_factory: pytest.TempPathFactory) -> SkModel:
     X, y = make_classification(n_samples=400, n_features=8, random_state=0)
     model = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression())]).fit(X, y)
     path = tmp_path_factory.mktemp("models") / "ctr-1"
-    mlflow.sklearn.save_model(model, str(path), input_example=X[:2])
+    # naming the requirements skips MLflow's inference of them (a subprocess, seconds)
+    mlflow.sklearn.save_model(
+        model, str(path), input_example=X[:2], pip_requirements=["scikit-learn"]
+    )
     return SkModel(path, model, X)
 
 

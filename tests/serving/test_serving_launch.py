@@ -69,7 +69,9 @@ def _saved(tmp: Path, c: float, columns: bool) -> tuple[Path, Any, np.ndarray]:
             import pandas as pd
 
             example = pd.DataFrame(x[:2], columns=[f"f{i}" for i in range(x.shape[1])])
-        mlflow.sklearn.save_model(model, str(saved), input_example=example)
+        mlflow.sklearn.save_model(
+            model, str(saved), input_example=example, pip_requirements=["scikit-learn"]
+        )
         _SAVED[(c, columns)] = (saved, model, x)
     return _SAVED[(c, columns)]
 
