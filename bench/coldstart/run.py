@@ -226,14 +226,16 @@ def training(ws: Path, rounds: int) -> dict[str, list[float]]:
     return out
 
 
+def row(label: str, values: list[float], unit: str = " s", digits: int = 2) -> str:
+    """One row of the command table: the label, the median and every run."""
+    runs = ", ".join(f"{v:.{digits}f}" for v in values)
+    return f"| {label} | {med(values):.{2 if unit == ' s' else 0}f}{unit} | {runs} |"
+
+
 def train_rows(train: dict[str, list[float]]) -> list[str]:
     return [
-        f"| `modelyard train ctr` | {med(train['modelyard']):.2f} s | "
-        + ", ".join(f"{v:.1f}" for v in train["modelyard"])
-        + " |",
-        f"| bare `python train.py` (same tracking URI) | {med(train['bare']):.2f} s | "
-        + ", ".join(f"{v:.1f}" for v in train["bare"])
-        + " |",
+        row("`modelyard train ctr`", train["modelyard"], digits=1),
+        row("bare `python train.py` (same tracking URI)", train["bare"], digits=1),
         f"| ratio train / bare | {med(train['modelyard']) / med(train['bare']):.2f} | |",
     ]
 
@@ -379,26 +381,20 @@ def table(cold: dict[str, list[dict[str, float]]], floor: str, kserve: str) -> s
 
 def live_rows(live: dict[str, Any], helps: dict[str, list[float]]) -> list[str]:
     """The command table's rows for ``--help`` and the live deployment."""
+    spawned = live["spawn_to_ready_s"]
     return [
-        *(
-            f"| `{label}` | {med(v):.2f} s | " + ", ".join(f"{x:.2f}" for x in v) + " |"
-            for label, v in helps.items()
+        *(row(f"`{label}`", v) for label, v in helps.items()),
+        row("`modelyard rollback ctr` (live local deployment)", live["rollback_s"]),
+        row(
+            "supervisor restart to ready (server SIGKILLed, forked from the template)",
+            live["restart_s"],
         ),
-        "| `modelyard rollback ctr` (live local deployment) | "
-        f"{med(live['rollback_s']):.2f} s | "
-        + ", ".join(f"{x:.2f}" for x in live["rollback_s"])
+        # the first spawn is the deployment's first start; the median is of the restarts
+        f"| of which fork to ready (the supervisor's log; the first is the first start) | "
+        f"{med(spawned[1:] or [float('nan')]):.2f} s | "
+        + ", ".join(f"{x:.2f}" for x in spawned)
         + " |",
-        "| supervisor restart to ready (server SIGKILLed, forked from the template) | "
-        f"{med(live['restart_s']):.2f} s | "
-        + ", ".join(f"{x:.2f}" for x in live["restart_s"])
-        + " |",
-        "| of which fork to ready (the supervisor's log; the first is the first start) | "
-        f"{med(live['spawn_to_ready_s'][1:] or [float('nan')]):.2f} s | "
-        + ", ".join(f"{x:.2f}" for x in live["spawn_to_ready_s"])
-        + " |",
-        f"| RSS of a restarted server | {med(live['restart_rss_mib']):.0f} MiB | "
-        + ", ".join(f"{x:.0f}" for x in live["restart_rss_mib"])
-        + " |",
+        row("RSS of a restarted server", live["restart_rss_mib"], " MiB", 0),
     ]
 
 
