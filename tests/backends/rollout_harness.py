@@ -58,6 +58,7 @@ class ClientLoop:
     failures: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _answered: threading.Condition = field(default_factory=threading.Condition)
 
     def start(self) -> ClientLoop:
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -79,11 +80,21 @@ class ClientLoop:
                     self.failures.append(repr(exc))
                     time.sleep(0.05)  # the server is down: do not spin
                     continue
-                self.statuses[reply.status_code] += 1
-                if reply.status_code == 200:
-                    self.versions[reply.headers.get("x-model-version", "?")] += 1
-                else:
-                    self.failures.append(f"{reply.status_code}: {reply.text[:200]}")
+                with self._answered:
+                    self.statuses[reply.status_code] += 1
+                    if reply.status_code == 200:
+                        self.versions[reply.headers.get("x-model-version", "?")] += 1
+                    else:
+                        self.failures.append(f"{reply.status_code}: {reply.text[:200]}")
+                    self._answered.notify_all()
+
+    def wait_answers(self, version: str, more: int, timeout: float = 30.0) -> None:
+        """Wait until ``version`` has answered ``more`` further requests (the event, not a
+        sleep); AssertionError after ``timeout`` seconds."""
+        with self._answered:
+            target = self.versions[version] + more
+            met = self._answered.wait_for(lambda: self.versions[version] >= target, timeout)
+        assert met, f"version {version} answered {self.versions[version]} of {target} requests"
 
     def stop(self) -> ClientLoop:
         self._stop.set()

@@ -85,7 +85,7 @@ def test_full_rollout_under_steady_load_fails_no_request(yard: Workspace) -> Non
     loop = ClientLoop(_url(yard)).start()
     result = deploy(yard, MODEL, version, plan=FAST)
     state = wait_rollout(yard, result.revision)
-    time.sleep(0.3)  # requests after the promotion, answered by the new version
+    loop.wait_answers(str(version), 20)  # requests after the promotion, by the new version
     loop.stop()
     assert state.phase is Phase.PROMOTED, state.outcome
     assert loop.failures == []
@@ -158,7 +158,8 @@ def test_unloadable_version_aborts_while_the_old_one_serves_every_request(
     loop = ClientLoop(_url(yard)).start()
     result = deploy(yard, MODEL, bad, plan=FAST)
     state = wait_rollout(yard, result.revision)
-    time.sleep(0.3)
+    assert good is not None
+    loop.wait_answers(good, 20)  # requests after the abort, by the old version
     loop.stop()
     assert state.phase is Phase.ABORTED
     assert state.outcome is not None
