@@ -72,6 +72,18 @@ def test_a_copy_from_other_library_versions_is_ignored(tmp_path, sk_model):
     assert _load(spec).loaded_from == "skops"
 
 
+def test_a_copy_that_does_not_unpickle_falls_back_to_the_skops_file(tmp_path, sk_model):
+    spec = _cached(tmp_path, sk_model)
+    _load(spec)
+    cached = cache.lookup(spec.cache_dir, "m", 1)
+    assert cached.fastload is not None
+    cache.record_fastload(cached, spec.cache_dir, cached.fastload.key, b"not a pickle")
+    runtime = _load(spec)
+    assert runtime.loaded_from == "skops"
+    x = sk_model.X[:3]
+    np.testing.assert_allclose(runtime.predict(x), sk_model.model.predict_proba(x))
+
+
 def test_no_copy_where_pickles_are_refused(tmp_path, sk_model):
     spec = _cached(tmp_path, sk_model, allow_pickle=False)
     assert cached_source(spec).fastload is None

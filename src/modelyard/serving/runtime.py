@@ -149,8 +149,13 @@ class SklearnRuntime(_Base):
         key = _fastload_key()
         data = self.fastload.read(key)
         if data is not None:
-            self.loaded_from = "fastload"
-            return pickle.loads(data)  # our own copy, its checksum verified
+            try:
+                model = pickle.loads(data)  # our own copy, its checksum verified
+            except Exception as exc:  # unreadable after all: load the skops file, write anew
+                log.warning("%s: fast-load copy not loaded (%s); loading the skops file", path, exc)
+            else:
+                self.loaded_from = "fastload"
+                return model
         model = _deserialize(file, conf, self.allow_pickle)
         self.loaded_from = "skops"
         try:
