@@ -90,12 +90,14 @@ def trained_workspace_dir(tmp_path_factory: pytest.TempPathFactory, mlflow_templ
     Tests must not change it. Under xdist the workers of one run share it: the first to need
     it trains it while holding a lock, the others wait for it (two trainings, not six)."""
     from modelyard.backends.local.backend import LocalBackend
+    from modelyard.workflows.serve import admin_token
 
     def train(root: Path) -> Path:
         init_workspace(root)
         backend = LocalBackend(load_workspace(with_migrated_db(root, mlflow_template)))
         backend.train("ctr", ["n_samples=4000"])
         backend.train("ctr", ["n_samples=4000", "C=0.01"])
+        admin_token(backend.workspace)  # made now, not by a server while a worker copies it
         return root
 
     if not os.environ.get("PYTEST_XDIST_WORKER"):

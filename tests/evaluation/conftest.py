@@ -47,7 +47,7 @@ def eval_base_dir(trained_workspace_dir: Path, tmp_path_factory: pytest.TempPath
     poor version 3 added."""
     root = tmp_path_factory.mktemp("eval") / "ws"
     # what servers on the shared workspace may be writing meanwhile is left out
-    volatile = shutil.ignore_patterns("cache", "run", "logs", "predictions", ".*.tmp", "*.lock")
+    volatile = shutil.ignore_patterns("cache", "run", "logs", "predictions", "*.tmp", "*.lock")
     shutil.copytree(trained_workspace_dir, root, ignore=volatile)
     _share_artifacts(root, trained_workspace_dir)
     assert _register_poor_version(root) == 3
