@@ -169,7 +169,6 @@ def test_serve_of_a_cached_version_imports_no_mlflow(
     the lean path: no Registry, no Tracking, no mlflow or sqlalchemy in the process."""
     import json
     import signal
-    import time
 
     from modelyard.backends.local.process import free_port
 
@@ -178,18 +177,17 @@ def test_serve_of_a_cached_version_imports_no_mlflow(
     child = subprocess.Popen(
         [sys.executable, "-c", CLI_CHILD, str(out), *argv, "--port", str(port)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and child.poll() is None:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/v2/health/ready").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
+        assert child.stderr is not None
+        for line in child.stderr:  # wait on the server's own readiness line
+            if "is ready" in line or "failed to load" in line:
+                assert "is ready" in line, line
+                break
         assert child.poll() is None, "the server exited"
+        assert httpx.get(f"http://127.0.0.1:{port}/v2/health/ready").status_code == 200
         child.send_signal(signal.SIGTERM)
         child.wait(60)
     finally:

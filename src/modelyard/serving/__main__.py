@@ -8,7 +8,6 @@ Exit codes: 0 after a graceful stop, 2 for a bad spec, 3 for a version not in th
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -22,7 +21,6 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] in ("-h", "--help"):
         print("usage: python -m modelyard.serving SPEC.json", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         serve_cached(read_spec(Path(argv[0])))
     except (ConfigError, NotFound, IntegrityError) as exc:

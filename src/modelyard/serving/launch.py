@@ -106,8 +106,15 @@ def cache_loader(spec: LaunchSpec) -> Loader:
 def serve_cached(spec: LaunchSpec) -> None:
     """Serve ``spec`` until interrupted: the primary and every admin-loaded version come from
     the verified cache. Call it as a process's server (it may refuse pandas in the process)."""
+    import logging
+
     from modelyard.serving.imports import refuse_pandas_for
     from modelyard.serving.server import run_server
+
+    # the server's own lines (the model is ready, or failed to load) reach stderr, whichever
+    # way it started (``python -m modelyard.serving``, ``modelyard serve``); a no-op where the
+    # process has configured logging already
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     source = cached_source(spec)
     refuse_pandas_for(source.path)  # before scikit-learn is imported: see serving.imports
