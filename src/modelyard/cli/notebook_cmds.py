@@ -46,7 +46,9 @@ def notebook(
     ] = None,
     token_file: Annotated[
         Path | None,
-        typer.Option(help="Use the token in this file (e.g. a mounted Secret) instead of a new one."),
+        typer.Option(
+            help="Use the token in this file (e.g. a mounted Secret) instead of a new one."
+        ),
     ] = None,
     workspace: WorkspaceOpt = Path(),
 ) -> None:
@@ -61,9 +63,7 @@ def notebook(
     )
 
     ws = load_workspace(workspace)
-    options = NotebookOptions(
-        host=host, port=port, open_browser=not no_browser, root_dir=root_dir
-    )
+    options = NotebookOptions(host=host, port=port, open_browser=not no_browser, root_dir=root_dir)
     launch = prepare_notebook(ws, model_id, options, token_file)
     show_token = print_url or sys.stdout.isatty()
 
