@@ -30,14 +30,16 @@ runner = CliRunner()
 
 
 def _objects(ws: Workspace, model_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    service, statefulset = notebook_objects(RenderContext.of(ws), ws.model(model_id))
+    _, service, statefulset = notebook_objects(RenderContext.of(ws), ws.model(model_id))
     return service, statefulset
 
 
 def test_every_zoo_notebook_validates(zoo: Workspace, validator: Validator) -> None:
     rendered = render_notebooks(zoo, list(zoo.models))
     objects = [obj for model in rendered for obj in model.objects]
-    assert [o["kind"] for o in objects] == ["Service", "StatefulSet"] * len(zoo.models)
+    assert [o["kind"] for o in objects] == ["NetworkPolicy", "Service", "StatefulSet"] * len(
+        zoo.models
+    )
     validator.check(objects)
     assert "&id" not in to_documents(objects)  # no YAML anchors or aliases
     assert "*id" not in to_documents(objects)
@@ -69,6 +71,14 @@ def test_the_pod_is_restricted_and_keeps_the_users_files_on_a_claimed_volume(
     assert service["spec"]["clusterIP"] == "None"
     assert spec["serviceName"] == service["metadata"]["name"] == "ranker-notebook"
     assert service["spec"]["selector"] == spec["selector"]["matchLabels"]
+
+
+def test_only_the_notebook_port_is_admitted(zoo: Workspace) -> None:
+    policy, _, sts = notebook_objects(RenderContext.of(zoo), zoo.model("ranker"))
+    assert policy["spec"]["podSelector"]["matchLabels"] == sts["spec"]["selector"]["matchLabels"]
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    (rule,) = policy["spec"]["ingress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 8888}]
 
 
 def test_the_container_runs_modelyard_notebook_with_the_tracking_env_and_a_token_file(
@@ -134,7 +144,11 @@ def test_render_notebook_alone_emits_only_the_notebook(zoo_dir: Path) -> None:
     done = runner.invoke(app, ["render", "--notebook", "ranker", "--check", "-w", str(zoo_dir)])
     assert done.exit_code == 0, done.output
     kinds = [(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(done.stdout)]
-    assert kinds == [("Service", "ranker-notebook"), ("StatefulSet", "ranker-notebook")]
+    assert kinds == [
+        ("NetworkPolicy", "ranker-notebook"),
+        ("Service", "ranker-notebook"),
+        ("StatefulSet", "ranker-notebook"),
+    ]
 
 
 def test_render_a_model_with_its_notebook_into_a_folder(zoo_dir: Path, tmp_path: Path) -> None:

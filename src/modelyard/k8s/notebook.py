@@ -1,4 +1,5 @@
-"""Notebooks on Kubernetes: a one-replica StatefulSet and its headless Service per model.
+"""Notebooks on Kubernetes: a one-replica StatefulSet, its headless Service and an ingress
+NetworkPolicy per model.
 
 The pod runs the same command as a laptop, ``modelyard notebook <id>``, in the model's runtime
 image, on the workspace slice mounted from the model's ConfigMap: the kernel gets the
@@ -16,12 +17,14 @@ vanish at the next apply of the models.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
 from modelyard.config import ModelEntry, Workspace
 from modelyard.k8s.bundle import MOUNT_PATH, workspace_volume
 from modelyard.k8s.context import RenderContext, RenderError, labels, selector_labels
+from modelyard.k8s.network import INGRESS_GATEWAY_PEER
 from modelyard.k8s.pods import env, gpu_tolerations, training_resources
 from modelyard.k8s.render import RETIRED_STATES, Manifest, ModelManifests
 from modelyard.k8s.security import (
@@ -207,8 +210,28 @@ def service(ctx: RenderContext, entry: ModelEntry) -> Manifest:
     }
 
 
+def network_policy(ctx: RenderContext, entry: ModelEntry) -> Manifest:
+    """Ingress to the notebook's port from the namespace's pods (a proxy in front of it) and
+    the mesh gateway only. Egress stays open: a notebook reads data and installs packages
+    from wherever its user works. ``kubectl port-forward`` goes through the kubelet, which
+    no NetworkPolicy filters."""
+    port = [{"protocol": "TCP", "port": NOTEBOOK_PORT}]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _metadata(ctx, entry, {}),
+        "spec": {
+            "podSelector": {"matchLabels": selector_labels(entry, COMPONENT)},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {"from": [{"podSelector": {}}, copy.deepcopy(INGRESS_GATEWAY_PEER)], "ports": port}
+            ],
+        },
+    }
+
+
 def notebook_objects(ctx: RenderContext, entry: ModelEntry) -> list[Manifest]:
-    """The Service and the StatefulSet of ``entry``'s notebook (pure)."""
+    """The NetworkPolicy, Service and StatefulSet of ``entry``'s notebook (pure)."""
     if entry.spec.state in RETIRED_STATES:
         raise RenderError(
             entry.id,
@@ -217,7 +240,7 @@ def notebook_objects(ctx: RenderContext, entry: ModelEntry) -> list[Manifest]:
             f"a {entry.spec.state} model renders no workspace ConfigMap for a notebook to "
             "mount; set another state to work on it in a notebook",
         )
-    return [service(ctx, entry), statefulset(ctx, entry)]
+    return [network_policy(ctx, entry), service(ctx, entry), statefulset(ctx, entry)]
 
 
 def render_notebooks(ws: Workspace, model_ids: Sequence[str]) -> list[ModelManifests]:
