@@ -17,12 +17,14 @@ from pathlib import Path
 
 import psutil
 import pytest
+from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from modelyard.cli import app
 from modelyard.config import load_workspace
 
 START_TIMEOUT_S = 120.0
+runner = CliRunner()
 
 
 def _free_port() -> int:
@@ -159,7 +161,48 @@ def test_print_url_prints_the_url_with_its_token(
     assert nb.stop() == 0
 
 
-runner = CliRunner()
+def test_a_token_file_is_used_and_left_in_place(
+    workspace_dir: Path, tmp_path: Path, notebook_factory: list[Notebook]
+) -> None:
+    """As in a pod, where the token is a mounted Secret."""
+    token_file = tmp_path / "secret" / "token"
+    token_file.parent.mkdir()
+    token_file.write_text("a-token-the-user-made-0123456789")
+    port = _free_port()
+    root = tmp_path / "work"
+    root.mkdir()
+    nb = Notebook(
+        workspace_dir, tmp_path, port, "--token-file", str(token_file), "--root-dir", str(root)
+    )
+    notebook_factory.append(nb)
+    nb.wait_for("JupyterLab for ctr:")
+    assert _status(port, "a-token-the-user-made-0123456789") == 200
+    (jupyter,) = psutil.Process(nb.process.pid).children()
+    assert Path(jupyter.cwd()) == root
+    assert nb.stop() == 0
+    assert token_file.read_text() == "a-token-the-user-made-0123456789"
+    assert "a-token-the-user-made" not in nb.output()
+    assert not (workspace_dir / ".modelyard" / "run").exists()  # no token of its own
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--root-dir", "/nonexistent/folder"], "--root-dir /nonexistent/folder: no such folder"),
+        (["--token-file", "/nonexistent/token"], "--token-file /nonexistent/token: cannot read"),
+        (["--port", "0"], "Invalid value for '--port'"),
+        (["--port", "70000"], "Invalid value for '--port'"),
+    ],
+)
+def test_bad_options_exit_2_and_start_nothing(
+    workspace_dir: Path, args: list[str], expected: str
+) -> None:
+    done = runner.invoke(app, ["notebook", "ctr", "-w", str(workspace_dir), *args])
+    assert done.exit_code == 2, done.output
+    assert expected in " ".join(done.output.split())
+    assert not (workspace_dir / ".modelyard" / "run").exists()
+    tracking = MlflowClient(tracking_uri=load_workspace(workspace_dir).tracking_uri)
+    assert tracking.get_experiment_by_name("ctr") is None  # nothing made in MLflow either
 
 
 def test_a_runtime_without_jupyterlab_says_how_to_install_it(workspace_dir: Path) -> None:

@@ -215,6 +215,7 @@ def prepare_notebook(
     entry = workspace.model(model_id)
     if options.root_dir is not None and not options.root_dir.is_dir():
         raise ConfigError(f"--root-dir {options.root_dir}: no such folder; create it first")
+    given = _read_token(token_file) if token_file is not None else None
     name = entry.spec.runtime
     runtime = workspace.runtimes[name]
     environment = local_environment(name, runtime, workspace.state_dir / "envs")
@@ -228,12 +229,12 @@ def prepare_notebook(
         )
     tracking = Tracking(workspace.tracking_uri, workspace.artifact_store)
     experiment_id = tracking.experiment_id(entry.id)
-    if token_file is None:
+    if token_file is None or given is None:
         token = secrets.token_urlsafe(32)
         token_file = workspace.state_dir / "run" / f"notebook-{entry.id}-{options.port}.token"
         _write_token(token_file, token)
     else:
-        token = _read_token(token_file)
+        token = given
     return notebook_launch(
         python=environment.python,
         entry=entry,
