@@ -131,7 +131,8 @@ def test_jupyterlab_serves_on_loopback_behind_a_token_never_printed(
     assert _status(port, token) == 200
 
     (jupyter,) = psutil.Process(nb.process.pid).children()
-    listening = {c.laddr for c in jupyter.net_connections() if c.status == psutil.CONN_LISTEN}
+    connections = getattr(jupyter, "net_connections", jupyter.connections)  # psutil < 6
+    listening = {c.laddr for c in connections() if c.status == psutil.CONN_LISTEN}
     assert {addr.ip for addr in listening if addr.port == port} == {"127.0.0.1"}
     env = jupyter.environ()  # what its kernels inherit
     ws = load_workspace(workspace_dir)
