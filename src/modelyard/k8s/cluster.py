@@ -32,6 +32,7 @@ class Kind:
 
 
 MANAGED_KINDS: tuple[Kind, ...] = (
+    Kind("v1", "ServiceAccount", "serviceaccounts"),
     Kind("v1", "ConfigMap", "configmaps"),
     Kind("v1", "Service", "services"),
     Kind("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies"),
@@ -51,6 +52,22 @@ MANAGED_KINDS: tuple[Kind, ...] = (
 Jobs are absent on purpose: training runs are created by ``run_training_job`` (and by
 CronJobs) and outlive the specs; their TTL removes them.
 """
+
+
+SECRET = Kind("v1", "Secret", "secrets")
+REPLICA_SET = Kind("apps/v1", "ReplicaSet", "replicasets")
+JOB = Kind("batch/v1", "Job", "jobs")
+READ_KINDS: tuple[Kind, ...] = (SECRET, REPLICA_SET, JOB)
+"""Kinds modelyard reads but never applies or prunes: the credentials secret (that it
+exists), and the ReplicaSets and Jobs whose pods still mount a ConfigMap (prune spares it)."""
+
+
+def readable_kind(key: ObjectKey) -> Kind:
+    """The kind of ``key`` among those modelyard manages or reads."""
+    for kind in (*MANAGED_KINDS, *READ_KINDS):
+        if kind.kind == key.kind and kind.group == key.group:
+            return kind
+    raise NotFound(f"{key}: modelyard does not read kind {key.kind}")
 
 
 def kind_of(key: ObjectKey) -> Kind:
