@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from zoo_versions import pins
 
 from modelyard.config import InvalidConfig, load_workspace
 from modelyard.errors import ConfigError
@@ -39,7 +40,7 @@ def test_config_refuses_at_load(
 ) -> None:
     root = one_model("broken", deploy, **model)
     with pytest.raises(InvalidConfig) as caught:
-        render_workspace(load_workspace(root, env={}))
+        render_workspace(load_workspace(root, env={}), versions=pins(["broken"]))
     assert field in str(caught.value)
     assert "models/broken/" in str(caught.value)
 
@@ -70,7 +71,7 @@ def test_render_refuses_what_kubernetes_cannot_express(
     root = one_model("odd", deploy)
     ws = load_workspace(root, env={})
     with pytest.raises(RenderError) as caught:
-        render_workspace(ws)
+        render_workspace(ws, versions=pins(ws.models))
     message = str(caught.value)
     assert "model 'odd'" in message
     assert str(root / "models" / "odd" / "deploy.yaml") in message
@@ -90,7 +91,7 @@ def test_every_broken_model_is_reported_at_once(
     }
     ws = load_workspace(make_workspace(models), env={})
     with pytest.raises(ConfigError, match="2 models cannot be rendered") as caught:
-        render_workspace(ws)
+        render_workspace(ws, versions=pins(ws.models))
     assert "'one'" in str(caught.value)
     assert "'two'" in str(caught.value)
 

@@ -103,9 +103,9 @@ def metrics(ctx: RenderContext, entry: ModelEntry) -> dict[str, tuple[str, str, 
         ),
     }
     if entry.deploy.rollout.shadow:
-        # Only the canary's own comparisons of the version being rolled out, and only once
-        # enough were made: a shadow experiment on stable pods is another version.
-        shadow = f'{canary}, version="{ctx.version(entry)}"'
+        # Only the canary pods' own comparisons, and only once enough were made: a shadow
+        # experiment running in stable pods says nothing about this rollout.
+        shadow = canary
         compared = f"sum(increase({names.SHADOW_COMPARED}{{{shadow}}}[{window}]))"
         out["shadow-divergence"] = (
             f"(sum(increase({names.SHADOW_DIVERGED}{{{shadow}}}[{window}])) / {compared}) "

@@ -65,8 +65,11 @@ def workspace_plan(
     the_plan = plan(desired, live, ctx.owner_selector(), prune=prune)
     if not the_plan.prunes:
         return the_plan
+    # Workloads pruned now take their pods along; what stays may still mount a ConfigMap.
+    going = {c.key for c in the_plan.prunes}
+    staying = [obj for obj in live if ObjectKey.of(obj) not in going]
     pods_of = cluster.list_owned((REPLICA_SET, JOB), ctx.namespace, ctx.owner_selector())
-    mounted = mounted_configmaps([*live, *pods_of])
+    mounted = mounted_configmaps([*staying, *pods_of])
     kept = tuple(
         c
         for c in the_plan.changes

@@ -34,7 +34,9 @@ START_HEADROOM_S = 15 * 60
 """Added to each attempt's ``training.timeout`` in the Job's deadline, which also counts
 scheduling, a node scale-up and the image pull."""
 DISRUPTION_POLICY = {
-    "rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]}]
+    "rules": [
+        {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}
+    ]
 }
 """A pod evicted by a node drain or preemption is retried without counting as a failure."""
 
