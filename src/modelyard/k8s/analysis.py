@@ -21,6 +21,7 @@ subset of Argo's expression language listed in :data:`CONDITION_FORMS`.
 
 from __future__ import annotations
 
+import copy
 from math import ceil
 from typing import Any
 
@@ -165,4 +166,9 @@ def analysis_templates(ctx: RenderContext, entry: ModelEntry) -> list[dict[str, 
 
 def gate_step(entry: ModelEntry) -> dict[str, Any]:
     """The Rollout step that runs the gate template and waits for its verdict."""
-    return {"analysis": {"templates": [{"templateName": gate_name(entry)}], "args": ROLLOUT_ARGS}}
+    return {"analysis": {"templates": [{"templateName": gate_name(entry)}], "args": rollout_args()}}
+
+
+def rollout_args() -> list[dict[str, Any]]:
+    """A fresh copy of :data:`ROLLOUT_ARGS` (a shared list would be a YAML alias)."""
+    return copy.deepcopy(ROLLOUT_ARGS)

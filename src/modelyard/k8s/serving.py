@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from modelyard.config import ModelEntry
-from modelyard.k8s.analysis import ROLLOUT_ARGS, gate_step
+from modelyard.k8s.analysis import gate_step, rollout_args
 from modelyard.k8s.bundle import server_volume
 from modelyard.k8s.context import (
     HTTP_PORT,
@@ -183,7 +183,7 @@ def rollout(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
         "stableService": entry.id,
         "canaryService": canary_service_name(entry),
         "trafficRouting": routing,
-        "analysis": {"templates": [{"templateName": entry.id}], "args": ROLLOUT_ARGS},
+        "analysis": {"templates": [{"templateName": entry.id}], "args": rollout_args()},
         "steps": canary_steps(ctx, entry),
     }
     return {

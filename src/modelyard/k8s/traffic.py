@@ -51,7 +51,7 @@ def virtual_service(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
                 "name": ADMIN_BLOCK_ROUTE,
                 "match": [{"uri": {"prefix": "/admin"}, "gateways": [gateway]}],
                 "fault": {"abort": {"httpStatus": 404, "percentage": {"value": 100}}},
-                "route": [{"destination": {"host": _host(ctx, entry.id), "port": port}}],
+                "route": [{"destination": {"host": _host(ctx, entry.id), "port": dict(port)}}],
             }
         )
     http.append({"name": PRIMARY_ROUTE, "route": route})
