@@ -8,6 +8,7 @@ so a class's taint needs no toleration at all.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from modelyard.config import ModelEntry, cpu_millis, memory_bytes
@@ -161,9 +162,9 @@ def server_container(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
             "timeoutSeconds": PROBE_TIMEOUT_S,
             "failureThreshold": 3,
         },
-        "livenessProbe": {**probe, "failureThreshold": 6},
+        "livenessProbe": {**copy.deepcopy(probe), "failureThreshold": 6},
         # Loading a large model may take minutes; liveness starts counting after it.
-        "startupProbe": {**probe, "failureThreshold": 120},
+        "startupProbe": {**copy.deepcopy(probe), "failureThreshold": 120},
         "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_DRAIN_S}}},
         "securityContext": container_security(),
         "volumeMounts": _mounts(),

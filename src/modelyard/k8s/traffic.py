@@ -34,9 +34,10 @@ def virtual_service(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
     (the admin API is for operators inside the cluster).
     """
     port = {"number": 80}
-    route = [{"destination": {"host": _host(ctx, entry.id), "port": port}, "weight": 100}]
+    # Each its own dict: a shared one would be written as a YAML alias.
+    route = [{"destination": {"host": _host(ctx, entry.id), "port": dict(port)}, "weight": 100}]
     if entry.deploy.rollout.enabled:
-        canary = {"host": _host(ctx, canary_service_name(entry)), "port": port}
+        canary = {"host": _host(ctx, canary_service_name(entry)), "port": dict(port)}
         route.append({"destination": canary, "weight": 0})
     hosts = [_host(ctx, entry.id)]
     http: list[dict[str, Any]] = []
