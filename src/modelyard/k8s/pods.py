@@ -223,7 +223,7 @@ def topology_spread(entry: ModelEntry) -> list[dict[str, Any]]:
             "maxSkew": 1,
             "topologyKey": key,
             "whenUnsatisfiable": "ScheduleAnyway",
-            "labelSelector": selector,
+            "labelSelector": copy.deepcopy(selector),
         }
         for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
     ]
