@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
-
 from modelyard.k8s import InMemoryCluster
 
 VERSION = 3
@@ -29,18 +27,6 @@ def workspace_pin_args(root: Path) -> list[str]:
     return pin_args(sorted(p.name for p in (root / "models").iterdir() if p.is_dir()))
 
 
-def credentials_secret(namespace: str = "ml") -> dict[str, Any]:
-    """The credentials Secret every modelyard pod mounts, with the keys apply checks for."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": "modelyard-credentials", "namespace": namespace},
-        "data": {"admin-token": "c2VjcmV0", "mlflow-credentials": ""},
-    }
-
-
 def cluster_with_secret(namespace: str = "ml") -> InMemoryCluster:
     """An empty in-memory cluster holding only the credentials Secret."""
-    cluster = InMemoryCluster()
-    cluster.apply(credentials_secret(namespace))
-    return cluster
+    return InMemoryCluster().with_credentials(namespace)

@@ -139,6 +139,20 @@ class InMemoryCluster:
     """PodMetrics objects that :meth:`pod_metrics` serves (a test puts them here)."""
     _uids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
+    def with_credentials(self, namespace: str) -> InMemoryCluster:
+        """This cluster with the credentials Secret in ``namespace`` (what an operator
+        creates once per namespace, and what ``apply`` checks for); returns self."""
+        from modelyard.k8s.security import (
+            ADMIN_TOKEN_KEY,
+            CREDENTIALS_SECRET,
+            MLFLOW_CREDENTIALS_KEY,
+        )
+
+        data = {ADMIN_TOKEN_KEY: "dGVzdC10b2tlbg==", MLFLOW_CREDENTIALS_KEY: ""}
+        meta = {"name": CREDENTIALS_SECRET, "namespace": namespace}
+        self.apply({"apiVersion": "v1", "kind": "Secret", "metadata": meta, "data": data})
+        return self
+
     def list_owned(
         self, kinds: Sequence[Kind], namespace: str, selector: Mapping[str, str]
     ) -> list[dict[str, Any]]:
