@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+
 from modelyard.k8s import InMemoryCluster
 
 VERSION = 3
