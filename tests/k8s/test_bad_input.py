@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from zoo_versions import pins
 
 from modelyard.config import InvalidConfig, load_workspace
@@ -117,3 +118,25 @@ def test_a_malformed_image_digest_is_refused_at_load(
     assert f"{root / 'runtimes.yaml'}:3" in message
     assert "runtimes.sklearn-cpu.image" in message
     assert "repo@sha256:" in message
+
+
+@pytest.mark.parametrize(
+    ("kubernetes", "hint"),
+    [
+        ({"gateway": "public"}, "NAMESPACE/NAME"),
+        ({"gateway": "istio-system/public"}, "gateway_domain"),
+        ({"mirror_share": 0}, "mirror_share"),
+        ({"mirror_share": 1.5}, "mirror_share"),
+    ],
+)
+def test_cluster_settings_are_checked_at_load(
+    make_workspace: Make, ranker_model: dict[str, Any], kubernetes: dict[str, Any], hint: str
+) -> None:
+    root = make_workspace({"ranker": (ranker_model, {})})
+    settings = yaml.safe_load((root / "modelyard.yaml").read_text(encoding="utf-8"))
+    settings["kubernetes"] = {"namespace": "ml", **kubernetes}
+    (root / "modelyard.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    with pytest.raises(InvalidConfig) as caught:
+        load_workspace(root, env={})
+    assert hint in str(caught.value)
+    assert "modelyard.yaml" in str(caught.value)
