@@ -128,3 +128,33 @@ def test_a_folder_too_big_for_a_configmap_is_refused(tmp_path: Path) -> None:
     (root / "models" / "ctr" / "big.csv").write_text("x,y\n" * 300_000, encoding="utf-8")
     with pytest.raises(RenderError, match=r"over the 900 KiB.*largest: models/ctr/big.csv"):
         training_job(load_workspace(root), "ctr", {}, "a")
+
+
+def _lay_out(root: Path, files: dict[str, bytes]) -> Path:
+    for path, content in files.items():
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    return root
+
+
+def test_both_slices_load_as_workspaces_in_the_pod(tmp_path: Path) -> None:
+    ws = load_workspace(_example(tmp_path))
+    (rendered,) = render_workspace(ws, ["ctr"], {"ctr": 1})
+    rollout = next(o for o in rendered.objects if o["kind"] == "Rollout")
+    server_cm = next(o for o in rendered.objects if o["metadata"]["name"].startswith("ctr-work"))
+    server = load_workspace(_lay_out(tmp_path / "server", _pod_files(server_cm, rollout)), env={})
+    assert server.settings.backend == "local"  # the pod is the machine the model runs on
+    assert (
+        server.model("ctr").deploy
+        == ws.model("ctr").deploy.model_copy(
+            update={"replicas": server.model("ctr").deploy.replicas}
+        )
+        or server.model("ctr").deploy.batching == ws.model("ctr").deploy.batching
+    )
+    source_cm = next(o for o in rendered.objects if o["metadata"]["name"].startswith("ctr-sour"))
+    assert rendered.job is not None
+    trainer = load_workspace(
+        _lay_out(tmp_path / "train", _pod_files(source_cm, rendered.job)), env={}
+    )
+    assert trainer.model("ctr").spec.training == ws.model("ctr").spec.training

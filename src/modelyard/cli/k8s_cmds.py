@@ -25,6 +25,7 @@ PinOpt = Annotated[
     typer.Option(
         "--version",
         help="Pin the registry version a model's pods serve: --version ctr=3 (repeatable). "
+        "Unpinned served models get the registry's production version, or are refused. "
         "A new pin changes the pod template, which starts a rollout.",
     ),
 ]
@@ -56,6 +57,9 @@ def _with_production(
         for entry in ([ws.model(i) for i in model_ids] if model_ids else ws.models.values())
         if serves(entry) and entry.id not in pins
     ]
+    uri = ws.tracking_uri
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        wanted = []  # no registry yet, so nothing in production (and rendering creates none)
     if not wanted:
         return pins
     # Rendering needs no server: ask once, quickly, instead of MLflow's minutes of retries.
@@ -149,8 +153,8 @@ def _plan(
     from modelyard.k8s import workspace_plan
     from modelyard.k8s.kube import KubeCluster
 
-    versions = _pins(pins)
     ws = load_workspace(ws_path)
+    versions = _with_production(ws, model_ids, _pins(pins))
     cluster = KubeCluster(ws.settings.kubernetes.context)
     return workspace_plan(cluster, ws, model_ids or (), prune=prune, versions=versions), cluster
 
