@@ -145,13 +145,10 @@ def test_both_slices_load_as_workspaces_in_the_pod(tmp_path: Path) -> None:
     server_cm = next(o for o in rendered.objects if o["metadata"]["name"].startswith("ctr-work"))
     server = load_workspace(_lay_out(tmp_path / "server", _pod_files(server_cm, rollout)), env={})
     assert server.settings.backend == "local"  # the pod is the machine the model runs on
-    assert (
-        server.model("ctr").deploy
-        == ws.model("ctr").deploy.model_copy(
-            update={"replicas": server.model("ctr").deploy.replicas}
-        )
-        or server.model("ctr").deploy.batching == ws.model("ctr").deploy.batching
-    )
+    served, spec = server.model("ctr").deploy, ws.model("ctr").deploy
+    for section in ("rate_limit", "circuit_breaker", "batching", "prediction_log"):
+        assert getattr(served, section) == getattr(spec, section), section
+    assert server.model("ctr").spec.serving == ws.model("ctr").spec.serving
     source_cm = next(o for o in rendered.objects if o["metadata"]["name"].startswith("ctr-sour"))
     assert rendered.job is not None
     trainer = load_workspace(
