@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argo_expr import rollout_outcome
 from zoo_versions import cluster_with_secret, pins
 
 from modelyard.config import Workspace, load_workspace
@@ -152,3 +153,16 @@ def test_prune_spares_a_configmap_that_pods_still_mount(zoo: Workspace, zoo_dir:
     assert old not in pruned  # the stable ReplicaSet's pods still do
     stable_rs["spec"]["replicas"] = 0  # the rollout finished: that revision runs no pod
     assert old not in mounted_configmaps([stable_rs])
+
+
+def test_on_the_cluster_a_new_version_with_no_data_is_not_promoted(zoo: Workspace) -> None:
+    cluster = cluster_with_secret()
+    apply_workspace(cluster, zoo, versions=pins(zoo.models))
+    key = ObjectKey("argoproj.io", "Rollout", "ml", "ranker")
+    before = json.dumps(cluster.objects[key]["spec"]["template"], sort_keys=True)
+    apply_workspace(cluster, zoo, ["ranker"], versions={"ranker": 4})
+    live = cluster.objects[key]
+    # a new template hash: Argo starts the canary steps and their analysis
+    assert json.dumps(live["spec"]["template"], sort_keys=True) != before
+    templates = {k.name: obj for k, obj in cluster.objects.items() if k.kind == "AnalysisTemplate"}
+    assert rollout_outcome(live, templates, lambda name, query: []) == "paused"
