@@ -45,8 +45,13 @@ TRAINING_STUB = "# The server's workspace slice holds no training script; see th
 _KEY_BAD = re.compile(r"[^-._a-zA-Z0-9]")
 
 
+_DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def _dump(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+    # libyaml's dumper: the same text as safe_dump, a dozen times per model, much faster.
+    text: str = yaml.dump(data, Dumper=_DUMPER, sort_keys=False, default_flow_style=False)
+    return text
 
 
 def _settings_files(ctx: RenderContext, entry: ModelEntry) -> dict[str, bytes]:
@@ -197,13 +202,13 @@ def source_configmap(
     return _configmap(ctx, entry, "source", source_files(ctx, entry, folder))
 
 
-def volume_of(configmap: Mapping[str, Any], files: Mapping[str, bytes]) -> dict[str, Any]:
-    """The pod volume ``workspace`` laying ``configmap``'s keys out as the workspace folder."""
+def volume_of(name: str, files: Mapping[str, bytes]) -> dict[str, Any]:
+    """The pod volume ``workspace`` laying ConfigMap ``name``'s keys out as the workspace."""
     keys = flat_keys(list(files))
     return {
         "name": "workspace",
         "configMap": {
-            "name": configmap["metadata"]["name"],
+            "name": name,
             "items": [{"key": keys[path], "path": path} for path in sorted(files)],
         },
     }
@@ -211,11 +216,11 @@ def volume_of(configmap: Mapping[str, Any], files: Mapping[str, bytes]) -> dict[
 
 def server_volume(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
     files = server_files(ctx, entry)
-    return volume_of(workspace_configmap(ctx, entry), files)
+    return volume_of(configmap_name(entry, "workspace", files), files)
 
 
 def source_volume(
     ctx: RenderContext, entry: ModelEntry, folder: Mapping[str, bytes]
 ) -> dict[str, Any]:
     files = source_files(ctx, entry, folder)
-    return volume_of(source_configmap(ctx, entry, folder), files)
+    return volume_of(configmap_name(entry, "source", files), files)
