@@ -166,3 +166,11 @@ def test_on_the_cluster_a_new_version_with_no_data_is_not_promoted(zoo: Workspac
     assert json.dumps(live["spec"]["template"], sort_keys=True) != before
     templates = {k.name: obj for k, obj in cluster.objects.items() if k.kind == "AnalysisTemplate"}
     assert rollout_outcome(live, templates, lambda name, query: []) == "paused"
+
+
+def test_a_second_deploy_of_one_model_plans_no_change(zoo: Workspace) -> None:
+    cluster = cluster_with_secret()
+    apply_workspace(cluster, zoo, ["ranker"], versions=pins(zoo.models))
+    again = workspace_plan(cluster, zoo, ["ranker"], versions=pins(zoo.models))
+    assert again.empty  # the shared ServiceAccount included
+    assert ObjectKey("", "ServiceAccount", "ml", "modelyard") in {c.key for c in again.unchanged}

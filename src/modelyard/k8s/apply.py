@@ -59,8 +59,13 @@ def workspace_plan(
     desired = desired_objects(ws, model_ids, versions)
     live = cluster.list_owned(MANAGED_KINDS, ctx.namespace, ctx.owner_selector())
     if model_ids:
+        # Those models' objects, and what the workspace's models share (the ServiceAccount),
+        # which is rendered with any of them and so is never pruned here.
         live = [
-            obj for obj in live if obj["metadata"]["labels"].get("modelyard.dev/model") in model_ids
+            obj
+            for obj in live
+            if obj["metadata"]["labels"].get("modelyard.dev/model") in model_ids
+            or obj["kind"] == "ServiceAccount"
         ]
     the_plan = plan(desired, live, ctx.owner_selector(), prune=prune)
     if not the_plan.prunes:
