@@ -26,7 +26,16 @@ def test_modelyard_profile_bin_packs_with_gpus_counted():
 
 def test_render_emits_the_profile(workspace_dir):
     result = CliRunner().invoke(
-        app, ["render", "--scheduler-profile", "LeastAllocated", "-w", str(workspace_dir)]
+        app,
+        [
+            "render",
+            "--scheduler-profile",
+            "LeastAllocated",
+            "-w",
+            str(workspace_dir),
+            "--version",
+            "ctr=1",
+        ],
     )
     assert result.exit_code == 0, result.output
     docs = list(yaml.safe_load_all(result.output))

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 from typer.testing import CliRunner
+from zoo_versions import workspace_pin_args
 
 from modelyard.config import init_workspace
 
@@ -88,6 +89,7 @@ def _render(workspace: Path, out: Path) -> None:
     from modelyard.cli import app
 
     args = ["render", "--check", "--out", str(out), "-w", str(workspace)]
+    args += workspace_pin_args(workspace)
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
 

@@ -177,7 +177,8 @@ def test_render_writes_configmaps_for_the_grafana_sidecar(
     observe_ws: Workspace, tmp_path: Path
 ) -> None:
     out = tmp_path / "manifests"
-    done = runner.invoke(app, ["render", "--check", "--out", str(out), "-w", str(observe_ws.root)])
+    args = ["render", "--check", "--out", str(out), "-w", str(observe_ws.root)]
+    done = runner.invoke(app, [*args, "--version", "ctr=1"])
     assert done.exit_code == 0, done.output
     top = yaml.safe_load((out / "kustomization.yaml").read_text())
     assert "grafana-dashboards" in top["resources"]

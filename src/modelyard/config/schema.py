@@ -72,6 +72,44 @@ class KubernetesSettings(Strict):
     """Service account of training jobs and model servers."""
     prometheus_url: str = "http://prometheus-operated.monitoring.svc:9090"
     """Prometheus that Argo Rollouts' analysis queries (kube-prometheus-stack's default)."""
+    # -- what the cluster provides (docs/kubernetes.md, "Cluster prerequisites")
+    gateway: str | None = None
+    """Istio ``Gateway`` (``namespace/name``) that admits traffic from outside the mesh; the
+    model's VirtualService binds to it and to ``mesh``, so ingress traffic follows the canary
+    weights too. Unset: in-mesh callers only, and the ingress gateway is not admitted."""
+    gateway_domain: str | None = None
+    """With ``gateway``: each model is reached from outside at ``<model>.<gateway_domain>``."""
+    ingress_gateway_namespace: str = "istio-system"
+    """Namespace of the ingress gateway's pods (Istio's Helm default)."""
+    ingress_gateway_labels: dict[str, str] = {"istio": "ingressgateway"}
+    """Labels of the ingress gateway's pods (``istio/gateway`` chart named
+    ``istio-ingressgateway``); the server NetworkPolicy admits these pods."""
+    caller_namespaces: list[str] = []
+    """Namespaces besides the model's own whose pods may call the model servers."""
+    prometheus_pod_labels: dict[str, str] = {"app.kubernetes.io/name": "prometheus"}
+    """Labels of the Prometheus pods (the Prometheus Operator's); admitted to scrape."""
+    monitor_labels: dict[str, str] = {"release": "kube-prometheus-stack"}
+    """Labels put on ServiceMonitors and PrometheusRules so that the Prometheus selects them
+    (kube-prometheus-stack selects its Helm release's label by default)."""
+    mirror_share: float = Field(0.2, gt=0, le=1)
+    """Share of traffic mirrored to the canary in the shadow phase; the canary gets the same
+    share of the replicas, so each canary pod carries no more than a stable one."""
+
+    @model_validator(mode="after")
+    def _gateway_pair(self) -> KubernetesSettings:
+        if self.gateway is not None:
+            namespace, _, name = self.gateway.partition("/")
+            if not namespace or not name or "/" in name:
+                raise ValueError(
+                    f"gateway {self.gateway!r}: write it as NAMESPACE/NAME, "
+                    "e.g. istio-system/public-gateway"
+                )
+            if not self.gateway_domain:
+                raise ValueError(
+                    "gateway is set but gateway_domain is not: name the domain the gateway "
+                    "serves (models are reached at <model>.<gateway_domain>)"
+                )
+        return self
 
 
 class Prices(Strict):
