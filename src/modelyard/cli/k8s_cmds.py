@@ -66,7 +66,7 @@ def render(
     from modelyard.config import load_workspace
     from modelyard.k8s import Validator, all_objects, render_workspace, to_documents, write_tree
 
-    ws = load_workspace(workspace)
+    ws = load_workspace(workspace, backend="kubernetes")
     rendered = render_workspace(ws, model_ids or (), _pins(version))
     dashboards = None
     if not model_ids:  # the workspace's Grafana dashboards, beside the models' folders
@@ -100,7 +100,7 @@ def _plan(
     from modelyard.k8s.kube import KubeCluster
 
     versions = _pins(pins)
-    ws = load_workspace(ws_path)
+    ws = load_workspace(ws_path, backend="kubernetes")
     cluster = KubeCluster(ws.settings.kubernetes.context)
     return workspace_plan(cluster, ws, model_ids or (), prune=prune, versions=versions), cluster
 
