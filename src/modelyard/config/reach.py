@@ -19,7 +19,10 @@ from modelyard.config.yamlfile import YamlDoc
 
 _LOCAL_SCHEMES = frozenset({"", "file", "sqlite"})
 _LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
-_OVERRIDES = {"tracking_uri": "MODELYARD_TRACKING_URI", "artifact_store": "MODELYARD_ARTIFACT_STORE"}
+_OVERRIDES = {
+    "tracking_uri": "MODELYARD_TRACKING_URI",
+    "artifact_store": "MODELYARD_ARTIFACT_STORE",
+}
 
 
 def _is_loopback(host: str) -> bool:
@@ -86,8 +89,7 @@ def pod_reach_issues(
                 doc.path,
                 _line(doc, key),
                 key,
-                f"pods of the kubernetes backend cannot reach it: it {why}{via}; "
-                + fixes[key],
+                f"pods of the kubernetes backend cannot reach it: it {why}{via}; " + fixes[key],
             )
         )
     endpoint = settings.s3.endpoint_url

@@ -26,7 +26,7 @@ import time
 import traceback
 import types
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
@@ -34,7 +34,7 @@ from modelyard.config import ModelEntry, load_workspace
 from modelyard.errors import ConfigError, JobFailed, ModelyardError
 from modelyard.observe.usage import UsageSample
 from modelyard.registry import ModelVersion, Registry
-from modelyard.tracking import Tracking
+from modelyard.tracking import StoreAccess, Tracking
 from modelyard.workflows.runs import reap_orphans
 
 
@@ -55,6 +55,8 @@ class ChildSpec:
     log_path: str
     usage_path: str
     result_path: str
+    access: Mapping[str, str | None] = field(default_factory=dict)
+    """``StoreAccess`` of the workspace: the S3 endpoint and the credentials file's path."""
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(self.__dict__, default=list), encoding="utf-8")
@@ -219,7 +221,8 @@ def main(spec_path: Path) -> int:
     """Open the run, run the script in it, close it; the script's exit code."""
     spec = ChildSpec.read(spec_path)
     entry = load_workspace(spec.workspace).model(spec.model_id)
-    registry = Registry(Tracking(spec.tracking_uri, spec.artifact_store), Path(spec.cache_dir))
+    tracking = Tracking(spec.tracking_uri, spec.artifact_store, StoreAccess(**spec.access))
+    registry = Registry(tracking, Path(spec.cache_dir))
     result = Path(spec.result_path)
     try:
         run = open_run(registry.tracking, entry, spec.params, spec.tags)
