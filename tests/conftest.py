@@ -9,9 +9,12 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from registry_bed import RemoteRegistry
+from registry_bed import remote_registry as start_remote_registry
 
 from modelyard.config import Workspace, init_workspace, load_workspace
 
@@ -111,3 +114,13 @@ def trained_workspace_dir(tmp_path_factory: pytest.TempPathFactory, mlflow_templ
             train(root)
             done.touch()
     return root
+
+
+@pytest.fixture(scope="session")
+def remote_registry(
+    tmp_path_factory: pytest.TempPathFactory, mlflow_template: Path
+) -> Iterator[RemoteRegistry]:
+    """A real MLflow tracking server and a real SeaweedFS S3 endpoint on loopback, for the
+    session: their URLs, the bucket, and a credentials file (see tests/registry_bed.py)."""
+    with start_remote_registry(tmp_path_factory.mktemp("remote-registry"), mlflow_template) as bed:
+        yield bed

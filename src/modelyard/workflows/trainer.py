@@ -273,7 +273,7 @@ def run_and_exit(spec_path: Path) -> NoReturn:
     over a second (module by module, then the native libraries' pools), and ``modelyard
     train`` would wait for it after the run is closed. What the teardown would do that
     matters is done first, in the interpreter's own order: the script's non-daemon threads
-    are joined, the ``atexit`` handlers run (``logging.shutdown`` flushes log files), the
+    are joined (thread pools told to stop first), the ``atexit`` handlers run (``logging.shutdown`` flushes log files), the
     script's module namespace is cleared and a collection run (a file the script left open
     closes and flushes), and the standard streams are flushed; then the process ends with the
     run's exit code.
@@ -286,9 +286,10 @@ def run_and_exit(spec_path: Path) -> NoReturn:
     except BaseException:  # shown as Python would show it, before the exit below
         traceback.print_exc()
     finally:
-        for thread in threading.enumerate():
-            if thread is not threading.current_thread() and not thread.daemon:
-                thread.join()
+        # The interpreter's own first step of shutdown: the threading atexit hooks (which
+        # tell thread pools to stop: MLflow's S3 and HTTP clients leave idle workers that
+        # would otherwise wait for work for ever), then a join of the non-daemon threads.
+        getattr(threading, "_shutdown")()  # noqa: B009 - private; what Py_Finalize calls
         atexit._run_exitfuncs()
         for module in _SCRIPTS:  # what the script still holds (a global open file) closes
             module.__dict__.clear()
