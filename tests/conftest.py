@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from registry_bed import RemoteRegistry
-from registry_bed import remote_registry as start_remote_registry
 
 from modelyard.config import Workspace, init_workspace, load_workspace
+from registry_bed import RemoteRegistry
+from registry_bed import remote_registry as start_remote_registry
 
 # The files that take longest (tens of seconds each: real trainings, supervisors, Prometheus),
 # run first: the xdist workers take files in collection order, and a long file taken last

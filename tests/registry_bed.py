@@ -31,6 +31,12 @@ from typing import Any
 
 BUCKET = "modelyard"
 ACCESS_KEY = "modelyard-test"
+POD_REACHABLE_ENV = {
+    "MODELYARD_TRACKING_URI": "http://mlflow.modelyard.svc:5000",
+    "MODELYARD_ARTIFACT_STORE": "s3://modelyard/artifacts",
+}
+"""Overrides that give the example workspace a registry pods can reach: ``render``, ``diff``
+and ``apply`` refuse its local defaults (a SQLite file, a folder)."""
 READY_S = 120.0
 """Deadline for either server to answer; past it the fixture fails (it never skips)."""
 
@@ -207,7 +213,7 @@ def _start_mlflow(
 
     def healthy() -> bool:
         try:
-            with urllib.request.urlopen(f"{uri}/health", timeout=2) as answer:  # noqa: S310
+            with urllib.request.urlopen(f"{uri}/health", timeout=2) as answer:
                 return bool(answer.status == 200)
         except (urllib.error.URLError, OSError):
             return False

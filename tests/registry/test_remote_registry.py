@@ -16,13 +16,13 @@ import mlflow.sklearn
 import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
-from registry_bed import RemoteRegistry
 
 from modelyard.backends.local.process import ServerProcess
 from modelyard.config import init_workspace, load_workspace
 from modelyard.errors import IntegrityError
 from modelyard.registry import Registry, tree_sha256
 from modelyard.tracking import StoreAccess, Tracking
+from registry_bed import RemoteRegistry
 
 PREFIX = "artifacts"
 """The store's prefix: experiments are per model id on the shared server, so every test that

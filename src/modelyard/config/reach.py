@@ -19,6 +19,9 @@ from modelyard.config.yamlfile import YamlDoc
 
 _LOCAL_SCHEMES = frozenset({"", "file", "sqlite"})
 _LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+_REMOTE_WITHOUT_HOST = ("mlflow-artifacts:", "databricks")
+"""URIs with no ``//host`` that still name a server: the tracking server's artifact proxy,
+and Databricks (``databricks`` or ``databricks-uc``, resolved from the profile)."""
 _OVERRIDES = {
     "tracking_uri": "MODELYARD_TRACKING_URI",
     "artifact_store": "MODELYARD_ARTIFACT_STORE",
@@ -45,7 +48,9 @@ def unreachable_why(uri: str | None, key: str = "tracking_uri") -> str | None:
     """Why a pod cannot reach ``uri`` (None: it can, as far as its form tells)."""
     if uri is None:
         return _DEFAULTS.get(key, "is unset")
-    if "://" not in uri and not uri.startswith("mlflow-artifacts:"):
+    if uri.startswith(_REMOTE_WITHOUT_HOST):
+        return None
+    if "://" not in uri:
         return f"{uri!r} is a path on this machine"
     parts = urlsplit(uri)
     scheme = parts.scheme.lower().split("+")[0]

@@ -85,8 +85,8 @@ class Workspace:
         store = self.settings.artifact_store
         if store is None:
             return str(self.state_dir / "artifacts")
-        if "://" in store or Path(store).is_absolute():
-            return store
+        if "://" in store or store.startswith("mlflow-artifacts:") or Path(store).is_absolute():
+            return store  # a URI (mlflow-artifacts:/ goes through the tracking server)
         return str(self.root / store)
 
     @property

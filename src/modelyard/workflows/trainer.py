@@ -272,11 +272,11 @@ def run_and_exit(spec_path: Path) -> NoReturn:
     With MLflow, scikit-learn and their libraries loaded, tearing the interpreter down takes
     over a second (module by module, then the native libraries' pools), and ``modelyard
     train`` would wait for it after the run is closed. What the teardown would do that
-    matters is done first, in the interpreter's own order: the script's non-daemon threads
-    are joined (thread pools told to stop first), the ``atexit`` handlers run (``logging.shutdown`` flushes log files), the
-    script's module namespace is cleared and a collection run (a file the script left open
-    closes and flushes), and the standard streams are flushed; then the process ends with the
-    run's exit code.
+    matters is done first, in the interpreter's own order: thread pools are told to stop and
+    the script's non-daemon threads are joined, the ``atexit`` handlers run
+    (``logging.shutdown`` flushes log files), the script's module namespace is cleared and a
+    collection run (a file the script left open closes and flushes), and the standard streams
+    are flushed; then the process ends with the run's exit code.
     """
     code = 1
     try:
