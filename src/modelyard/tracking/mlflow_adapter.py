@@ -147,7 +147,8 @@ class Tracking:
             # MLflow's INFO lines (database migrations, run links) are noise on a terminal.
             for name in ("mlflow", "alembic"):
                 logging.getLogger(name).setLevel(logging.WARNING)
-            self.access.apply()  # MLflow's S3 client reads its endpoint from the environment
+            # MLflow's S3 client reads its endpoint from the environment.
+            self.access.apply(self.artifact_root)
             if self.tracking_uri.startswith("sqlite:///"):
                 Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
                     parents=True, exist_ok=True
@@ -346,7 +347,7 @@ class Tracking:
         """Copy the artifacts at ``source`` (any MLflow artifact URI or path) into ``dest``."""
         import mlflow.artifacts
 
-        self.access.apply()
+        self.access.apply(source)
         with _translated(f"download {source}"):
             return Path(
                 mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(dest))

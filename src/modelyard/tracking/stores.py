@@ -10,6 +10,7 @@ the command line, out of the environment and out of the logs.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,9 +62,16 @@ class StoreAccess:
             )
         return out
 
-    def apply(self) -> None:
-        """Set :meth:`env` in this process, for MLflow's and boto3's clients here."""
+    def apply(self, store: str = "") -> None:
+        """Set :meth:`env` in this process, for MLflow's and boto3's clients here; an
+        ``s3://`` ``store`` also needs boto3 installed, which is checked here, once, with
+        the fix, instead of failing deep inside MLflow."""
         os.environ.update(self.env())
+        if store.startswith("s3://") and importlib.util.find_spec("boto3") is None:
+            raise ConfigError(
+                f"artifact_store {store} needs boto3, which is not installed: "
+                "pip install 'modelyard[s3]' (or boto3) in this environment"
+            )
 
     def as_dict(self) -> dict[str, str | None]:
         return dict(self.__dict__)
