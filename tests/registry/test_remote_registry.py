@@ -169,3 +169,39 @@ def test_the_s3_keys_appear_in_no_log_argv_or_environment(
     for path in logs:
         if "cache" not in path.parts:
             assert secret not in path.read_bytes(), path
+
+
+def test_a_store_proxied_by_the_tracking_server_works_too(
+    remote_registry: RemoteRegistry, tmp_path: Path
+) -> None:
+    """``artifact_store: mlflow-artifacts:/...``: the client sends artifacts through the
+    server (``--serve-artifacts``), which keeps them in S3; fetch still verifies them."""
+    root = tmp_path / "ws"
+    init_workspace(root)
+    folder = root / "models" / "ctr"
+    model = folder / "model.yaml"
+    model.write_text(model.read_text().replace("id: ctr", "id: ctr-proxied"), encoding="utf-8")
+    folder.rename(root / "models" / "ctr-proxied")
+    settings = root / "modelyard.yaml"
+    settings.write_text(
+        settings.read_text()
+        + f"tracking_uri: {remote_registry.tracking_uri}\n"
+        + "artifact_store: mlflow-artifacts:/via-server\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "modelyard", "train", "ctr-proxied", "-p", "n_samples=2000"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=_env_without_aws(),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    registry = Registry.for_workspace(load_workspace(root))
+    mv = registry.resolve("ctr-proxied")
+    listed = remote_registry.s3_client().list_objects_v2(
+        Bucket=remote_registry.bucket, Prefix="proxied/via-server/ctr-proxied/"
+    )
+    assert any(o["Key"].endswith("/MLmodel") for o in listed.get("Contents", []))
+    assert tree_sha256(registry.fetch("ctr-proxied", mv.version).path) == mv.sha256

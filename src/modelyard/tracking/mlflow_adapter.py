@@ -43,7 +43,9 @@ class ArtifactStoreMoved(ConfigError):
 
 
 def _same_location(recorded: str, expected: str) -> bool:
-    if "://" in expected and not expected.startswith("file://"):
+    if ("://" in expected or expected.startswith("mlflow-artifacts:")) and not expected.startswith(
+        "file://"
+    ):
         return recorded.rstrip("/") == expected.rstrip("/")
     local = recorded.removeprefix("file://")
     return Path(local).resolve() == Path(expected.removeprefix("file://")).resolve()
@@ -350,7 +352,14 @@ class Tracking:
         self.access.apply(source)
         with _translated(f"download {source}"):
             return Path(
-                mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(dest))
+                mlflow.artifacts.download_artifacts(
+                    # This workspace's server, not the process's global one: mlflow-artifacts:/
+                    # and models:/ URIs are resolved through it.
+                    artifact_uri=source,
+                    dst_path=str(dest),
+                    tracking_uri=self.tracking_uri,
+                    registry_uri=self.tracking_uri,
+                )
             )
 
 
