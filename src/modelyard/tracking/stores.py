@@ -15,9 +15,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from modelyard.config import Workspace
 from modelyard.errors import ConfigError
+
+if TYPE_CHECKING:
+    from modelyard.config import Workspace
 
 ENDPOINT_VAR = "MLFLOW_S3_ENDPOINT_URL"
 CREDENTIALS_VAR = "AWS_SHARED_CREDENTIALS_FILE"
