@@ -24,6 +24,7 @@ from registry_bed import remote_registry as start_remote_registry
 # for the suite's wall time, never for a result.
 SLOW_FILES = (
     "console/test_up_down.py",
+    "registry/test_remote_registry.py",
     "workflows/test_training.py",
     "backends/test_rollout_e2e.py",
     "evaluation/test_train_deploy_gate.py",

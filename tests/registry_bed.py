@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 BUCKET = "modelyard"
 ACCESS_KEY = "modelyard-test"
@@ -37,6 +38,10 @@ POD_REACHABLE_ENV = {
 }
 """Overrides that give the example workspace a registry pods can reach: ``render``, ``diff``
 and ``apply`` refuse its local defaults (a SQLite file, a folder)."""
+POD_HOSTS = {"mlflow.modelyard.svc": "127.0.0.1", "s3.modelyard.svc": "127.0.0.1"}
+"""Cluster-style names of the two servers, for a container's /etc/hosts (``podman run
+--add-host NAME:IP``): a workspace that names them passes the kubernetes backend's
+reachability check, and a container on the host network reaches the loopback servers."""
 READY_S = 120.0
 """Deadline for either server to answer; past it the fixture fails (it never skips)."""
 
@@ -70,6 +75,18 @@ class RemoteRegistry:
             region_name="us-east-1",
         )
         return session.client("s3", endpoint_url=self.s3_endpoint_url)
+
+    def pod_settings(self, prefix: str) -> str:
+        """modelyard.yaml lines naming the registry as pods see it (``POD_HOSTS``, the same
+        ports): what a rendered workspace for the container test holds. Pods read the keys
+        from the mounted Secret, so no credentials path is written."""
+        tracking_port = urlsplit(self.tracking_uri).port
+        s3_port = urlsplit(self.s3_endpoint_url).port
+        return (
+            f"tracking_uri: http://mlflow.modelyard.svc:{tracking_port}\n"
+            f"artifact_store: {self.artifact_store(prefix)}\n"
+            f"s3:\n  endpoint_url: http://s3.modelyard.svc:{s3_port}\n  region: us-east-1\n"
+        )
 
     def workspace_settings(self, prefix: str) -> str:
         """modelyard.yaml lines that point a workspace at this registry."""
@@ -204,6 +221,9 @@ def _start_mlflow(
         str(port),
         "--workers",
         "1",
+        # Host headers it answers: loopback, and the cluster-style name containers use.
+        "--allowed-hosts",
+        ",".join(f"{h}:{port}" for h in ("127.0.0.1", "localhost", *POD_HOSTS)),
     ]
     with log.open("wb") as out:
         proc = subprocess.Popen(

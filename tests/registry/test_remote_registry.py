@@ -24,6 +24,9 @@ from modelyard.registry import Registry, tree_sha256
 from modelyard.tracking import StoreAccess, Tracking
 from registry_bed import RemoteRegistry
 
+# Two servers and real trainings on a shared 2-core machine: minutes, not seconds.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
 PREFIX = "artifacts"
 """The store's prefix: experiments are per model id on the shared server, so every test that
 trains ``ctr`` against the session's registry uses this one (s3://modelyard/artifacts)."""
@@ -205,3 +208,22 @@ def test_a_store_proxied_by_the_tracking_server_works_too(
     )
     assert any(o["Key"].endswith("/MLmodel") for o in listed.get("Contents", []))
     assert tree_sha256(registry.fetch("ctr-proxied", mv.version).path) == mv.sha256
+
+
+def test_the_pod_view_of_the_registry_passes_the_kubernetes_check(
+    remote_registry: RemoteRegistry, tmp_path: Path
+) -> None:
+    """What the container test renders: the servers under cluster-style names (a container
+    maps them to loopback with --add-host), which the kubernetes backend accepts and the
+    tracking server answers to."""
+    root = tmp_path / "ws"
+    init_workspace(root)
+    settings = root / "modelyard.yaml"
+    settings.write_text(settings.read_text() + remote_registry.pod_settings(PREFIX))
+    ws = load_workspace(root, env={}, backend="kubernetes")
+    assert ws.tracking_uri.startswith("http://mlflow.modelyard.svc:")
+    port = ws.tracking_uri.rsplit(":", 1)[1]
+    reply = httpx.get(
+        f"{remote_registry.tracking_uri}/health", headers={"host": f"mlflow.modelyard.svc:{port}"}
+    )
+    assert reply.status_code == 200
