@@ -125,7 +125,7 @@ def render(
     from modelyard.k8s.notebook import render_notebooks
     from modelyard.k8s.render import shared_objects
 
-    ws = load_workspace(workspace)
+    ws = load_workspace(workspace, backend="kubernetes")
     notebooks = render_notebooks(ws, notebook or ())
     if notebooks and not model_ids:  # `render --notebook ID` alone: just the notebooks
         _emit(notebooks, out, check, ws.settings.kubernetes.namespace)
@@ -183,7 +183,7 @@ def _plan(
     from modelyard.k8s import workspace_plan
     from modelyard.k8s.kube import KubeCluster
 
-    ws = load_workspace(ws_path)
+    ws = load_workspace(ws_path, backend="kubernetes")
     versions = _with_production(ws, model_ids, _pins(pins))
     cluster = KubeCluster(ws.settings.kubernetes.context)
     return workspace_plan(cluster, ws, model_ids or (), prune=prune, versions=versions), cluster
