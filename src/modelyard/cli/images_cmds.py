@@ -44,7 +44,9 @@ def build(
     ] = False,
     notebook: Annotated[
         bool,
-        typer.Option("--notebook", help="Add the notebook layer (jupyterlab, nbclient, ipykernel)."),
+        typer.Option(
+            "--notebook", help="Add the notebook layer (jupyterlab, nbclient, ipykernel)."
+        ),
     ] = False,
     upgrade: Annotated[
         bool, typer.Option("--upgrade", help="Resolve the locks again (newest allowed versions).")

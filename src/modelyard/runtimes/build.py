@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from modelyard.config import Runtime, Workspace
@@ -103,7 +104,9 @@ def write_context(
     spec = image_spec(name, runtime, registry_prefix, notebook=notebook)
     folder = state_dir / "images" / (name + ("-notebook" if notebook else ""))
     folder.mkdir(parents=True, exist_ok=True)
-    lock = compile_lock(spec.requirements, spec.python, folder / "requirements.lock", upgrade=upgrade)
+    lock = compile_lock(
+        spec.requirements, spec.python, folder / "requirements.lock", upgrade=upgrade
+    )
     notebook_lock = ""
     if notebook:
         notebook_lock = compile_lock(
@@ -146,11 +149,13 @@ def build_images(
     upgrade: bool = False,
     on_line: Callable[[str, str], None] = lambda runtime, line: None,
     clock: Callable[[], float] = time.monotonic,
+    wheel: Wheel | None = None,
 ) -> list[ImageResult]:
     """Build the images of ``names`` (every runtime when empty) that changed; push them to
-    the workspace's registry with ``push``."""
+    the workspace's registry with ``push``. ``wheel`` is modelyard's (the running sources'
+    when None)."""
     registry = ws.settings.kubernetes.image_registry
-    wheel = build_wheel()
+    wheel = wheel or build_wheel()
     results = []
     for name in _selected(ws, names):
         runtime = ws.runtimes[name]
@@ -165,14 +170,15 @@ def build_images(
         if builder is None:
             command = " ".join(build_command("docker", ctx.request))
             results.append(
-                ImageResult(name, ctx.spec.tag, "context written", str(ctx.request.context),
-                            command=command)
+                ImageResult(
+                    name, ctx.spec.tag, "context written", str(ctx.request.context), command=command
+                )
             )
             continue
         image = builder.inspect(ctx.spec.tag)
         status = "up to date"
         if image is None or image.labels.get(CONTENT_LABEL) != ctx.content:
-            image = builder.build(ctx.request, lambda line, name=name: on_line(name, line))
+            image = builder.build(ctx.request, partial(on_line, name))
             status = "built"
         record = ImageRecord(
             key=key,

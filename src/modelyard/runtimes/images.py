@@ -18,8 +18,8 @@ import json
 import re
 from dataclasses import dataclass
 
-import modelyard
 from modelyard.config import Runtime
+from modelyard.runtimes.wheel import running_version
 
 FORMAT = 1
 """Revision of the image layout; a change here retags every image."""
@@ -54,7 +54,7 @@ POD_REQUIREMENTS: tuple[str, ...] = (
 workstation-only ones below, with the MLflow *client* (``mlflow-skinny``, which talks to a
 tracking server) in place of the full server, and boto3 for ``s3://`` artifacts."""
 WORKSTATION_ONLY: frozenset[str] = frozenset(
-    {"mlflow", "lightkube", "ruamel.yaml", "grafana-foundation-sdk"}
+    {"mlflow", "lightkube", "ruamel-yaml", "grafana-foundation-sdk"}
 )
 """modelyard dependencies a pod never imports: the MLflow server and its SQLite store, the
 Kubernetes client, the deploy.yaml editor, the dashboard builder."""
@@ -137,7 +137,7 @@ def base_image(runtime: Runtime) -> str:
 
 
 def requirement_name(requirement: str) -> str:
-    """The normalised project name of a requirement line (``Scikit_Learn>=1`` -> ``scikit-learn``)."""
+    """The normalised project name of a requirement (``Scikit_Learn>=1`` -> ``scikit-learn``)."""
     match = _NAME_RE.match(requirement.strip())
     name = match.group(1) if match else requirement.strip()
     return re.sub(r"[-_.]+", "-", name).lower()
@@ -155,7 +155,9 @@ def image_requirements(runtime: Runtime) -> tuple[str, ...]:
     return (*POD_REQUIREMENTS, *packages)
 
 
-def image_spec(name: str, runtime: Runtime, registry_prefix: str, notebook: bool = False) -> ImageSpec:
+def image_spec(
+    name: str, runtime: Runtime, registry_prefix: str, notebook: bool = False
+) -> ImageSpec:
     """The image spec of runtime ``name`` pushed under ``registry_prefix``."""
     suffix = "-notebook" if notebook else ""
     return ImageSpec(
@@ -164,7 +166,7 @@ def image_spec(name: str, runtime: Runtime, registry_prefix: str, notebook: bool
         base=base_image(runtime),
         requirements=image_requirements(runtime),
         notebook=notebook,
-        version=modelyard.__version__,
+        version=running_version(),
         repository=f"{registry_prefix.rstrip('/')}/{name}{suffix}",
     )
 

@@ -91,7 +91,9 @@ def record_digest(state_dir: Path, key: str, digest: str) -> None:
 
 def _write(state_dir: Path, records: Mapping[str, ImageRecord]) -> None:
     path = state_dir / INDEX
-    body: dict[str, Any] = {"images": {key: asdict(value) for key, value in sorted(records.items())}}
+    body: dict[str, Any] = {
+        "images": {key: asdict(value) for key, value in sorted(records.items())}
+    }
     staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     staging.write_text(json.dumps(body, indent=2) + "\n")
     staging.replace(path)

@@ -14,9 +14,8 @@ import hashlib
 import io
 import zipfile
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-
-import modelyard
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 _SKIP_DIRS = frozenset({"__pycache__"})
@@ -34,7 +33,16 @@ class Wheel:
 
 def package_dir() -> Path:
     """The folder of the running modelyard package."""
-    return Path(modelyard.__file__).resolve().parent
+    return Path(__file__).resolve().parents[1]
+
+
+def running_version() -> str:
+    """modelyard's version as installed (the package's own ``__version__`` matches it; read
+    from the metadata so that this layer does not import the package's lazy API)."""
+    try:
+        return version("modelyard")
+    except PackageNotFoundError:  # pragma: no cover - run from a bare source tree
+        return "0+unknown"
 
 
 def _package_files(root: Path) -> list[Path]:
@@ -53,8 +61,9 @@ def _record_hash(data: bytes) -> str:
     return "sha256=" + digest.decode()
 
 
-def build_wheel(version: str = modelyard.__version__, root: Path | None = None) -> Wheel:
+def build_wheel(version: str | None = None, root: Path | None = None) -> Wheel:
     """A ``py3-none-any`` wheel of the package folder ``root`` (the running one by default)."""
+    version = version or running_version()
     root = root or package_dir()
     dist_info = f"modelyard-{version}.dist-info"
     entries: list[tuple[str, bytes]] = [
