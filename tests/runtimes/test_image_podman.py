@@ -50,7 +50,7 @@ def test_the_image_holds_what_serve_and_train_import(
     sklearn_image: BuiltImage, podman: str
 ) -> None:
     probe = (
-        "import getpass, os, sklearn, mlflow, boto3, skops.io, pyarrow.parquet, uvicorn;"
+        "import getpass, os, sklearn, mlflow.sklearn, boto3, skops.io, pyarrow.parquet, uvicorn;"
         "import modelyard.serving.app, modelyard.workflows.training;"
         "print(getpass.getuser(), os.getuid(), os.environ['HOME'])"
     )

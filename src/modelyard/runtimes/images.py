@@ -33,6 +33,9 @@ VENV = "/opt/venv"
 
 POD_REQUIREMENTS: tuple[str, ...] = (
     "mlflow-skinny>=3.0",
+    # mlflow.sklearn (a training script's log_model, the registry's load) imports pandas;
+    # mlflow-skinny leaves it out, full mlflow brings it
+    "pandas>=2.0",
     "boto3>=1.34",
     "scikit-learn>=1.5",
     "skops>=0.10",
@@ -183,7 +186,9 @@ def containerfile(spec: ImageSpec) -> str:
         f"FROM {spec.base}",
         f"ENV VIRTUAL_ENV={VENV} "
         f"PATH={VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "
-        "HOME=/tmp XDG_CACHE_HOME=/tmp/.cache PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1",
+        "HOME=/tmp XDG_CACHE_HOME=/tmp/.cache PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 "
+        # GitPython (an MLflow dependency) warns at import when the image has no git
+        "GIT_PYTHON_REFRESH=quiet",
         # a passwd entry: getpass.getuser() (MLflow's run user) needs a name for the uid
         f"RUN echo 'modelyard:x:{UID}:{UID}:modelyard:/tmp:/usr/sbin/nologin' >> /etc/passwd"
         f" && echo 'modelyard:x:{UID}:' >> /etc/group"
