@@ -129,3 +129,25 @@ def test_list_shows_each_runtime_with_its_size_once_built(workspace: Workspace) 
     assert (rows["onnx-cpu"].built, rows["onnx-cpu"].size_bytes) == (False, None)
     index = json.loads((workspace.state_dir / "images" / "index.json").read_text())
     assert index["images"]["sklearn-cpu"]["size_bytes"] == 123
+
+
+def test_notebook_adds_its_layer_on_the_runtimes_lock(workspace: Workspace) -> None:
+    builder = FakeBuilder()
+
+    plain = build_images(workspace, ["sklearn-cpu"], builder)[0]
+    notebook = build_images(workspace, ["sklearn-cpu"], builder, notebook=True)[0]
+
+    assert notebook.image.split(":")[0] == plain.image.split(":")[0] + "-notebook"
+    context = builder.builds[1].context
+    assert context.name == "sklearn-cpu-notebook"
+    notebook_lock = (context / "notebook.lock").read_text()
+    assert "jupyterlab==" in notebook_lock
+    assert "nbclient==" in notebook_lock
+    assert "ipykernel==" in notebook_lock
+    # resolved with the runtime's lock as constraints: shared packages keep their versions
+    runtime_lock = (context / "requirements.lock").read_text()
+    shared = [line for line in notebook_lock.splitlines() if line.startswith("pyyaml==")]
+    assert all(line in runtime_lock for line in shared)
+    assert set(read_index(workspace.state_dir)) == {"sklearn-cpu", "sklearn-cpu-notebook"}
+    rows = [row.runtime for row in list_images(workspace, builder)]
+    assert "sklearn-cpu (notebook)" in rows
