@@ -97,7 +97,8 @@ def build(
             size = f"  {result.size_bytes / 1e6:.0f} MB" if result.size_bytes else ""
             pushed = f"  pushed {result.digest}" if push and result.digest else ""
             console.print(
-                literal(f"{result.runtime}: {result.status}  {result.image}{size}{pushed}")
+                literal(f"{result.runtime}: {result.status}  {result.image}{size}{pushed}"),
+                soft_wrap=True,
             )
 
     emit(as_json, [asdict(result) for result in results], human)
@@ -116,11 +117,12 @@ def list_(workspace: WorkspaceOpt = Path(), as_json: JsonOpt = False) -> None:
     def human() -> None:
         from rich.table import Table
 
-        table = Table("runtime", "image", "size", "built")
+        table = Table("runtime", "size", "built")
+        table.add_column("image", overflow="fold")
         for row in rows:
             size = f"{row.size_bytes / 1e6:.0f} MB" if row.size_bytes else "-"
             table.add_row(
-                literal(row.runtime), literal(row.image), size, "yes" if row.built else "no"
+                literal(row.runtime), size, "yes" if row.built else "no", literal(row.image)
             )
         console.print(table)
 
