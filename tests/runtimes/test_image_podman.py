@@ -8,9 +8,13 @@ import subprocess
 from pathlib import Path
 from typing import Any as BuiltImage  # the fixture type of tests/runtimes/conftest.py
 
+import pytest
+
 import modelyard
 
 HALF_GB = 500_000_000
+# a cold machine makes the base (mmdebstrap) and builds the image in the first test's set-up
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def _run(podman: str, tag: str, *command: str) -> subprocess.CompletedProcess[str]:
