@@ -137,7 +137,8 @@ def test_notebook_adds_its_layer_on_the_runtimes_lock(workspace: Workspace) -> N
     plain = build_images(workspace, ["sklearn-cpu"], builder)[0]
     notebook = build_images(workspace, ["sklearn-cpu"], builder, notebook=True)[0]
 
-    assert notebook.image.split(":")[0] == plain.image.split(":")[0] + "-notebook"
+    assert notebook.image == plain.image.replace("/sklearn-cpu:", "/sklearn-cpu-notebook:")
+    assert builder.builds[1].labels[CONTENT_LABEL] != builder.builds[0].labels[CONTENT_LABEL]
     context = builder.builds[1].context
     assert context.name == "sklearn-cpu-notebook"
     notebook_lock = (context / "notebook.lock").read_text()

@@ -95,11 +95,13 @@ def image_for(
     runtime: Runtime,
     registry_prefix: str,
     pinned: Mapping[str, str] | None = None,
+    notebook: bool = False,
 ) -> str:
     """The container image of ``runtime`` on Kubernetes: its own ``image`` when set, else the
     tag ``modelyard images build`` gives it, or that image's pushed digest when ``pinned``
-    (tag -> ``repo@sha256:...``, from the build record) knows it. Pure: nothing is built."""
+    (tag -> ``repo@sha256:...``, from the build record) knows it; with ``notebook``, the
+    notebook image of ``images build --notebook``. Pure: nothing is built."""
     if runtime.image:
         return runtime.image
-    tag = image_spec(name, runtime, registry_prefix).tag
+    tag = image_spec(name, runtime, registry_prefix, notebook=notebook).tag
     return (pinned or {}).get(tag, tag)

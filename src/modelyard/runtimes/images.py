@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from modelyard.config import Runtime
 from modelyard.runtimes.wheel import running_version
@@ -106,8 +106,12 @@ class ImageSpec:
 
     @property
     def tag(self) -> str:
-        """``<repository>:<python>-<hash12>``; the same spec always gives the same tag."""
-        return f"{self.repository}:{self.python}-{self.spec_hash()[:12]}"
+        """``<repository>:<python>-<hash12>``; the same spec always gives the same tag. The
+        notebook image shares its runtime image's tag in its own repository
+        (``<runtime>-notebook``), so either name gives the other; its own layer's inputs are
+        in its content hash."""
+        runtime_spec = replace(self, notebook=False) if self.notebook else self
+        return f"{self.repository}:{self.python}-{runtime_spec.spec_hash()[:12]}"
 
     @property
     def wheel_filename(self) -> str:
@@ -223,5 +227,11 @@ def containerfile(spec: ImageSpec) -> str:
 
 def content_hash(spec: ImageSpec, lock: str, notebook_lock: str, wheel_sha256: str) -> str:
     """What a build puts in: the tag's inputs, the resolved lock(s) and modelyard's wheel."""
-    body = {"tag": spec.tag, "lock": lock, "notebook_lock": notebook_lock, "wheel": wheel_sha256}
+    body = {
+        "tag": spec.tag,
+        "spec": spec.spec_hash(),
+        "lock": lock,
+        "notebook_lock": notebook_lock,
+        "wheel": wheel_sha256,
+    }
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
