@@ -40,6 +40,7 @@ def _register() -> None:
         "eval_cmds",
         "console_cmds",
         "images_cmds",
+        "notebook_cmds",
     ):
         try:
             module = __import__(f"modelyard.cli.{name}", fromlist=["register"])
