@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from modelyard.cli import app
 from modelyard.config import Workspace, load_workspace
+from modelyard.runtimes import image_for
 from modelyard.k8s import (
     InMemoryCluster,
     RenderContext,
@@ -110,7 +111,10 @@ def test_the_image_is_the_runtime_image(zoo: Workspace) -> None:
     assert container["imagePullPolicy"] == "IfNotPresent"  # pinned by digest
     _, sts = _objects(zoo, "ranker")
     (container,) = sts["spec"]["template"]["spec"]["containers"]
-    assert container["image"] == "registry.example.com/zoo/sklearn-cpu:3.11"
+    runtime_image = image_for(
+        "sklearn-cpu", zoo.runtimes["sklearn-cpu"], "registry.example.com/zoo"
+    )
+    assert container["image"] == runtime_image
 
 
 def test_gpu_training_resources_carry_over_with_their_toleration(zoo: Workspace) -> None:
