@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 
 from modelyard.cli import app
 from modelyard.config import Workspace, load_workspace
-from modelyard.runtimes import image_for
 from modelyard.k8s import (
     InMemoryCluster,
     RenderContext,
@@ -26,6 +25,7 @@ from modelyard.k8s import (
 from modelyard.k8s.notebook import notebook_objects, render_notebooks
 from modelyard.k8s.output import to_documents
 from modelyard.k8s.security import CREDENTIALS_DIR, RUN_AS
+from modelyard.runtimes import image_for
 
 runner = CliRunner()
 
