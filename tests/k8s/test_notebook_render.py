@@ -26,6 +26,7 @@ from modelyard.k8s.notebook import notebook_objects, render_notebooks
 from modelyard.k8s.output import to_documents
 from modelyard.k8s.render import read_folder
 from modelyard.k8s.security import CREDENTIALS_DIR, RUN_AS
+from modelyard.runtimes import image_for
 
 runner = CliRunner()
 
@@ -115,7 +116,10 @@ def test_the_image_is_the_runtime_image(zoo: Workspace) -> None:
     assert container["imagePullPolicy"] == "IfNotPresent"  # pinned by digest
     _, sts = _objects(zoo, "ranker")
     (container,) = sts["spec"]["template"]["spec"]["containers"]
-    assert container["image"] == "registry.example.com/zoo/sklearn-cpu:3.11"
+    runtime_image = image_for(
+        "sklearn-cpu", zoo.runtimes["sklearn-cpu"], "registry.example.com/zoo"
+    )
+    assert container["image"] == runtime_image
 
 
 def test_gpu_training_resources_carry_over_with_their_toleration(zoo: Workspace) -> None:

@@ -189,9 +189,15 @@ class Runtime(Strict):
     """Pinned packages installed in the environment, e.g. ``scikit-learn>=1.5``."""
     cuda: str | None = None
     """CUDA version for GPU runtimes; unset for CPU-only runtimes."""
+    base: str | None = None
+    """Base image of the runtime's image (``modelyard images build``), e.g.
+    ``docker.io/library/python:3.11-slim``; unset: an NVIDIA CUDA runtime image
+    (``nvidia/cuda:<cuda>-runtime-ubuntu22.04``) when ``cuda`` is set, else
+    ``python:<python>-slim``."""
     image: str | None = None
     """Container image for the Kubernetes backend, ``repo:tag`` or pinned as
-    ``repo@sha256:<digest>``; built from the registry prefix when unset."""
+    ``repo@sha256:<digest>``; unset: the image ``modelyard images build`` makes,
+    ``<image_registry>/<runtime>:<python>-<hash>``."""
     local: Literal["inherit", "venv"] = "inherit"
     """Local environment: reuse modelyard's own interpreter, or build a cached venv with uv."""
 
