@@ -175,7 +175,7 @@ class Tracking:
                 logging.getLogger(name).setLevel(logging.WARNING)
             database = sqlite_store.sqlite_path(self.tracking_uri)
             if database is None:
-                self._client = MlflowClient(
+                client = MlflowClient(
                     tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
                 )
             else:
@@ -186,7 +186,9 @@ class Tracking:
                     client = MlflowClient(
                         tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
                     )
-                self._client = _RetryingClient(client)  # type: ignore[assignment]
+                client = _RetryingClient(client)  # type: ignore[assignment]  # same calls
+            self._client = client
+            return client
         return self._client
 
     # ------------------------------------------------------------------ runs

@@ -54,6 +54,7 @@ def schema_lock(path: Path) -> Iterator[None]:
         fcntl.flock(fd, fcntl.LOCK_EX)  # the kernel drops it if this process dies
         _wal(path)
         yield
+        _checkpoint(path)
     finally:
         os.close(fd)
 
@@ -63,6 +64,16 @@ def _wal(path: Path) -> None:
     connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
         connection.execute("PRAGMA journal_mode=WAL")
+    finally:
+        connection.close()
+
+
+def _checkpoint(path: Path) -> None:
+    # The tables just made go into the database file itself, not only its -wal file, so a
+    # copy of the file alone (a workspace template, a backup) is a whole database.
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         connection.close()
 
