@@ -111,8 +111,10 @@ def test_a_failed_trial_is_recorded_and_the_sweep_goes_on(
     assert (good.params["max_iter"], good.status) == (50, "finished")
     assert (bad.params["max_iter"], bad.status, bad.value) == (-1, "failed", None)
     assert "exited with code 1" in (bad.error or "")
-    assert bad.log_path and "max_iter" in Path(bad.log_path).read_text()
-    assert result.version is not None and result.version.run_id == good.run_id
+    assert bad.log_path
+    assert "max_iter" in Path(bad.log_path).read_text()
+    assert result.version is not None
+    assert result.version.run_id == good.run_id
 
     tracking = Registry.for_workspace(ws).tracking
     children = _children(tracking, "ctr", result.parent_run_id)

@@ -120,7 +120,8 @@ def test_a_swept_param_needs_a_default_and_the_error_names_file_and_line(
         load_workspace(root)
     text = str(caught.value)
     assert f"{model}:" in text
-    assert "maxiter" in text and "not in training.params" in text
+    assert "maxiter" in text
+    assert "not in training.params" in text
 
 
 def test_sweep_on_a_model_without_one_says_how_to_add_it(tmp_path: Path) -> None:
@@ -131,7 +132,7 @@ def test_sweep_on_a_model_without_one_says_how_to_add_it(tmp_path: Path) -> None
     start = text.index("  sweep:")
     end = text.index("evaluation:")
     model.write_text(text[:start] + text[end:])
-    with pytest.raises(NoSweep, match="training.sweep is not set"):
+    with pytest.raises(NoSweep, match=r"training\.sweep is not set"):
         sweep(load_workspace(root), "ctr")
     assert not (root / ".modelyard" / "mlflow.db").exists()  # nothing was started
 
