@@ -99,6 +99,14 @@ def train(
         str,
         typer.Option("--register", help="With --sweep: best (register the winner only) or none."),
     ] = "none",
+    sweep_parent: Annotated[
+        str | None,
+        typer.Option(
+            "--sweep-parent",
+            hidden=True,
+            help="Set by a sweep's trial Job: train as a child of this run, register nothing.",
+        ),
+    ] = None,
     workspace: WorkspaceOpt = Path(),
     as_json: JsonOpt = False,
 ) -> None:
@@ -124,7 +132,18 @@ def train(
 
     ws = load_workspace(workspace)
     if sweep or trials is not None or parallel is not None or register_best != "none":
+        if (backend or ws.settings.backend) == "kubernetes" and not in_cluster:
+            from modelyard.errors import ConfigError
+
+            raise ConfigError(
+                "--sweep runs its trials on this machine (--backend local); submitting them "
+                "as Kubernetes Jobs (modelyard.k8s.sweep renders one per trial) is not wired "
+                "into the CLI yet"
+            )
         _sweep(ws, model_id, sweep, trials, parallel, param or [], register_best, as_json)
+        return
+    if sweep_parent is not None:
+        _trial(ws, model_id, param or [], sweep_parent, as_json)
         return
     chosen = backend_for(ws, "local" if in_cluster else backend)
     if chosen.name == "kubernetes":
@@ -143,6 +162,15 @@ def train(
     emit(as_json, summary, lambda: _print_trained(result, summary))
     if refused is not None:
         raise refused  # exit code 4 (a Conflict): the gate's refusal, with both figures
+
+
+def _trial(ws: Workspace, model_id: str, params: list[str], parent: str, as_json: bool) -> None:
+    """One trial of a sweep run elsewhere (a trial Job's pod): a child run, no version."""
+    from modelyard.workflows import train as train_model
+
+    result = train_model(ws, model_id, params, parent_run_id=parent, register=False)
+    summary = _train_summary(result)
+    emit(as_json, summary, lambda: print_train_result(result))
 
 
 def _sweep(

@@ -1,7 +1,8 @@
 """Workflows: what the lifecycle does that is not a backend's business.
 
-Training a model, or sweeping its hyperparameters as parallel trainings (run its script in an MLflow run, register what it logged; the one gate is
-:func:`modelyard.evaluation.run_gate`) and serving one registered version in this process.
+Training a model (run its script in an MLflow run, register what it logged; the one gate is
+:func:`modelyard.evaluation.run_gate`), sweeping its hyperparameters as parallel trainings
+under one parent run, and serving one registered version in this process.
 Both backends call them: the local backend runs them as processes here, the Kubernetes one
 inside its pods.
 
