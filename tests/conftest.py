@@ -20,6 +20,8 @@ from modelyard.config import Workspace, init_workspace, load_workspace
 # leaves the other workers idle at the end. Measured with --durations=0; order matters only
 # for the suite's wall time, never for a result.
 SLOW_FILES = (
+    "workflows/test_concurrent_training.py",
+    "workflows/test_sweep_e2e.py",
     "console/test_up_down.py",
     "workflows/test_training.py",
     "backends/test_rollout_e2e.py",
