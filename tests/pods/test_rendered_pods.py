@@ -106,12 +106,7 @@ def _render(root: Path, out: Path, *pins: str) -> Rendered:
         text = path.read_text()
         assert re.search(r"[&*]id\d{3}", text) is None, f"{path} holds YAML anchors or aliases"
         documents += [d for d in yaml.safe_load_all(text) if d]
-    objects = by_kind_name(iter(documents))
-    # the training Job is a template (generateName): key it by that
-    for doc in documents:
-        if doc["kind"] == "Job" and "generateName" in doc["metadata"]:
-            objects[("Job", doc["metadata"]["generateName"])] = doc
-    return Rendered(root, objects)
+    return Rendered(root, by_kind_name(iter(documents)))
 
 
 def _secret(registry: RemoteRegistry) -> dict[str, Any]:
@@ -177,9 +172,11 @@ def test_the_training_pod_registers_a_version_with_its_artifacts_in_s3(
     assert run.info.status == "FINISHED"
     assert run.info.artifact_uri.startswith(f"s3://{remote_registry.bucket}/{PREFIX}/ctr/")
     listed = remote_registry.s3_client().list_objects_v2(
-        Bucket=remote_registry.bucket, Prefix=run.info.artifact_uri.split("/", 3)[3]
+        Bucket=remote_registry.bucket, Prefix=f"{PREFIX}/ctr/"
     )
-    assert any(o["Key"].endswith("/MLmodel") for o in listed.get("Contents", []))
+    keys = [o["Key"] for o in listed.get("Contents", [])]
+    logged = str(mv.source).rstrip("/").rsplit("/", 1)[-1]  # models:/m-<id>: the logged model
+    assert any(k.endswith("/MLmodel") and logged in k for k in keys), (mv.source, keys)
     assert "auc" in run.data.metrics  # the script's own metric, logged from the pod
     assert set(dropped) <= DROPPED_OK | {"train.livenessProbe"}, dropped
 
