@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from zoo_versions import workspace_pin_args
 
 from modelyard.config import init_workspace
+from registry_bed import POD_REACHABLE_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 CHECKOV_VENV = REPO / ".cache" / "checkov"
@@ -90,7 +91,7 @@ def _render(workspace: Path, out: Path) -> None:
 
     args = ["render", "--check", "--out", str(out), "-w", str(workspace)]
     args += workspace_pin_args(workspace)
-    result = CliRunner().invoke(app, args)
+    result = CliRunner().invoke(app, args, env=POD_REACHABLE_ENV)
     assert result.exit_code == 0, result.output
 
 

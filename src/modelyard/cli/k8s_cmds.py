@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from modelyard.cli.output import console, emit, err_console
-from modelyard.cli.workspace_cmds import JsonOpt, ModelsArg, WorkspaceOpt
+from modelyard.cli.workspace_cmds import JsonOpt, ModelsArg, WorkspaceOpt, model_ids_param
 
 if TYPE_CHECKING:
     from modelyard.config import Workspace
-    from modelyard.k8s import Cluster, Plan
+    from modelyard.k8s import Cluster, ModelManifests, Plan
 
 IdsArg = ModelsArg
 PinOpt = Annotated[
@@ -103,6 +103,13 @@ def render(
         str | None,
         typer.Option(help="Also emit a KubeSchedulerConfiguration: modelyard, MostAllocated..."),
     ] = None,
+    notebook: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Emit a notebook StatefulSet for this model (repeatable); alone, only those.",
+            callback=model_ids_param,
+        ),
+    ] = None,
     workspace: WorkspaceOpt = Path(),
 ) -> None:
     """Render Kubernetes manifests of the models (YAML, deterministic)."""
@@ -115,12 +122,18 @@ def render(
         to_documents,
         write_tree,
     )
+    from modelyard.k8s.notebook import render_notebooks
     from modelyard.k8s.render import shared_objects
 
-    ws = load_workspace(workspace)
+    ws = load_workspace(workspace, backend="kubernetes")
+    notebooks = render_notebooks(ws, notebook or ())
+    if notebooks and not model_ids:  # `render --notebook ID` alone: just the notebooks
+        _emit(notebooks, out, check, ws.settings.kubernetes.namespace)
+        return
     rendered = render_workspace(
         ws, model_ids or (), _with_production(ws, model_ids, _pins(version))
     )
+    models = len(rendered)
     rendered.append(shared_objects(RenderContext.of(ws)))
     dashboards = None
     if not model_ids:  # the workspace's Grafana dashboards, beside the models' folders
@@ -128,6 +141,7 @@ def render(
 
         dashboards = dashboard_manifests(ws)
         rendered.append(dashboards)
+    rendered += notebooks
     if check:
         Validator().check([*all_objects(rendered), *(m.job for m in rendered if m.job is not None)])
     if scheduler_profile is not None:  # the profile capacity pack advises
@@ -139,10 +153,26 @@ def render(
         return
     written = write_tree(rendered, out, ws.settings.kubernetes.namespace)
     console.print(
-        f"[green]rendered[/] {len(rendered) - 1 - (dashboards is not None)} model(s)"
+        f"[green]rendered[/] {models} model(s)"
         + (" and the dashboards" if dashboards is not None else "")
+        + (f" and {len(notebooks)} notebook(s)" if notebooks else "")
         + f", {len(written)} file(s) in {out}"
         + (" (validated)" if check else "")
+    )
+
+
+def _emit(rendered: list[ModelManifests], out: Path | None, check: bool, namespace: str) -> None:
+    from modelyard.k8s import Validator, all_objects, to_documents, write_tree
+
+    if check:
+        Validator().check(all_objects(rendered))
+    if out is None:
+        typer.echo(to_documents(all_objects(rendered)), nl=False)
+        return
+    written = write_tree(rendered, out, namespace)
+    validated = " (validated)" if check else ""
+    console.print(
+        f"[green]rendered[/] {len(rendered)} notebook(s), {len(written)} file(s){validated}"
     )
 
 
@@ -153,7 +183,7 @@ def _plan(
     from modelyard.k8s import workspace_plan
     from modelyard.k8s.kube import KubeCluster
 
-    ws = load_workspace(ws_path)
+    ws = load_workspace(ws_path, backend="kubernetes")
     versions = _with_production(ws, model_ids, _pins(pins))
     cluster = KubeCluster(ws.settings.kubernetes.context)
     return workspace_plan(cluster, ws, model_ids or (), prune=prune, versions=versions), cluster

@@ -137,6 +137,23 @@ class NodeClass(Strict):
     """Taint key such nodes carry, if any, so that avoiding pods need no toleration."""
 
 
+class S3Settings(Strict):
+    endpoint_url: str | None = None
+    """S3 endpoint of a store that is not AWS (MinIO, SeaweedFS, Ceph), e.g.
+    ``http://minio.storage.svc:9000``; AWS's own endpoint when unset. MLflow and boto3 get it
+    as ``MLFLOW_S3_ENDPOINT_URL`` (pods too)."""
+    region: str | None = None
+    """Region of the bucket (``AWS_DEFAULT_REGION``); boto3's default when unset."""
+
+
+class CredentialFiles(Strict):
+    aws: str | None = None
+    """Path of a boto3 shared-credentials file (``[default]`` profile) for ``s3://``, relative
+    to the workspace: a *path*, never the keys. ``AWS_SHARED_CREDENTIALS_FILE`` wins when set
+    (pods set it to the mounted Secret). MLflow's own credentials are read from
+    ``~/.mlflow/credentials`` (``[mlflow]`` username and password)."""
+
+
 class WorkspaceSettings(Strict):
     name: str | None = None
     """Workspace name; the folder name when unset."""
@@ -146,6 +163,10 @@ class WorkspaceSettings(Strict):
     """MLflow tracking and registry URI; ``sqlite:///.modelyard/mlflow.db`` when unset."""
     artifact_store: str | None = None
     """Where artifacts go (a path or ``s3://``); ``.modelyard/artifacts`` when unset."""
+    s3: S3Settings = S3Settings()
+    """The S3 endpoint of ``s3://`` artifact stores (for stores that are not AWS)."""
+    credentials: CredentialFiles = CredentialFiles()
+    """Files that hold credentials (paths only; modelyard.yaml never holds a secret)."""
     kubernetes: KubernetesSettings = KubernetesSettings()
     """Settings of the Kubernetes backend."""
     prices: Prices = Prices()

@@ -115,7 +115,7 @@ def env(ctx: RenderContext, entry: ModelEntry) -> list[dict[str, Any]]:
         {"name": "MODELYARD_STATE_DIR", "value": STATE_DIR},
         {"name": "HOME", "value": "/tmp"},  # noqa: S108 - an emptyDir
         {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-        *credential_env(),
+        *credential_env(ctx.settings.s3.endpoint_url),
     ]
 
 

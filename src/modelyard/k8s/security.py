@@ -72,11 +72,15 @@ def pull_policy(image: str) -> str:
     return "IfNotPresent" if has_digest(image) else "Always"
 
 
-def credential_env() -> list[dict[str, Any]]:
-    """Variables that point the clients at the credential files (names, never secrets)."""
-    return [
+def credential_env(s3_endpoint_url: str | None = None) -> list[dict[str, Any]]:
+    """Variables that point the clients at the credential files (names, never secrets), and
+    MLflow's S3 client at the workspace's S3 endpoint (``s3.endpoint_url``) when it has one."""
+    found = [
         {"name": "AWS_SHARED_CREDENTIALS_FILE", "value": f"{CREDENTIALS_DIR}/{AWS_CREDENTIALS_KEY}"}
     ]
+    if s3_endpoint_url is not None:
+        found.append({"name": "MLFLOW_S3_ENDPOINT_URL", "value": s3_endpoint_url})
+    return found
 
 
 def credential_mounts() -> list[dict[str, Any]]:
