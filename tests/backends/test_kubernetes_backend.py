@@ -15,10 +15,12 @@ from modelyard.backends import backend_for
 from modelyard.backends.fake import InMemoryBackend
 from modelyard.cli.app import app
 from modelyard.config import Workspace, init_workspace, load_workspace
+from modelyard.errors import NotFound
 from modelyard.k8s import InMemoryCluster, ObjectKey
 from modelyard.observe.usage import UsageSample
 from modelyard.registry import Registry
 from modelyard.testing.faults import register_variant
+from registry_bed import POD_REACHABLE_ENV
 
 
 def _rollout(objects: list[dict[str, object]]) -> dict[str, object]:
@@ -28,11 +30,11 @@ def _rollout(objects: list[dict[str, object]]) -> dict[str, object]:
 def test_dry_run_in_a_fresh_workspace_prints_the_pinned_objects(workspace_dir: Path) -> None:
     runner = CliRunner()
     args = ["deploy", MODEL, "--backend", "kubernetes", "--dry-run", "-w", str(workspace_dir)]
-    shown = runner.invoke(app, [*args, "--version", "3"])
+    shown = runner.invoke(app, [*args, "--version", "3"], env=POD_REACHABLE_ENV)
     assert shown.exit_code == 0, shown.output
     assert "kind: Rollout" in shown.stdout
     assert "dry run: nothing was changed" in shown.stdout
-    done = runner.invoke(app, [*args, "--version", "3", "--json"])
+    done = runner.invoke(app, [*args, "--version", "3", "--json"], env=POD_REACHABLE_ENV)
     assert done.exit_code == 0, done.output
     report = json.loads(done.stdout)
     assert report["action"] == "planned"
@@ -168,7 +170,9 @@ def test_deploy_without_the_credentials_secret_says_how_to_make_it(
 
 
 def test_dry_run_with_nothing_registered_says_so(workspace_dir: Path) -> None:
-    args = ["deploy", MODEL, "--backend", "kubernetes", "--dry-run", "-w", str(workspace_dir)]
-    shown = CliRunner().invoke(app, args)
-    assert shown.exit_code != 0
-    assert "no version of 'ctr' is registered" in shown.output
+    from modelyard.backends.kubernetes import KubernetesBackend
+
+    ws = load_workspace(workspace_dir)
+    backend = KubernetesBackend(ws, cluster=InMemoryCluster(), registry=Registry.for_workspace(ws))
+    with pytest.raises(NotFound, match="no version of 'ctr' is registered"):
+        backend.deploy(MODEL, dry_run=True)
