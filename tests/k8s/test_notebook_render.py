@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import yaml
 from typer.testing import CliRunner
-from zoo_versions import pins
 
 from modelyard.cli import app
 from modelyard.config import Workspace, load_workspace
@@ -25,13 +24,17 @@ from modelyard.k8s import (
 )
 from modelyard.k8s.notebook import notebook_objects, render_notebooks
 from modelyard.k8s.output import to_documents
+from modelyard.k8s.render import read_folder
 from modelyard.k8s.security import CREDENTIALS_DIR, RUN_AS
+from modelyard.runtimes import image_for
 
 runner = CliRunner()
 
 
 def _objects(ws: Workspace, model_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    _, service, statefulset = notebook_objects(RenderContext.of(ws), ws.model(model_id))
+    _, service, statefulset = notebook_objects(
+        RenderContext.of(ws), ws.model(model_id), read_folder(ws.model(model_id))
+    )
     return service, statefulset
 
 
@@ -61,7 +64,6 @@ def test_the_pod_is_restricted_and_keeps_the_users_files_on_a_claimed_volume(
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert "emptyDir" in volumes[mounts["/tmp"]]
-    # the model's whole folder, as training pods get it
     assert volumes[mounts["/workspace"]]["configMap"]["name"].startswith("ranker-source-")
     assert volumes[mounts[CREDENTIALS_DIR]]["secret"]["secretName"] == "modelyard-credentials"
     (claim,) = spec["volumeClaimTemplates"]
@@ -76,7 +78,9 @@ def test_the_pod_is_restricted_and_keeps_the_users_files_on_a_claimed_volume(
 
 
 def test_only_the_notebook_port_is_admitted(zoo: Workspace) -> None:
-    policy, _, sts = notebook_objects(RenderContext.of(zoo), zoo.model("ranker"))
+    policy, _, sts = notebook_objects(
+        RenderContext.of(zoo), zoo.model("ranker"), read_folder(zoo.model("ranker"))
+    )
     assert policy["spec"]["podSelector"]["matchLabels"] == sts["spec"]["selector"]["matchLabels"]
     assert policy["spec"]["policyTypes"] == ["Ingress"]
     (rule,) = policy["spec"]["ingress"]
@@ -112,7 +116,10 @@ def test_the_image_is_the_runtime_image(zoo: Workspace) -> None:
     assert container["imagePullPolicy"] == "IfNotPresent"  # pinned by digest
     _, sts = _objects(zoo, "ranker")
     (container,) = sts["spec"]["template"]["spec"]["containers"]
-    assert container["image"] == "registry.example.com/zoo/sklearn-cpu:3.11"
+    runtime_image = image_for(
+        "sklearn-cpu", zoo.runtimes["sklearn-cpu"], "registry.example.com/zoo"
+    )
+    assert container["image"] == runtime_image
 
 
 def test_gpu_training_resources_carry_over_with_their_toleration(zoo: Workspace) -> None:
@@ -123,13 +130,15 @@ def test_gpu_training_resources_carry_over_with_their_toleration(zoo: Workspace)
 
 
 def test_apply_of_the_models_never_prunes_a_notebook(zoo: Workspace) -> None:
-    cluster = InMemoryCluster().with_credentials("ml")
-    apply_workspace(cluster, zoo, versions=pins(zoo.models))
-    for obj in notebook_objects(RenderContext.of(zoo), zoo.model("ranker")):
+    cluster = InMemoryCluster()
+    apply_workspace(cluster, zoo)
+    for obj in notebook_objects(
+        RenderContext.of(zoo), zoo.model("ranker"), read_folder(zoo.model("ranker"))
+    ):
         cluster.apply(obj)
     # every model removed from the specs: its objects are pruned, the notebook's are not
     shutil.rmtree(zoo.root / "models")
-    plan = workspace_plan(cluster, load_workspace(zoo.root, env={}), prune=True, versions={})
+    plan = workspace_plan(cluster, load_workspace(zoo.root, env={}), prune=True)
     pruned = {key.name for key in (c.key for c in plan.prunes)}
     assert "ranker" in pruned  # the model's Service goes ...
     assert "ranker-notebook" not in pruned  # ... the notebook's stays
@@ -139,7 +148,7 @@ def test_a_deprecated_model_gets_no_notebook(make_workspace: Any, ranker_model: 
     root = make_workspace({"old": ({**ranker_model, "id": "old", "state": "deprecated"}, {})})
     ws = load_workspace(root, env={})
     with pytest.raises(RenderError, match="state"):
-        notebook_objects(RenderContext.of(ws), ws.model("old"))
+        notebook_objects(RenderContext.of(ws), ws.model("old"), read_folder(ws.model("old")))
 
 
 def test_render_notebook_alone_emits_only_the_notebook(zoo_dir: Path) -> None:
@@ -156,11 +165,11 @@ def test_render_notebook_alone_emits_only_the_notebook(zoo_dir: Path) -> None:
 def test_render_a_model_with_its_notebook_into_a_folder(zoo_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     args = ["render", "ranker", "--notebook", "ranker", "--check", "--out", str(out)]
-    done = runner.invoke(app, [*args, "-w", str(zoo_dir), "--version", "ranker=3"])
+    done = runner.invoke(app, [*args, "-w", str(zoo_dir)])
     assert done.exit_code == 0, done.output
     assert "1 model(s) and 1 notebook(s)" in done.output
     top = yaml.safe_load((out / "kustomization.yaml").read_text())
-    assert top["resources"] == ["_workspace", "notebooks/ranker", "ranker"]
+    assert top["resources"] == ["notebooks/ranker", "ranker"]
     assert (out / "notebooks" / "ranker" / "statefulset-ranker-notebook.yaml").is_file()
     assert (out / "ranker" / "rollout-ranker.yaml").is_file()
 

@@ -63,16 +63,15 @@ def test_a_served_model_is_never_rendered_unpinned(zoo: Workspace) -> None:
 def test_render_says_when_it_cannot_know_the_version(workspace_dir: Path) -> None:
     from modelyard.cli import app
 
-    # the example with a registry pods could reach, which does not answer here
     result = CliRunner().invoke(app, ["render", "-w", str(workspace_dir)], env=POD_REACHABLE_ENV)
     assert result.exit_code == 2
-    assert "did not answer" in result.output
     assert "no registry version to pin" in result.output
     assert "--version ctr=N" in result.output
-    args = ["render", "-w", str(workspace_dir), "--version", "ctr=7"]
-    pinned = CliRunner().invoke(app, args, env=POD_REACHABLE_ENV)
+    pinned = CliRunner().invoke(
+        app, ["render", "-w", str(workspace_dir), "--version", "ctr=7"], env=POD_REACHABLE_ENV
+    )
     assert pinned.exit_code == 0, pinned.output
-    docs = [d for d in yaml.safe_load_all(pinned.stdout) if d]
+    docs = [d for d in yaml.safe_load_all(pinned.output) if d]
     rollout = next(d for d in docs if d["kind"] == "Rollout")
     args = rollout["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[args.index("--version") + 1] == "7"

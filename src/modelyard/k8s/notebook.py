@@ -23,7 +23,6 @@ from typing import Any
 from modelyard.config import ModelEntry, Workspace
 from modelyard.k8s.bundle import MOUNT_PATH, source_volume
 from modelyard.k8s.context import RenderContext, RenderError, labels, selector_labels
-from modelyard.k8s.network import ingress_gateway_peers
 from modelyard.k8s.pods import env, gpu_tolerations, training_resources
 from modelyard.k8s.render import RETIRED_STATES, Manifest, ModelManifests, read_folder
 from modelyard.k8s.security import (
@@ -150,7 +149,7 @@ def _volumes(
         "items": [{"key": TOKEN_KEY, "path": TOKEN_KEY}],
     }
     return [
-        # The training pods' slice: the model's whole folder, what a notebook works on.
+        # The training pods' ConfigMap (the model's whole folder), applied with the model.
         source_volume(ctx, entry, folder),
         {"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE}},
         {"name": "notebook-token", "secret": token},
@@ -212,6 +211,20 @@ def service(ctx: RenderContext, entry: ModelEntry) -> Manifest:
     }
 
 
+def _gateway_peer(ctx: RenderContext) -> list[dict[str, Any]]:
+    """The ingress gateway's pods, where ``kubernetes.gateway`` routes outside traffic in."""
+    k8s = ctx.settings.kubernetes
+    if k8s.gateway is None:
+        return []
+    namespace = {"kubernetes.io/metadata.name": k8s.ingress_gateway_namespace}
+    return [
+        {
+            "namespaceSelector": {"matchLabels": namespace},
+            "podSelector": {"matchLabels": dict(k8s.ingress_gateway_labels)},
+        }
+    ]
+
+
 def network_policy(ctx: RenderContext, entry: ModelEntry) -> Manifest:
     """Ingress to the notebook's port from the namespace's pods (a proxy in front of it) and
     the mesh gateway only. Egress stays open: a notebook reads data and installs packages
@@ -225,18 +238,15 @@ def network_policy(ctx: RenderContext, entry: ModelEntry) -> Manifest:
         "spec": {
             "podSelector": {"matchLabels": selector_labels(entry, COMPONENT)},
             "policyTypes": ["Ingress"],
-            "ingress": [
-                {"from": [{"podSelector": {}}, *ingress_gateway_peers(ctx)], "ports": port}
-            ],
+            "ingress": [{"from": [{"podSelector": {}}, *_gateway_peer(ctx)], "ports": port}],
         },
     }
 
 
 def notebook_objects(
-    ctx: RenderContext, entry: ModelEntry, folder: Mapping[str, bytes] | None = None
+    ctx: RenderContext, entry: ModelEntry, folder: Mapping[str, bytes]
 ) -> list[Manifest]:
-    """The NetworkPolicy, Service and StatefulSet of ``entry``'s notebook; ``folder`` is the
-    model folder's files (pure when given; read from disk when not)."""
+    """The NetworkPolicy, Service and StatefulSet of ``entry``'s notebook (pure)."""
     if entry.spec.state in RETIRED_STATES:
         raise RenderError(
             entry.id,
@@ -245,8 +255,7 @@ def notebook_objects(
             f"a {entry.spec.state} model renders no workspace ConfigMap for a notebook to "
             "mount; set another state to work on it in a notebook",
         )
-    files = read_folder(entry) if folder is None else folder
-    return [network_policy(ctx, entry), service(ctx, entry), statefulset(ctx, entry, files)]
+    return [network_policy(ctx, entry), service(ctx, entry), statefulset(ctx, entry, folder)]
 
 
 def render_notebooks(ws: Workspace, model_ids: Sequence[str]) -> list[ModelManifests]:
@@ -256,7 +265,7 @@ def render_notebooks(ws: Workspace, model_ids: Sequence[str]) -> list[ModelManif
     return [
         ModelManifests(
             f"{NOTEBOOKS_FOLDER}/{model_id}",
-            tuple(notebook_objects(ctx, ws.model(model_id))),
+            tuple(notebook_objects(ctx, ws.model(model_id), read_folder(ws.model(model_id)))),
             None,
         )
         for model_id in sorted(set(model_ids))
