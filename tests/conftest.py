@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from image_bed import BuiltImage, debian_base, podman, sklearn_image  # noqa: F401 - fixtures
 from modelyard.config import Workspace, init_workspace, load_workspace
 from registry_bed import RemoteRegistry
 from registry_bed import remote_registry as start_remote_registry
@@ -23,6 +24,7 @@ from registry_bed import remote_registry as start_remote_registry
 # leaves the other workers idle at the end. Measured with --durations=0; order matters only
 # for the suite's wall time, never for a result.
 SLOW_FILES = (
+    "pods/test_rendered_pods.py",
     "runtimes/test_image_podman.py",
     "workflows/test_concurrent_training.py",
     "workflows/test_sweep_e2e.py",
