@@ -27,8 +27,8 @@ from modelyard.serving.deployment import ModelDeployment
 from modelyard.serving.feedback import FeedbackApi, FeedbackJoin, Tee
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.openapi import openapi_document
-from modelyard.serving.predlog import PredictionLog
 from modelyard.serving.protocol import InferenceApi, guarded, json_response
+from modelyard.serving.sinks import prediction_sink
 from modelyard.serving.source import ModelSource, ServerOptions
 
 log = logging.getLogger(__name__)
@@ -42,9 +42,7 @@ def create_app(
     metrics = ServingMetrics()
     executor = ThreadPoolExecutor(options.inference_threads, thread_name_prefix="infer")
     deployment = ModelDeployment(primary.name, options, executor, metrics)
-    predlog = None
-    if options.prediction_log.directory is not None:
-        predlog = PredictionLog(primary.name, options.prediction_log, metrics)
+    predlog = prediction_sink(primary.name, options.prediction_log, metrics)
     join = FeedbackJoin(primary.name, metrics)
     plane = DataPlane(deployment, options, metrics, Tee(predlog, join))
     api = InferenceApi(plane, metrics, SERVER_VERSION)
