@@ -37,6 +37,7 @@ from modelyard.serving.source import (
     ServerOptions,
     WarmupRow,
 )
+from modelyard.streams import KafkaEndpoint
 
 if TYPE_CHECKING:
     from modelyard.serving.admin import Loader

@@ -144,9 +144,7 @@ def read_topic(
     )
     try:
         partitions = _partitions(consumer, topic, timeout_s)
-        consumer.assign(
-            [kafka.TopicPartition(topic, p, start.get(p, 0)) for p in partitions]
-        )
+        consumer.assign([kafka.TopicPartition(topic, p, start.get(p, 0)) for p in partitions])
         open_ = set(partitions)
         deadline = clock() + timeout_s
         while open_:

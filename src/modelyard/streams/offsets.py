@@ -33,9 +33,7 @@ class OffsetStore:
                 f"{self.path}: stored Kafka offsets cannot be read ({exc}); delete the file "
                 "to read the topics from their start"
             ) from exc
-        return {
-            topic: {int(p): int(o) for p, o in parts.items()} for topic, parts in raw.items()
-        }
+        return {topic: {int(p): int(o) for p, o in parts.items()} for topic, parts in raw.items()}
 
     def save(self, offsets: Offsets) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

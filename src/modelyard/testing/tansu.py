@@ -91,12 +91,16 @@ class TansuBroker:
         """Write ``(key, value)`` messages and wait until each is acknowledged."""
         producer: Any = kafka_module().Producer(self.endpoint.client_config())
         failed: list[Any] = []
+
+        def delivered(error: Any, message: Any) -> None:
+            if error is not None:
+                failed.append(error)
+
         for key, value in values:
-            producer.produce(
-                topic, value=value, key=key, on_delivery=lambda e, m: e and failed.append(e)
-            )
+            producer.produce(topic, value=value, key=key, on_delivery=delivered)
         left = producer.flush(30)
-        assert left == 0 and not failed, f"{left} messages not delivered: {failed[:3]}"
+        if left or failed:
+            raise Unavailable(f"{left} messages not acknowledged; errors: {failed[:3]}")
 
     def freeze(self) -> None:
         """Stop the broker answering (SIGSTOP); connections stay open and hang."""

@@ -48,7 +48,6 @@ def admin_token(workspace: Workspace) -> str:
 def options_for(workspace: Workspace, entry: ModelEntry) -> ServerOptions:
     """The server's options from the model's ``deploy.yaml`` and the workspace."""
     from modelyard.serving.source import ServerOptions
-
     from modelyard.streams import KafkaEndpoint
 
     log_dir: Path | None = None
