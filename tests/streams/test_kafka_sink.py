@@ -108,9 +108,10 @@ def test_with_the_broker_killed_every_record_is_spilled_and_counted(
     while _metric(metrics, "modelyard_prediction_log_spilled_total") < 30:
         assert time.monotonic() < deadline, "records for a dead broker were not spilled"
         time.sleep(0.02)
-    assert metrics.registry.get_sample_value(
-        "modelyard_prediction_log_broker_up", {"model": "ctr"}
-    ) == 0
+    assert (
+        metrics.registry.get_sample_value("modelyard_prediction_log_broker_up", {"model": "ctr"})
+        == 0
+    )
     sink.close()
     assert _metric(metrics, "modelyard_prediction_log_spilled_total") == 30
     assert _metric(metrics, "modelyard_prediction_log_delivered_total") == 20
