@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from conftest import SETTINGS, write_zoo
 
+from conftest import SETTINGS, write_zoo
 from modelyard.config import load_workspace
 from modelyard.k8s import all_objects, render_workspace
 from modelyard.k8s.security import CREDENTIALS_DIR
 
-SECRET = "s3cr3t-kafka-pass"  # noqa: S105 - a test value that must never be rendered
+SECRET = "s3cr3t-kafka-pass"
 
 
 def _render(root: Path, servers: str) -> list[dict[str, Any]]:
