@@ -19,6 +19,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from modelyard.backends.local.process import ServerProcess
+from modelyard.backends.local.sink_health import read_health
+from modelyard.cli.rollout_views import log_health_text
 from modelyard.config import load_workspace
 from modelyard.evaluation.trainset import build_training_set
 from modelyard.serving.kafka_sink import KafkaPredictionLog
@@ -77,6 +79,18 @@ def _wait_metric(client: httpx.Client, names: tuple[str, ...], total: float, wha
         time.sleep(0.05)
 
 
+def _wait_forwarded(client: httpx.Client, total: int) -> None:
+    wanted = 'modelyard_feedback_forwarded_total{model="ctr",result="delivered"}'
+    deadline = time.monotonic() + 60
+    while True:
+        lines = client.get("/metrics").text.splitlines()
+        count = sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(wanted))
+        if count >= total:
+            return
+        assert time.monotonic() < deadline, f"only {count} of {total} outcomes forwarded"
+        time.sleep(0.05)
+
+
 DELIVERED = "modelyard_prediction_log_delivered_total"
 SPILLED = "modelyard_prediction_log_spilled_total"
 
@@ -87,7 +101,10 @@ def test_a_frozen_broker_fails_no_request_and_its_records_reach_the_dataset(
     broker.create_topic("preds", partitions=2)
     broker.create_topic("outs")
     _use_kafka(
-        eval_dir, broker, "prediction_log:\n  sink: kafka\n  topic: preds\n  delivery_timeout: 1s\n"
+        eval_dir,
+        broker,
+        "prediction_log:\n  sink: kafka\n  topic: preds\n  outcomes_topic: outs\n"
+        "  delivery_timeout: 1s\n",
     )
     rows = np.random.default_rng(4).normal(size=(60, 8))
     codes = []
@@ -114,14 +131,27 @@ def test_a_frozen_broker_fails_no_request_and_its_records_reach_the_dataset(
         assert _metric(client, SPILLED) == 30
         assert _metric(client, DELIVERED) == 30
         assert _metric(client, "modelyard_prediction_log_broker_up") == 0
+        # what `rollout status` shows of a local server's prediction log
+        health = read_health(proc.port, "ctr")
+        assert health is not None
+        assert (health.delivered, health.spilled, health.dropped) == (30, 30, 0)
+        assert health.broker_up is False
+        shown = log_health_text(health)
+        assert "brokers not answering" in shown
+        assert "30 delivered" in shown
+        assert "30 spilled to Parquet" in shown
         broker.thaw()
+        # outcomes posted to the feedback endpoint are forwarded to the outcomes topic
+        outcomes = {f"req-{i}": i % 2 for i in range(20, 45)} | {"ghost-1": 1, "ghost-2": 0}
+        posted = [{"request_id": rid, "outcome": v} for rid, v in outcomes.items()]
+        reply = client.post("/v2/models/ctr/feedback", json={"outcomes": posted})
+        assert reply.json() == {"matched": 25, "unmatched": 2}
+        _wait_forwarded(client, 27)
     assert codes == [200] * 60
     spill_files = sorted((eval_dir / ".modelyard" / "predictions").rglob("*.parquet"))
     spilled = [r for f in spill_files for r in pq.read_table(f).column("request_id").to_pylist()]
     assert sorted(spilled) == sorted(f"req-{i}" for i in range(30, 60))
 
-    outcomes = {f"req-{i}": i % 2 for i in range(20, 45)} | {"ghost-1": 1, "ghost-2": 0}
-    broker.produce("outs", _outcome_messages(outcomes))
     out = tmp_path / "train.parquet"
     report = _build(eval_dir, out, "--predictions", "kafka://preds", "--outcomes", "kafka://outs")
     assert report["matched_requests"] == 25

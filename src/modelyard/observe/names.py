@@ -51,6 +51,9 @@ MODEL_READY = f"{PREFIX}_model_ready"
 
 ROLES = ("primary", "canary", "shadow")
 
+FEEDBACK_FORWARDED = f"{PREFIX}_feedback_forwarded_total"
+"""Counter{model, result}: outcomes forwarded to the Kafka outcomes topic (result:
+``delivered``, ``failed``, or ``skipped`` for per-row outcomes)."""
 FEEDBACK_OUTCOMES = f"{PREFIX}_feedback_outcomes_total"
 """Counter{model, version, outcome}: outcomes joined to a prediction by request id (outcome:
 ``positive``, a click, or ``negative``). Click rate = positive / all, per version."""

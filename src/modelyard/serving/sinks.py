@@ -13,6 +13,14 @@ from modelyard.serving.predlog import PredictionLog, PredictionRecord
 from modelyard.serving.source import PredictionLogOptions
 
 
+class OutcomeForwarder(Protocol):
+    """Where the feedback endpoint sends each posted outcome, besides the join."""
+
+    def send(self, request_id: str, outcomes: tuple[float, ...]) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class StartedSink(Protocol):
     """A prediction sink with a writer thread to start."""
 
@@ -34,3 +42,14 @@ def prediction_sink(
 
         return KafkaPredictionLog(model, options, metrics)
     return PredictionLog(model, options, metrics)
+
+
+def outcome_forwarder(
+    model: str, options: PredictionLogOptions, metrics: ServingMetrics
+) -> OutcomeForwarder | None:
+    """The Kafka forwarder of posted outcomes, when ``outcomes_topic`` is set."""
+    if options.outcomes_topic is None or options.kafka is None:
+        return None
+    from modelyard.serving.kafka_outcomes import KafkaOutcomeForwarder
+
+    return KafkaOutcomeForwarder(model, options, metrics)
