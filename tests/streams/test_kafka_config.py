@@ -67,3 +67,12 @@ def test_credentials_are_read_from_their_files(tmp_path: Path) -> None:
     missing = KafkaEndpoint("b:9092", "sasl_plaintext", "PLAIN", str(tmp_path / "nope"), "/x")
     with pytest.raises(ConfigError, match=r"kafka\.username_file .*nope.* cannot be read"):
         missing.client_config()
+
+
+def test_the_streams_api() -> None:
+    import modelyard.streams
+
+    assert sorted(modelyard.streams.__all__) == [
+        "KafkaEndpoint", "KafkaUnavailable", "OffsetStore", "PREDICTION_SCHEMA", "SCHEMA_VERSION",
+        "TopicMessage", "encode_prediction", "read_topic", "topic_uri",
+    ]  # fmt: skip
