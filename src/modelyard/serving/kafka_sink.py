@@ -68,6 +68,9 @@ class KafkaPredictionLog:
                 "queue.buffering.max.messages": options.buffer,
                 "message.timeout.ms": int(options.delivery_timeout_s * 1000),
                 "acks": "all",
+                # Back to the brokers within a second once they return (librdkafka's default
+                # backoff grows to 10 s, and every record meanwhile would be spilled).
+                "reconnect.backoff.max.ms": 1000,
                 "enable.idempotence": False,
             },
         )

@@ -10,6 +10,7 @@ repeated and resumed exactly.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from modelyard.errors import ConfigError, NotFound, Unavailable
 if TYPE_CHECKING:
     from modelyard.config.schema import KafkaSettings
 
+log = logging.getLogger("modelyard.kafka")
+"""librdkafka's own log lines (connection refused, ...), into the app's logging, not stderr."""
 INSTALL_HINT = "install the Kafka client: pip install 'modelyard[kafka]'"
 
 
@@ -93,7 +96,7 @@ def kafka_module() -> Any:
 
 def make_producer(endpoint: KafkaEndpoint, settings: dict[str, Any]) -> Any:
     """A ``confluent_kafka.Producer`` for ``endpoint`` with extra librdkafka ``settings``."""
-    return kafka_module().Producer({**endpoint.client_config(), **settings})
+    return kafka_module().Producer({**endpoint.client_config(), "logger": log, **settings})
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ def read_topic(
             "enable.auto.commit": False,
             "enable.partition.eof": True,
             "fetch.wait.max.ms": 100,
+            "logger": log,
         }
     )
     try:
