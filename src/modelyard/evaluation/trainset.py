@@ -141,8 +141,10 @@ def build_training_set(
         None if predictions_from is None else topic_uri(predictions_from),
         topic_uri(str(outcomes)),
     )
-    if predictions_from is not None and in_topic is None:
+    if predictions_from is not None and not in_topic:
         raise ConfigError(f"--predictions {predictions_from!r}: write kafka://TOPIC")
+    if out_topic == "":
+        raise ConfigError(f"--outcomes {outcomes!r}: write kafka://TOPIC or a file path")
     store = OffsetStore(offsets_path(workspace, entry.id, out))
     stored = {} if from_start else store.load()
     reads: list[TopicRead] = []
