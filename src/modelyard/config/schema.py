@@ -72,6 +72,44 @@ class KubernetesSettings(Strict):
     """Service account of training jobs and model servers."""
     prometheus_url: str = "http://prometheus-operated.monitoring.svc:9090"
     """Prometheus that Argo Rollouts' analysis queries (kube-prometheus-stack's default)."""
+    # -- what the cluster provides (docs/kubernetes.md, "Cluster prerequisites")
+    gateway: str | None = None
+    """Istio ``Gateway`` (``namespace/name``) that admits traffic from outside the mesh; the
+    model's VirtualService binds to it and to ``mesh``, so ingress traffic follows the canary
+    weights too. Unset: in-mesh callers only, and the ingress gateway is not admitted."""
+    gateway_domain: str | None = None
+    """With ``gateway``: each model is reached from outside at ``<model>.<gateway_domain>``."""
+    ingress_gateway_namespace: str = "istio-system"
+    """Namespace of the ingress gateway's pods (Istio's Helm default)."""
+    ingress_gateway_labels: dict[str, str] = {"istio": "ingressgateway"}
+    """Labels of the ingress gateway's pods (``istio/gateway`` chart named
+    ``istio-ingressgateway``); the server NetworkPolicy admits these pods."""
+    caller_namespaces: list[str] = []
+    """Namespaces besides the model's own whose pods may call the model servers."""
+    prometheus_pod_labels: dict[str, str] = {"app.kubernetes.io/name": "prometheus"}
+    """Labels of the Prometheus pods (the Prometheus Operator's); admitted to scrape."""
+    monitor_labels: dict[str, str] = {"release": "kube-prometheus-stack"}
+    """Labels put on ServiceMonitors and PrometheusRules so that the Prometheus selects them
+    (kube-prometheus-stack selects its Helm release's label by default)."""
+    mirror_share: float = Field(0.2, gt=0, le=1)
+    """Share of traffic mirrored to the canary in the shadow phase; the canary gets the same
+    share of the replicas, so each canary pod carries no more than a stable one."""
+
+    @model_validator(mode="after")
+    def _gateway_pair(self) -> KubernetesSettings:
+        if self.gateway is not None:
+            namespace, _, name = self.gateway.partition("/")
+            if not namespace or not name or "/" in name:
+                raise ValueError(
+                    f"gateway {self.gateway!r}: write it as NAMESPACE/NAME, "
+                    "e.g. istio-system/public-gateway"
+                )
+            if not self.gateway_domain:
+                raise ValueError(
+                    "gateway is set but gateway_domain is not: name the domain the gateway "
+                    "serves (models are reached at <model>.<gateway_domain>)"
+                )
+        return self
 
 
 class Prices(Strict):
@@ -124,6 +162,23 @@ class KafkaSettings(Strict):
         return self
 
 
+class S3Settings(Strict):
+    endpoint_url: str | None = None
+    """S3 endpoint of a store that is not AWS (MinIO, SeaweedFS, Ceph), e.g.
+    ``http://minio.storage.svc:9000``; AWS's own endpoint when unset. MLflow and boto3 get it
+    as ``MLFLOW_S3_ENDPOINT_URL`` (pods too)."""
+    region: str | None = None
+    """Region of the bucket (``AWS_DEFAULT_REGION``); boto3's default when unset."""
+
+
+class CredentialFiles(Strict):
+    aws: str | None = None
+    """Path of a boto3 shared-credentials file (``[default]`` profile) for ``s3://``, relative
+    to the workspace: a *path*, never the keys. ``AWS_SHARED_CREDENTIALS_FILE`` wins when set
+    (pods set it to the mounted Secret). MLflow's own credentials are read from
+    ``~/.mlflow/credentials`` (``[mlflow]`` username and password)."""
+
+
 class WorkspaceSettings(Strict):
     name: str | None = None
     """Workspace name; the folder name when unset."""
@@ -133,6 +188,10 @@ class WorkspaceSettings(Strict):
     """MLflow tracking and registry URI; ``sqlite:///.modelyard/mlflow.db`` when unset."""
     artifact_store: str | None = None
     """Where artifacts go (a path or ``s3://``); ``.modelyard/artifacts`` when unset."""
+    s3: S3Settings = S3Settings()
+    """The S3 endpoint of ``s3://`` artifact stores (for stores that are not AWS)."""
+    credentials: CredentialFiles = CredentialFiles()
+    """Files that hold credentials (paths only; modelyard.yaml never holds a secret)."""
     kubernetes: KubernetesSettings = KubernetesSettings()
     """Settings of the Kubernetes backend."""
     prices: Prices = Prices()
@@ -157,9 +216,15 @@ class Runtime(Strict):
     """Pinned packages installed in the environment, e.g. ``scikit-learn>=1.5``."""
     cuda: str | None = None
     """CUDA version for GPU runtimes; unset for CPU-only runtimes."""
+    base: str | None = None
+    """Base image of the runtime's image (``modelyard images build``), e.g.
+    ``docker.io/library/python:3.11-slim``; unset: an NVIDIA CUDA runtime image
+    (``nvidia/cuda:<cuda>-runtime-ubuntu22.04``) when ``cuda`` is set, else
+    ``python:<python>-slim``."""
     image: str | None = None
     """Container image for the Kubernetes backend, ``repo:tag`` or pinned as
-    ``repo@sha256:<digest>``; built from the registry prefix when unset."""
+    ``repo@sha256:<digest>``; unset: the image ``modelyard images build`` makes,
+    ``<image_registry>/<runtime>:<python>-<hash>``."""
     local: Literal["inherit", "venv"] = "inherit"
     """Local environment: reuse modelyard's own interpreter, or build a cached venv with uv."""
 
@@ -198,6 +263,64 @@ class TrainingResources(Strict):
     """Number of GPUs (``nvidia.com/gpu`` on Kubernetes)."""
 
 
+class SweepParam(Strict):
+    """One swept parameter: a list of ``values``, or a range from ``low`` to ``high``."""
+
+    values: list[Scalar] | None = Field(None, min_length=1, max_length=1000)
+    """The values to try (grid search tries every combination of every list)."""
+    low: float | None = None
+    """Lowest value of a range (random or TPE search)."""
+    high: float | None = None
+    """Highest value of a range."""
+    log: bool = False
+    """Draw the range on a log scale (for scales such as a regularisation strength)."""
+    integer: bool = Field(False, alias="int")
+    """Draw whole numbers from the range (written ``int: true``)."""
+
+    @model_validator(mode="after")
+    def _one_form(self) -> SweepParam:
+        ranged = self.low is not None or self.high is not None
+        if (self.values is None) == (not ranged):
+            raise ValueError("give either values: [...] or a range {low: ..., high: ...}")
+        if ranged:
+            if self.low is None or self.high is None or self.low >= self.high:
+                raise ValueError(f"a range needs low < high, got low={self.low} high={self.high}")
+            if self.log and self.low <= 0:
+                raise ValueError(f"a log range needs low > 0, got {self.low}")
+        return self
+
+
+class Sweep(Strict):
+    """A hyperparameter sweep: ``modelyard train ID --sweep`` runs it as parallel jobs."""
+
+    params: dict[str, SweepParam] = Field(min_length=1, max_length=64)
+    """Parameters to vary, each one of ``training.params``."""
+    search: Literal["grid", "random", "tpe"] = "random"
+    """``grid`` (every combination of the values lists), ``random``, or ``tpe`` (Optuna's
+    Tree-structured Parzen Estimator; needs ``pip install 'modelyard[sweep]'``)."""
+    trials: int = Field(8, ge=1, le=1000)
+    """How many trainings the sweep runs (at most the grid's size for grid search)."""
+    parallel: int = Field(2, ge=1, le=256)
+    """How many trials run at once, at most what the machine's CPU and memory hold."""
+    metric: str = Field("auc", min_length=1, max_length=250)
+    """The metric (logged by the script) the sweep ranks trials by."""
+    direction: Literal["maximize", "minimize"] = "maximize"
+    """Whether a larger or a smaller ``metric`` is better."""
+    seed: int = Field(0, ge=0, le=INT32_MAX)
+    """Seed of the random and TPE searches, so a sweep can be repeated."""
+
+    @model_validator(mode="after")
+    def _grid_values(self) -> Sweep:
+        if self.search == "grid":
+            ranged = sorted(name for name, p in self.params.items() if p.values is None)
+            if ranged:
+                raise ValueError(
+                    f"grid search needs a values list for each parameter; {', '.join(ranged)} "
+                    "has a range: list its values, or use search: random or tpe"
+                )
+        return self
+
+
 class Training(Strict):
     entrypoint: str = "train.py"
     """Training script, a relative path inside the model's folder (no '..', no absolute path)."""
@@ -211,6 +334,8 @@ class Training(Strict):
     """Times a failed job is retried (``backoffLimit`` on Kubernetes)."""
     schedule: str | None = None
     """Cron schedule for retraining (a ``CronJob`` on Kubernetes), e.g. ``0 3 * * *``."""
+    sweep: Sweep | None = None
+    """A hyperparameter sweep over ``params`` (``modelyard train ID --sweep``)."""
 
     @field_validator("entrypoint")
     @classmethod
@@ -229,6 +354,17 @@ class Training(Strict):
         if value is not None and len(value.split()) != 5:
             raise ValueError(f"{value!r} is not a cron schedule of five fields like '0 3 * * *'")
         return value
+
+    @model_validator(mode="after")
+    def _swept_params_known(self) -> Training:
+        unknown = sorted(set(self.sweep.params) - set(self.params)) if self.sweep else []
+        if unknown:
+            raise ValueError(
+                f"sweep.params names {', '.join(unknown)}, not in training.params "
+                f"({', '.join(sorted(self.params)) or 'none'}): a swept parameter needs a "
+                "default there"
+            )
+        return self
 
 
 class Gate(Strict):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelyard.errors import ConfigError, Conflict, ModelyardError, NotFound, Unavailable
+from modelyard.tracking import sqlite_store
+from modelyard.tracking.stores import CREDENTIALS_VAR, ENDPOINT_VAR, REGION_VAR, StoreAccess
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -41,7 +44,9 @@ class ArtifactStoreMoved(ConfigError):
 
 
 def _same_location(recorded: str, expected: str) -> bool:
-    if "://" in expected and not expected.startswith("file://"):
+    if ("://" in expected or expected.startswith("mlflow-artifacts:")) and not expected.startswith(
+        "file://"
+    ):
         return recorded.rstrip("/") == expected.rstrip("/")
     local = recorded.removeprefix("file://")
     return Path(local).resolve() == Path(expected.removeprefix("file://")).resolve()
@@ -125,12 +130,47 @@ def _version(mv: Any) -> VersionRecord:
     )
 
 
+class _RetryingClient:
+    """An ``MlflowClient`` whose calls are tried again while SQLite says "database is locked".
+
+    With WAL and ``BEGIN IMMEDIATE`` (``sqlite_store``) a writer waits for the lock; this is
+    for the rare wait past the busy timeout, which MLflow reports and never retries. A locked
+    transaction was rolled back, so the call is safe to repeat.
+    """
+
+    ATTEMPTS = 6
+
+    def __init__(self, client: MlflowClient) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._client, name)
+        if not callable(found):
+            return found
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            for attempt in range(self.ATTEMPTS):
+                try:
+                    return found(*args, **kwargs)
+                except Exception as exc:
+                    if attempt + 1 == self.ATTEMPTS or not sqlite_store.is_locked(exc):
+                        raise
+                    time.sleep(0.05 * 2**attempt)
+            raise AssertionError("unreachable")
+
+        return call
+
+
 class Tracking:
     """MLflow tracking and registry for one workspace (a tracking URI and an artifact root)."""
 
-    def __init__(self, tracking_uri: str, artifact_root: str) -> None:
+    def __init__(
+        self, tracking_uri: str, artifact_root: str, access: StoreAccess | None = None
+    ) -> None:
         self.tracking_uri = tracking_uri
         self.artifact_root = artifact_root
+        self.access = access or StoreAccess()
+        """The S3 endpoint and credentials file; set in this process before MLflow runs."""
         self._client: MlflowClient | None = None
 
     @property
@@ -141,13 +181,24 @@ class Tracking:
             # MLflow's INFO lines (database migrations, run links) are noise on a terminal.
             for name in ("mlflow", "alembic"):
                 logging.getLogger(name).setLevel(logging.WARNING)
-            if self.tracking_uri.startswith("sqlite:///"):
-                Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
-                    parents=True, exist_ok=True
+            # MLflow's S3 client reads its endpoint from the environment.
+            self.access.apply(self.artifact_root)
+            database = sqlite_store.sqlite_path(self.tracking_uri)
+            if database is None:
+                client = MlflowClient(
+                    tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
                 )
-            self._client = MlflowClient(
-                tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
-            )
+            else:
+                # Many processes share the file: one creates and migrates it (under the
+                # lock), each waits for the write lock instead of failing on it.
+                sqlite_store.install()
+                with sqlite_store.schema_lock(database):
+                    client = MlflowClient(
+                        tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
+                    )
+                client = _RetryingClient(client)  # type: ignore[assignment]  # same calls
+            self._client = client
+            return client
         return self._client
 
     # ------------------------------------------------------------------ runs
@@ -158,7 +209,7 @@ class Tracking:
             found = self.client.get_experiment_by_name(name)
             location = self.artifact_root.rstrip("/") + f"/{name}"
             if found is None:
-                return str(self.client.create_experiment(name, artifact_location=location))
+                found = self._create_experiment(name, location)
         # MLflow stores the location as an absolute path: in a copied or moved workspace it
         # still names the original's folder, and new runs would write there.
         if not _same_location(str(found.artifact_location), location):
@@ -172,6 +223,17 @@ class Tracking:
                 "that folder's parent."
             )
         return str(found.experiment_id)
+
+    def _create_experiment(self, name: str, location: str) -> Any:
+        """Create the experiment, or read the one a concurrent process just created."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.create_experiment(name, artifact_location=location)
+        except MlflowException as exc:
+            if getattr(exc, "error_code", "") != "RESOURCE_ALREADY_EXISTS":
+                raise
+        return self.client.get_experiment_by_name(name)
 
     def start_run(
         self, experiment_id: str, params: Mapping[str, object], tags: Mapping[str, str]
@@ -196,6 +258,12 @@ class Tracking:
             "MLFLOW_REGISTRY_URI": self.tracking_uri,
             "MLFLOW_RUN_ID": run_id,
             "MLFLOW_EXPERIMENT_ID": experiment_id,
+            # Where the S3 store is and which file holds its keys (paths, never the keys).
+            **{
+                k: os.environ[k]
+                for k in (ENDPOINT_VAR, REGION_VAR, CREDENTIALS_VAR)
+                if k in os.environ
+            },
         }
 
     def log_series(self, run_id: str, series: Mapping[str, Sequence[tuple[float, float]]]) -> None:
@@ -333,9 +401,17 @@ class Tracking:
         """Copy the artifacts at ``source`` (any MLflow artifact URI or path) into ``dest``."""
         import mlflow.artifacts
 
+        self.access.apply(source)
         with _translated(f"download {source}"):
             return Path(
-                mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(dest))
+                mlflow.artifacts.download_artifacts(
+                    # This workspace's server, not the process's global one: mlflow-artifacts:/
+                    # and models:/ URIs are resolved through it.
+                    artifact_uri=source,
+                    dst_path=str(dest),
+                    tracking_uri=self.tracking_uri,
+                    registry_uri=self.tracking_uri,
+                )
             )
 
 

@@ -26,7 +26,7 @@ import time
 import traceback
 import types
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
@@ -34,7 +34,7 @@ from modelyard.config import ModelEntry, load_workspace
 from modelyard.errors import ConfigError, JobFailed, ModelyardError
 from modelyard.observe.usage import UsageSample
 from modelyard.registry import ModelVersion, Registry
-from modelyard.tracking import Tracking
+from modelyard.tracking import StoreAccess, Tracking
 from modelyard.workflows.runs import reap_orphans
 
 
@@ -55,6 +55,10 @@ class ChildSpec:
     log_path: str
     usage_path: str
     result_path: str
+    access: Mapping[str, str | None] = field(default_factory=dict)
+    """``StoreAccess`` of the workspace: the S3 endpoint and the credentials file's path."""
+    register: bool = True
+    """False for a sweep's trial: the run is finished, its model kept, nothing registered."""
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(self.__dict__, default=list), encoding="utf-8")
@@ -83,10 +87,13 @@ def close_run(
     started_at: float,
     duration_s: float,
     log_path: Path,
-) -> tuple[ModelVersion, dict[str, float]] | None:
+    register: bool = True,
+) -> tuple[ModelVersion | None, dict[str, float]] | None:
     """Record usage and log; register the logged model when ``ok``, else mark it FAILED.
 
-    Raises :class:`JobFailed` (and marks the run FAILED) when the run logged no model.
+    Raises :class:`JobFailed` (and marks the run FAILED) when the run logged no model. With
+    ``register`` False (a sweep's trial) a good run is finished with no version: the sweep
+    registers only its winner, later, from the model the run logged.
     """
     experiment_id, run_id = run
     tracking = registry.tracking
@@ -107,10 +114,27 @@ def close_run(
         tracking.finish_run(run_id, ok=False)
         return None
     try:
+        if not register:
+            return _finish_unregistered(tracking, entry, experiment_id, run_id)
         return register_logged(registry, entry, experiment_id, run_id, commit)
     except BaseException:
         tracking.finish_run(run_id, ok=False)
         raise
+
+
+def _finish_unregistered(
+    tracking: Tracking, entry: ModelEntry, experiment_id: str, run_id: str
+) -> tuple[None, dict[str, float]]:
+    if tracking.logged_model(experiment_id, run_id) is None:
+        raise JobFailed(
+            f"training of {entry.id!r} succeeded but logged no model; call "
+            f"mlflow.{entry.spec.framework}.log_model(model, name='model') in "
+            f"{entry.spec.training.entrypoint}.",
+            exit_code=1,
+        )
+    metrics = dict(tracking.get_run(run_id).metrics)
+    tracking.finish_run(run_id, ok=True)
+    return None, metrics
 
 
 def _to_onnx(
@@ -219,7 +243,8 @@ def main(spec_path: Path) -> int:
     """Open the run, run the script in it, close it; the script's exit code."""
     spec = ChildSpec.read(spec_path)
     entry = load_workspace(spec.workspace).model(spec.model_id)
-    registry = Registry(Tracking(spec.tracking_uri, spec.artifact_store), Path(spec.cache_dir))
+    tracking = Tracking(spec.tracking_uri, spec.artifact_store, StoreAccess(**spec.access))
+    registry = Registry(tracking, Path(spec.cache_dir))
     result = Path(spec.result_path)
     try:
         run = open_run(registry.tracking, entry, spec.params, spec.tags)
@@ -243,6 +268,7 @@ def main(spec_path: Path) -> int:
             started_at=started,
             duration_s=time.monotonic() - clock,
             log_path=Path(spec.log_path),
+            register=spec.register,
         )
     except ModelyardError as exc:
         code = exc.exit_code if isinstance(exc, JobFailed) else 1
@@ -252,14 +278,13 @@ def main(spec_path: Path) -> int:
         _report(result, experiment_id=run[0], run_id=run[1], closed=True)
         return code
     version, metrics = done
-    _report(
-        result,
-        experiment_id=run[0],
-        run_id=run[1],
-        closed=True,
-        version=version.__dict__ | {"tags": dict(version.tags), "aliases": list(version.aliases)},
-        metrics=metrics,
-    )
+    fields: dict[str, object] = {"metrics": metrics}
+    if version is not None:
+        fields["version"] = version.__dict__ | {
+            "tags": dict(version.tags),
+            "aliases": list(version.aliases),
+        }
+    _report(result, experiment_id=run[0], run_id=run[1], closed=True, **fields)
     return 0
 
 
@@ -269,11 +294,11 @@ def run_and_exit(spec_path: Path) -> NoReturn:
     With MLflow, scikit-learn and their libraries loaded, tearing the interpreter down takes
     over a second (module by module, then the native libraries' pools), and ``modelyard
     train`` would wait for it after the run is closed. What the teardown would do that
-    matters is done first, in the interpreter's own order: the script's non-daemon threads
-    are joined, the ``atexit`` handlers run (``logging.shutdown`` flushes log files), the
-    script's module namespace is cleared and a collection run (a file the script left open
-    closes and flushes), and the standard streams are flushed; then the process ends with the
-    run's exit code.
+    matters is done first, in the interpreter's own order: thread pools are told to stop and
+    the script's non-daemon threads are joined, the ``atexit`` handlers run
+    (``logging.shutdown`` flushes log files), the script's module namespace is cleared and a
+    collection run (a file the script left open closes and flushes), and the standard streams
+    are flushed; then the process ends with the run's exit code.
     """
     code = 1
     try:
@@ -283,9 +308,10 @@ def run_and_exit(spec_path: Path) -> NoReturn:
     except BaseException:  # shown as Python would show it, before the exit below
         traceback.print_exc()
     finally:
-        for thread in threading.enumerate():
-            if thread is not threading.current_thread() and not thread.daemon:
-                thread.join()
+        # The interpreter's own first step of shutdown: the threading atexit hooks (which
+        # tell thread pools to stop: MLflow's S3 and HTTP clients leave idle workers that
+        # would otherwise wait for work for ever), then a join of the non-daemon threads.
+        getattr(threading, "_shutdown")()  # noqa: B009 - private; what Py_Finalize calls
         atexit._run_exitfuncs()
         for module in _SCRIPTS:  # what the script still holds (a global open file) closes
             module.__dict__.clear()
