@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from zoo_versions import pins
 
-from conftest import SETTINGS, write_zoo
 from modelyard.config import load_workspace
 from modelyard.k8s import all_objects, render_workspace
 from modelyard.k8s.security import CREDENTIALS_DIR
@@ -17,7 +17,7 @@ SECRET = "s3cr3t-kafka-pass"
 
 
 def _render(root: Path, servers: str) -> list[dict[str, Any]]:
-    write_zoo(root)
+    """The zoo workspace (``zoo_dir``) with a ``kafka`` section that logs in with SASL."""
     (root / "pw").write_text(SECRET)
     (root / "user").write_text("svc-modelyard")
     kafka = {
@@ -27,13 +27,15 @@ def _render(root: Path, servers: str) -> list[dict[str, Any]]:
         "username_file": str(root / "user"),
         "password_file": str(root / "pw"),
     }
-    (root / "modelyard.yaml").write_text(yaml.safe_dump({**SETTINGS, "kafka": kafka}))
-    rendered = render_workspace(load_workspace(root))
+    settings = yaml.safe_load((root / "modelyard.yaml").read_text())
+    (root / "modelyard.yaml").write_text(yaml.safe_dump({**settings, "kafka": kafka}))
+    ws = load_workspace(root, env={})
+    rendered = render_workspace(ws, versions=pins(ws.models))
     return [*all_objects(rendered), *(m.job for m in rendered if m.job is not None)]
 
 
-def test_training_pods_may_reach_the_bootstrap_servers(tmp_path: Path) -> None:
-    objects = _render(tmp_path / "zoo", "kafka.streaming.svc:9092,10.1.2.3:9093")
+def test_training_pods_may_reach_the_bootstrap_servers(zoo_dir: Path) -> None:
+    objects = _render(zoo_dir, "kafka.streaming.svc:9092,10.1.2.3:9093")
     policy = next(o for o in objects if o["metadata"]["name"] == "nightly-training")
     egress = policy["spec"]["egress"]
     streaming = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "streaming"}}}
@@ -44,8 +46,8 @@ def test_training_pods_may_reach_the_bootstrap_servers(tmp_path: Path) -> None:
     } in egress
 
 
-def test_pods_read_kafka_credentials_from_the_mounted_secret(tmp_path: Path) -> None:
-    objects = _render(tmp_path / "zoo", "broker.example.com:9092")
+def test_pods_read_kafka_credentials_from_the_mounted_secret(zoo_dir: Path) -> None:
+    objects = _render(zoo_dir, "broker.example.com:9092")
     assert SECRET not in yaml.safe_dump(objects)
     configmap = next(
         o for o in objects if o["kind"] == "ConfigMap" and "modelyard.yaml" in o["data"]
