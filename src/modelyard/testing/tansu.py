@@ -65,7 +65,11 @@ class TansuBroker:
              "--advertised-listener-url", url],
             stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )  # fmt: skip
-        self.wait_ready(timeout_s)
+        try:
+            self.wait_ready(timeout_s)
+        except BaseException:
+            self.stop()  # a broker that never answered is not left running
+            raise
 
     def wait_ready(self, timeout_s: float) -> None:
         """Wait until a metadata request is answered; fails at the deadline."""
