@@ -82,9 +82,26 @@ def evaluate(
 def dataset_build(
     model_id: ModelArg,
     outcomes: Annotated[
-        Path, typer.Option(help="CSV or Parquet with request_id, outcome, timestamp.")
+        str,
+        typer.Option(
+            help="CSV or Parquet with request_id, outcome, timestamp; or kafka://TOPIC of "
+            "JSON messages with those fields."
+        ),
     ],
     out: Annotated[Path, typer.Option(help="Parquet file to write.")],
+    predictions: Annotated[
+        str | None,
+        typer.Option(
+            help="kafka://TOPIC of the Kafka prediction sink, read besides the Parquet log "
+            "(which holds what the sink spilled)."
+        ),
+    ] = None,
+    from_start: Annotated[
+        bool,
+        typer.Option(
+            "--from-start", help="Read the topics from their start, not from the last build."
+        ),
+    ] = False,
     since: Annotated[
         str | None,
         typer.Option(help="Only predictions at or after this ISO time (UTC if no zone)."),
@@ -107,7 +124,15 @@ def dataset_build(
                 f"--since {since!r}: write an ISO time like 2026-12-01T10:00"
             ) from None
         start = (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp()
-    report = build_training_set(ws, ws.model(model_id), outcomes, out, since=start)
+    report = build_training_set(
+        ws,
+        ws.model(model_id),
+        outcomes,
+        out,
+        since=start,
+        predictions_from=predictions,
+        from_start=from_start,
+    )
     summary = {
         "out": str(report.out),
         "rows": report.rows,

@@ -19,6 +19,7 @@ from modelyard.cli.output import literal
 if TYPE_CHECKING:
     from modelyard.backends import RolloutStatus
     from modelyard.backends.local.operations import RolloutView
+    from modelyard.backends.local.sink_health import PredictionLogHealth
 
 
 def when(at: float) -> str:
@@ -46,6 +47,7 @@ def view_dict(view: RolloutView) -> dict[str, Any]:
             "dead": _supervisor_dead(view),
             "gave_up": None if dep is None or dep.status != "failed" else _gave_up(view),
         },
+        "prediction_log": None if view.prediction_log is None else view.prediction_log.to_dict(),
         "revision": view.revision,
         "active_revision": None
         if view.active is None
@@ -107,6 +109,8 @@ def render_view(model_id: str, view: RolloutView) -> Group:
         else:
             head.add_row("server", f"{dep.status} on port {dep.port} (pid {dep.pid})")
         head.add_row("routing", routing)
+    if view.prediction_log is not None:
+        head.add_row("prediction log", log_health_text(view.prediction_log))
     if view.active is not None:
         head.add_row("serving", f"revision {view.active.revision} (version {view.active.version})")
     parts: list[Any] = [head]
@@ -140,6 +144,15 @@ def render_view(model_id: str, view: RolloutView) -> Group:
         parts.append(checks_table(state.last_checks))
     parts.append(_events_table(view))
     return Group(*parts)
+
+
+def log_health_text(health: PredictionLogHealth) -> str:
+    dropped = f", [bold red]{health.dropped:g} dropped[/] (buffer full)" if health.dropped else ""
+    if health.broker_up is None:
+        return f"Parquet: {health.written:g} written{dropped}"
+    brokers = "brokers up" if health.broker_up else "[bold red]brokers not answering[/]"
+    spilled = f"[yellow]{health.spilled:g} spilled to Parquet[/]" if health.spilled else "0 spilled"
+    return f"Kafka ({brokers}): {health.delivered:g} delivered, {spilled}{dropped}"
 
 
 def _events_table(view: RolloutView) -> Table:

@@ -137,6 +137,31 @@ class NodeClass(Strict):
     """Taint key such nodes carry, if any, so that avoiding pods need no toleration."""
 
 
+class KafkaSettings(Strict):
+    bootstrap_servers: str = Field(min_length=1, pattern=r"^[^\s,]+:\d+(,[^\s,]+:\d+)*$")
+    """Brokers to bootstrap from: ``host:port``, several separated by commas."""
+    security_protocol: Literal["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"] = "plaintext"
+    """How clients talk to the brokers."""
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    """SASL mechanism, for the ``sasl_*`` protocols."""
+    username_file: str | None = None
+    """File holding the SASL user name (credentials are read from files only)."""
+    password_file: str | None = None
+    """File holding the SASL password."""
+    ca_file: str | None = None
+    """PEM file of the brokers' CA, for the ``*ssl`` protocols; the system's when unset."""
+
+    @model_validator(mode="after")
+    def _sasl_needs_files(self) -> KafkaSettings:
+        sasl = self.security_protocol.startswith("sasl")
+        if sasl and (self.username_file is None or self.password_file is None):
+            raise ValueError(
+                f"security_protocol {self.security_protocol} needs username_file and "
+                "password_file (files that hold the SASL user name and password)"
+            )
+        return self
+
+
 class S3Settings(Strict):
     endpoint_url: str | None = None
     """S3 endpoint of a store that is not AWS (MinIO, SeaweedFS, Ceph), e.g.
@@ -175,6 +200,8 @@ class WorkspaceSettings(Strict):
     """Named classes of nodes that ``deploy.yaml`` can ask to avoid (old instance types)."""
     observability: Observability = Observability()
     """Monitoring of the local backend."""
+    kafka: KafkaSettings | None = None
+    """Kafka brokers, for ``prediction_log.sink: kafka`` and datasets built from topics."""
 
 
 # --------------------------------------------------------------------------- runtimes.yaml
@@ -574,6 +601,21 @@ class PredictionLog(Strict):
     """Share of requests recorded."""
     buffer: int = Field(10000, ge=1, le=10_000_000)
     """Records held in memory before new ones are dropped (and counted)."""
+    sink: Literal["parquet", "kafka"] = "parquet"
+    """Where records go: hourly Parquet files, or a Kafka topic (``modelyard.yaml`` ``kafka``)
+    that spills to the Parquet files while the brokers cannot take them."""
+    topic: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,249}$")
+    """Kafka topic of the prediction records (``sink: kafka``)."""
+    outcomes_topic: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,249}$")
+    """Kafka topic the feedback endpoint forwards outcomes to, when set."""
+    delivery_timeout: Duration = Field(default=30.0, ge=0.1, le=3600)
+    """How long a record may wait for the brokers before it is spilled to Parquet: ``30s``."""
+
+    @model_validator(mode="after")
+    def _kafka_needs_topic(self) -> PredictionLog:
+        if self.sink == "kafka" and self.topic is None:
+            raise ValueError("sink: kafka needs a topic (prediction_log.topic)")
+        return self
 
 
 class DeploySpec(Strict):

@@ -18,7 +18,11 @@ from typing import Any
 import numpy as np
 
 from modelyard.config import ModelEntry, Workspace
+from modelyard.errors import ConfigError
 from modelyard.evaluation.dataset import DatasetError, read_table
+from modelyard.evaluation.topics import TopicRead, outcomes_table, read_messages
+from modelyard.evaluation.topics import predictions_from as topic_predictions
+from modelyard.streams import KafkaEndpoint, OffsetStore, topic_uri
 
 OUTCOME_COLUMNS = ("request_id", "outcome", "timestamp")
 
@@ -70,8 +74,11 @@ def _predictions(files: list[Path], since_us: int | None) -> dict[str, dict[str,
 
 
 def _outcomes(path: Path) -> dict[str, float]:
+    return _latest_outcomes(read_table(path), path)
+
+
+def _latest_outcomes(table: Any, path: Path | str) -> dict[str, float]:
     """request id -> outcome; of several outcomes for one request the latest counts."""
-    table = read_table(path)
     for column in OUTCOME_COLUMNS:
         if column not in table.column_names:
             raise DatasetError(path, column, "is missing", "columns request_id, outcome, timestamp")
@@ -94,20 +101,65 @@ def _score(row: Any) -> float:
     return float(values[-1])
 
 
+def offsets_path(workspace: Workspace, model_id: str, out: Path) -> Path:
+    """Where a dataset's Kafka offsets are kept: one file per model and output file name."""
+    return workspace.state_dir / "kafka-offsets" / f"model={model_id}" / f"{out.name}.json"
+
+
+def _kafka(workspace: Workspace) -> KafkaEndpoint:
+    settings = workspace.settings.kafka
+    if settings is None:
+        raise ConfigError(
+            f"{workspace.root / 'modelyard.yaml'}: a kafka:// source needs a kafka section "
+            "(kafka: {bootstrap_servers: host:port})"
+        )
+    return KafkaEndpoint.from_settings(settings)
+
+
 def build_training_set(
     workspace: Workspace,
     entry: ModelEntry,
-    outcomes: Path,
+    outcomes: Path | str,
     out: Path,
     since: float | None = None,
+    predictions_from: str | None = None,
+    from_start: bool = False,
 ) -> BuildReport:
-    """Join the model's prediction log with ``outcomes`` into Parquet at ``out``."""
+    """Join the model's predictions with ``outcomes`` into Parquet at ``out``.
+
+    Predictions come from the Parquet log, plus the topic of ``predictions_from``
+    (``kafka://TOPIC``) when given (records the Kafka sink spilled are in the Parquet log);
+    ``outcomes`` is a file or ``kafka://TOPIC``. Topics are read from where this dataset's
+    last build stopped (all of them with ``from_start``); the offsets move on only once
+    ``out`` is written.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    since_us = None if since is None else int(since * 1e6)
+    in_topic, out_topic = (
+        None if predictions_from is None else topic_uri(predictions_from),
+        topic_uri(str(outcomes)),
+    )
+    if predictions_from is not None and not in_topic:
+        raise ConfigError(f"--predictions {predictions_from!r}: write kafka://TOPIC")
+    if out_topic == "":
+        raise ConfigError(f"--outcomes {outcomes!r}: write kafka://TOPIC or a file path")
+    store = OffsetStore(offsets_path(workspace, entry.id, out))
+    stored = {} if from_start else store.load()
+    reads: list[TopicRead] = []
     files = prediction_log_files(workspace, entry.id)
-    observed = _outcomes(outcomes)
-    predictions = _predictions(files, None if since is None else int(since * 1e6))
+    if out_topic is not None:
+        read = read_messages(_kafka(workspace), out_topic, stored.get(out_topic, {}))
+        reads.append(read)
+        observed = _latest_outcomes(outcomes_table(read), f"kafka://{out_topic}")
+    else:
+        observed = _outcomes(Path(outcomes))
+    predictions = _predictions(files, since_us)
+    if in_topic is not None:
+        read = read_messages(_kafka(workspace), in_topic, stored.get(in_topic, {}))
+        reads.append(read)
+        predictions.update(topic_predictions(read, entry.id, since_us))
     matched = sorted(set(predictions) & set(observed))
     features: list[list[float]] = []
     meta: dict[str, list[Any]] = {k: [] for k in ("request_id", "version", "score", "label")}
@@ -135,6 +187,8 @@ def build_training_set(
     staging = out.with_name(f".{out.name}.tmp")
     pq.write_table(pa.table(columns), staging)
     staging.replace(out)
+    if reads:
+        store.save({**stored, **{read.topic: read.next_offsets for read in reads}})
     return BuildReport(
         out=out,
         rows=len(features),

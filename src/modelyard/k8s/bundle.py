@@ -29,6 +29,7 @@ import yaml
 
 from modelyard.config import ModelEntry
 from modelyard.k8s.context import RenderContext, RenderError, metadata
+from modelyard.k8s.security import pod_kafka_settings
 
 MOUNT_PATH = "/workspace"
 """Where the workspace slice is mounted in every modelyard pod."""
@@ -58,6 +59,8 @@ def _settings_files(ctx: RenderContext, entry: ModelEntry) -> dict[str, bytes]:
     settings = ctx.settings.model_dump(mode="json", exclude_defaults=True)
     # In the pod the model runs in-process: the pod is the "local" machine.
     settings.update(name=ctx.workspace, backend="local")
+    if "kafka" in settings:
+        settings["kafka"] = pod_kafka_settings(settings["kafka"])
     runtime = ctx.runtimes[entry.spec.runtime].model_dump(mode="json", exclude_defaults=True)
     # The image already holds the runtime's packages; never build a venv in the pod.
     runtime["local"] = "inherit"

@@ -6,7 +6,8 @@
   on the same port and the sidecar's metrics on 15020/15090. Egress stays open: a server
   loads its model from the registry and its Istio sidecar talks to istiod.
 - ``<id>-training`` (every model that trains): no ingress at all; egress to DNS, the tracking
-  server and the artifact store that ``modelyard.yaml`` names, and nothing else. Training
+  server, the artifact store and the Kafka brokers that ``modelyard.yaml`` names, and nothing
+  else. Training
   pods run outside the mesh (``sidecar.istio.io/inject: "false"``), since a sidecar would
   need istiod and would keep the Job from ever completing.
 
@@ -104,8 +105,26 @@ def training_policy(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
         rule = endpoint_rule(uri, field, entry)
         if rule is not None and rule not in egress:
             egress.append(rule)
+    for rule in kafka_rules(ctx, entry):
+        if rule not in egress:
+            egress.append(rule)
     # Ingress listed with no rules: nothing may connect to a training pod.
     return _policy(ctx, entry, "training", {"policyTypes": ["Ingress", "Egress"], "egress": egress})
+
+
+def kafka_rules(ctx: RenderContext, entry: ModelEntry) -> list[dict[str, Any]]:
+    """Egress to each Kafka bootstrap server of ``modelyard.yaml`` (a dataset build reads
+    topics from a training pod). The brokers a bootstrap server hands out are the same
+    cluster's: for a cluster Service they are in its namespace, else on the same port."""
+    kafka = ctx.settings.kafka
+    if kafka is None:
+        return []
+    rules = []
+    for server in kafka.bootstrap_servers.split(","):
+        rule = endpoint_rule(f"kafka://{server}", "kafka.bootstrap_servers", entry)
+        if rule is not None:
+            rules.append(rule)
+    return rules
 
 
 def _policy(

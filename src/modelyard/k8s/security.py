@@ -24,6 +24,12 @@ CREDENTIALS_DIR = "/var/run/secrets/modelyard"
 """Where every key of the credentials secret is a file, readable by the pod's group only."""
 AWS_CREDENTIALS_KEY = "aws-credentials"
 """Secret key holding a boto3 shared-credentials file (``[default]`` profile) for ``s3://``."""
+KAFKA_CREDENTIAL_KEYS = {
+    "username_file": "kafka-username",
+    "password_file": "kafka-password",
+    "ca_file": "kafka-ca.pem",
+}
+"""Secret keys of the Kafka SASL user name, password and CA, per ``kafka`` setting."""
 MLFLOW_CREDENTIALS_KEY = "mlflow-credentials"
 """Secret key holding MLflow's credentials file (``[mlflow]`` username and password)."""
 ADMIN_TOKEN_KEY = "admin-token"  # noqa: S105 - a key's name
@@ -136,6 +142,17 @@ def workload_skips(ctx: RenderContext, entry: ModelEntry) -> dict[str, str]:
         f"at every pod start. Pin it in runtimes.yaml with image: repo@sha256:<digest>"
     )
     return skip_annotations([(DIGEST_CHECK, why)])
+
+
+def pod_kafka_settings(kafka: dict[str, Any]) -> dict[str, Any]:
+    """``modelyard.yaml``'s ``kafka`` section as a pod reads it: each credential file the
+    user named on their machine becomes the credentials secret's key, mounted as a file."""
+    return {
+        key: f"{CREDENTIALS_DIR}/{KAFKA_CREDENTIAL_KEYS[key]}"
+        if key in KAFKA_CREDENTIAL_KEYS and value is not None
+        else value
+        for key, value in kafka.items()
+    }
 
 
 def service_account(ctx: RenderContext) -> dict[str, Any]:

@@ -40,11 +40,20 @@ PREDICTION_LOG_DROPPED = f"{PREFIX}_prediction_log_dropped_total"
 """Counter{model}: prediction-log records dropped because the buffer was full."""
 PREDICTION_LOG_WRITTEN = f"{PREFIX}_prediction_log_written_total"
 """Counter{model}: prediction-log records written to Parquet."""
+PREDICTION_LOG_DELIVERED = f"{PREFIX}_prediction_log_delivered_total"
+"""Counter{model}: prediction records the Kafka brokers acknowledged."""
+PREDICTION_LOG_SPILLED = f"{PREFIX}_prediction_log_spilled_total"
+"""Counter{model}: prediction records the brokers did not take in time, spilled to Parquet."""
+PREDICTION_LOG_BROKER_UP = f"{PREFIX}_prediction_log_broker_up"
+"""Gauge{model}: 1 while the last record reached the Kafka brokers, 0 after one was spilled."""
 MODEL_READY = f"{PREFIX}_model_ready"
 """Gauge{model, version, role}: 1 once warm-up has run."""
 
 ROLES = ("primary", "canary", "shadow")
 
+FEEDBACK_FORWARDED = f"{PREFIX}_feedback_forwarded_total"
+"""Counter{model, result}: outcomes forwarded to the Kafka outcomes topic (result:
+``delivered``, ``failed``, or ``skipped`` for per-row outcomes)."""
 FEEDBACK_OUTCOMES = f"{PREFIX}_feedback_outcomes_total"
 """Counter{model, version, outcome}: outcomes joined to a prediction by request id (outcome:
 ``positive``, a click, or ``negative``). Click rate = positive / all, per version."""

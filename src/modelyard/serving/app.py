@@ -27,8 +27,8 @@ from modelyard.serving.deployment import ModelDeployment
 from modelyard.serving.feedback import FeedbackApi, FeedbackJoin, Tee
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.openapi import openapi_document
-from modelyard.serving.predlog import PredictionLog
 from modelyard.serving.protocol import InferenceApi, guarded, json_response
+from modelyard.serving.sinks import outcome_forwarder, prediction_sink
 from modelyard.serving.source import ModelSource, ServerOptions
 
 log = logging.getLogger(__name__)
@@ -42,10 +42,9 @@ def create_app(
     metrics = ServingMetrics()
     executor = ThreadPoolExecutor(options.inference_threads, thread_name_prefix="infer")
     deployment = ModelDeployment(primary.name, options, executor, metrics)
-    predlog = None
-    if options.prediction_log.directory is not None:
-        predlog = PredictionLog(primary.name, options.prediction_log, metrics)
+    predlog = prediction_sink(primary.name, options.prediction_log, metrics)
     join = FeedbackJoin(primary.name, metrics)
+    forward = outcome_forwarder(primary.name, options.prediction_log, metrics)
     plane = DataPlane(deployment, options, metrics, Tee(predlog, join))
     api = InferenceApi(plane, metrics, SERVER_VERSION)
     admin = AdminApi(deployment, options.admin_token, loader)
@@ -75,6 +74,8 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             await plane.close()
+            if forward is not None:
+                await asyncio.to_thread(forward.close)
             await deployment.close()
             executor.shutdown(wait=False, cancel_futures=True)
 
@@ -98,7 +99,7 @@ def create_app(
         Route(f"{m}/infer", guarded(api.infer_v2), methods=["POST"]),
         Route(f"{mv}/infer", guarded(api.infer_v2), methods=["POST"]),
         Route("/v1/models/{name}:predict", guarded(api.predict_v1), methods=["POST"]),
-        Route(f"{m}/feedback", guarded(FeedbackApi(join).feedback), methods=["POST"]),
+        Route(f"{m}/feedback", guarded(FeedbackApi(join, forward).feedback), methods=["POST"]),
         Route("/metrics", metrics_route),
         Route("/openapi.json", openapi_route),
         Route(admin_m, guarded(admin.describe)),

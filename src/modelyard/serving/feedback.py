@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
@@ -28,6 +28,9 @@ from modelyard.serving.errors import BadRequest, ModelNotFound
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.predlog import PredictionRecord, PredictionSink
 from modelyard.serving.protocol import json_response
+
+if TYPE_CHECKING:
+    from modelyard.serving.sinks import OutcomeForwarder
 
 DEFAULT_CAPACITY = 20_000
 """Answered requests remembered for a join (a few MB); older ones are forgotten first."""
@@ -133,8 +136,9 @@ def _outcomes(item: Any) -> tuple[str, tuple[float, ...]]:
 class FeedbackApi:
     """The route handler: ``{"outcomes": [{"request_id": "...", "outcome": 1}, ...]}``."""
 
-    def __init__(self, join: FeedbackJoin) -> None:
+    def __init__(self, join: FeedbackJoin, forward: OutcomeForwarder | None = None) -> None:
         self.join = join
+        self.forward = forward
 
     async def feedback(self, request: Request) -> Response:
         name = request.path_params["name"]
@@ -150,5 +154,8 @@ class FeedbackApi:
         if len(items) > MAX_OUTCOMES:
             raise BadRequest(f"at most {MAX_OUTCOMES} outcomes per request, got {len(items)}")
         parsed = [_outcomes(item) for item in items]
+        if self.forward is not None:
+            for request_id, values in parsed:
+                self.forward.send(request_id, values)
         matched = sum(self.join.join(request_id, values) for request_id, values in parsed)
         return json_response({"matched": matched, "unmatched": len(parsed) - matched})

@@ -37,6 +37,7 @@ from modelyard.serving.source import (
     ServerOptions,
     WarmupRow,
 )
+from modelyard.streams import KafkaEndpoint
 
 if TYPE_CHECKING:
     from modelyard.serving.admin import Loader
@@ -181,13 +182,16 @@ def _plain(value: Any) -> Any:
 def _options(body: dict[str, Any]) -> ServerOptions:
     log = dict(body.pop("prediction_log"))
     directory = log.pop("directory")
+    kafka = log.pop("kafka", None)
     return ServerOptions(
         batching=BatchingOptions(**body.pop("batching")),
         rate_limit=RateLimitOptions(**body.pop("rate_limit")),
         breaker=BreakerOptions(**body.pop("breaker")),
         request_limits=RequestLimits(**body.pop("request_limits", {})),
         prediction_log=PredictionLogOptions(
-            directory=Path(directory) if directory is not None else None, **log
+            directory=Path(directory) if directory is not None else None,
+            kafka=KafkaEndpoint(**kafka) if kafka is not None else None,
+            **log,
         ),
         **body,
     )

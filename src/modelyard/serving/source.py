@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from modelyard.serving.limits import RequestLimits
+from modelyard.streams import KafkaEndpoint
 
 if TYPE_CHECKING:
     from modelyard.config import DeploySpec
@@ -88,6 +89,16 @@ class PredictionLogOptions:
     buffer: int = 10000
     flush_interval: float = 1.0
     """Seconds between background flushes."""
+    sink: str = "parquet"
+    """``parquet``, or ``kafka``: records go to ``topic``, spilling to ``directory``."""
+    topic: str | None = None
+    """Kafka topic of the records (``sink`` kafka)."""
+    outcomes_topic: str | None = None
+    """Kafka topic the feedback endpoint forwards outcomes to."""
+    delivery_timeout_s: float = 30.0
+    """How long a record may wait for the brokers before it is spilled."""
+    kafka: KafkaEndpoint | None = None
+    """The brokers (``modelyard.yaml`` ``kafka``), for the sink and the outcomes topic."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +135,7 @@ class ServerOptions:
         deploy: DeploySpec,
         admin_token: str | None = None,
         prediction_log_dir: Path | None = None,
+        kafka: KafkaEndpoint | None = None,
     ) -> ServerOptions:
         """Build the options from a validated ``deploy.yaml``."""
         from modelyard.config.quantity import memory_bytes
@@ -150,6 +162,11 @@ class ServerOptions:
                 directory=prediction_log_dir if p.enabled else None,
                 sample_rate=p.sample_rate,
                 buffer=p.buffer,
+                sink=p.sink,
+                topic=p.topic,
+                outcomes_topic=p.outcomes_topic,
+                delivery_timeout_s=p.delivery_timeout,
+                kafka=kafka,
             ),
             request_limits=RequestLimits(memory_bytes(q.max_body), q.max_rows),
             admin_token=admin_token,

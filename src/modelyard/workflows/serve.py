@@ -16,6 +16,7 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelyard.errors import ConfigError
 from modelyard.registry import cache
 
 if TYPE_CHECKING:
@@ -68,12 +69,26 @@ def _token_from_file(path: Path) -> str:
 def options_for(workspace: Workspace, entry: ModelEntry) -> ServerOptions:
     """The server's options from the model's ``deploy.yaml`` and the workspace."""
     from modelyard.serving.source import ServerOptions
+    from modelyard.streams import KafkaEndpoint
 
     log_dir: Path | None = None
     if entry.deploy.prediction_log.enabled:
         log_dir = workspace.state_dir / "predictions"
+    kafka = workspace.settings.kafka
+    wants_kafka = entry.deploy.prediction_log.sink == "kafka" or (
+        entry.deploy.prediction_log.outcomes_topic is not None
+    )
+    if wants_kafka and kafka is None:
+        raise ConfigError(
+            f"{entry.dir / 'deploy.yaml'}: prediction_log names a Kafka topic but "
+            f"{workspace.root / 'modelyard.yaml'} has no kafka section; add "
+            "kafka: {bootstrap_servers: host:port}"
+        )
     return ServerOptions.from_deploy(
-        entry.deploy, admin_token=admin_token(workspace), prediction_log_dir=log_dir
+        entry.deploy,
+        admin_token=admin_token(workspace),
+        prediction_log_dir=log_dir,
+        kafka=KafkaEndpoint.from_settings(kafka) if kafka is not None else None,
     )
 
 

@@ -26,6 +26,7 @@ from modelyard.backends.local.actuator import ServerActuator
 from modelyard.backends.local.controller import NoRollout, RolloutController
 from modelyard.backends.local.locks import rollout_lock, supervisor_lock
 from modelyard.backends.local.records import Deployment, Revision, RolloutEvent
+from modelyard.backends.local.sink_health import PredictionLogHealth, read_health
 from modelyard.backends.local.state import StateStore
 from modelyard.config import Workspace
 from modelyard.config.ids import parse_model_id
@@ -76,6 +77,8 @@ class RolloutView:
     supervisor_running: bool = True
     """Whether the deployment's supervisor holds its lock; ``False`` with a stored pid means it
     died (nothing restarts the server or drives the rollout until ``modelyard up``)."""
+    prediction_log: PredictionLogHealth | None = None
+    """The serving server's prediction-log counters (None when no server answers)."""
 
 
 def store_for(workspace: Workspace) -> StateStore:
@@ -450,14 +453,19 @@ def rollout_view(workspace: Workspace, model_id: str, events: int = 12) -> Rollo
     store = store_for(workspace)
     record = store.load_rollout(model_id)
     state = RolloutState.from_dict(record.state) if record else None
+    deployment = store.get_deployment(model_id)
+    health = None
+    if deployment is not None and deployment.port is not None and deployment.status == "serving":
+        health = read_health(deployment.port, model_id)
     return RolloutView(
-        store.get_deployment(model_id),
+        deployment,
         record.revision if record else None,
         state,
         store.events(model_id, limit=events),
         time.time(),
         store.current_revision(model_id),
         supervisor_running(workspace, model_id),
+        health,
     )
 
 
