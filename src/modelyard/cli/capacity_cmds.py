@@ -141,6 +141,10 @@ def tune(
     write: Annotated[
         bool, typer.Option("--write", help="Edit deploy.yaml; print the diff.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="With --write: lower requests even on a short history."),
+    ] = False,
     replay: Annotated[
         bool, typer.Option("--replay", help="Replay trace FILES through every policy, hourly.")
     ] = False,
@@ -168,9 +172,16 @@ def tune(
 
     now = time.time()
     rows = [
-        tune_row(entry, source.usage(serving_subject(entry.id), since=now - WEEK_S), now)
+        tune_row(
+            entry,
+            source.usage(serving_subject(entry.id), since=now - WEEK_S),
+            now,
+            _memory_kills(ws, entry.id, now - WEEK_S),
+        )
         for entry in entries
     ]
+    if write and not force:
+        _refuse_short_history(rows)
     diffs = [_write(entry, row) for entry, row in zip(entries, rows, strict=True)] if write else []
     if as_json:
         print_json({"models": rows, "written": [d for d in diffs if d]})
@@ -181,11 +192,42 @@ def tune(
             console.print(diff, highlight=False, markup=False)
 
 
+def _memory_kills(ws: Workspace, model_id: str, since: float) -> list[float]:
+    """When the model's server was killed for memory (the backend's events)."""
+    from modelyard.backends import backend_for
+
+    events = backend_for(ws).events(model_id, since=since)
+    return [e.at for e in events if e.kind == "server_exited" and e.detail.get("memory")]
+
+
+def _refuse_short_history(rows: list[dict[str, Any]]) -> None:
+    """Refuse (changing nothing) when a request would be lowered on too little history."""
+    from modelyard.capacity.guard import MAX_SAMPLE_GAP_S, MIN_HISTORY_S, describe_wait
+    from modelyard.errors import Unavailable
+
+    short = [r for r in rows if r["write"] and r["write"]["lowers"] and r["history"]["needed_s"]]
+    if not short:
+        return
+    lines = [
+        f"{r['model']}: {r['history']['samples']} samples over "
+        f"{describe_wait(r['history']['span_s'])}; about {describe_wait(r['history']['needed_s'])}"
+        " more"
+        for r in short
+    ]
+    raise Unavailable(
+        "tune --write lowers a request only on "
+        f"{describe_wait(MIN_HISTORY_S)} of usage history with a sample at least every "
+        f"{describe_wait(MAX_SAMPLE_GAP_S)}: " + "; ".join(lines) + ". Nothing was written; "
+        "run it again later, or pass --force to write anyway",
+        retry_after=max(r["history"]["needed_s"] for r in short),
+    )
+
+
 def _write(entry: ModelEntry, row: dict[str, Any]) -> str:
     from modelyard.capacity import edit_resources
 
-    rec = row.get("recommended")
-    if not rec:
+    rec = row.get("write")
+    if not rec or (rec["cpu"] is None and rec["memory"] is None):
         return ""
     path = entry.dir / "deploy.yaml"
     before = path.read_text() if path.exists() else ""
