@@ -39,6 +39,7 @@ def _register() -> None:
         "observe_cmds",
         "eval_cmds",
         "console_cmds",
+        "logs_cmds",
     ):
         try:
             module = __import__(f"modelyard.cli.{name}", fromlist=["register"])

@@ -39,9 +39,12 @@ def run_log_text(workspace: Workspace, model_id: str, run_id: str) -> tuple[str,
         raise NoRunLog(f"run {run_id} is not known to the tracking store: {exc}") from exc
     if run.experiment_id != tracking.experiment_id(entry.id):
         raise NoRunLog(f"run {run_id} is not a training run of {entry.id!r}")
+    # a run's artifacts live under its experiment's location, which the adapter keeps at
+    # <artifact store>/<model id> (it refuses an experiment that points elsewhere)
+    source = f"{tracking.artifact_root.rstrip('/')}/{entry.id}/{run_id}/artifacts/logs"
     with tempfile.TemporaryDirectory(prefix="modelyard-runlog-") as tmp:
         try:
-            folder = tracking.download(f"runs:/{run_id}/logs", Path(tmp))
+            folder = tracking.download(source, Path(tmp))
         except ModelyardError as exc:
             raise NoRunLog(f"run {run_id} of {entry.id!r} has no log: {exc}") from exc
         files = sorted(folder.glob("*.log")) if folder.is_dir() else [folder]
