@@ -6,11 +6,10 @@ only, so moving the store (or reading the Backend seam instead) is a one-line ch
 
 from __future__ import annotations
 
-import difflib
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,7 +19,7 @@ from modelyard.cli.output import console, emit, print_json
 if TYPE_CHECKING:
     from modelyard.backends import Backend
     from modelyard.capacity.sources import UsageSource
-    from modelyard.config import ModelEntry, Workspace
+    from modelyard.config import Workspace
     from modelyard.observe.usage import UsageSample
 
 WorkspaceOpt = Annotated[
@@ -161,28 +160,14 @@ def tune(
     if replay:
         _replay([Path(t) for t in targets or []], trace_format, memory_capacity_gib, as_json)
         return
+    from modelyard.backends import backend_for
+    from modelyard.backends.tuning import tune_models
     from modelyard.config import load_workspace
 
     ws = load_workspace(workspace)
-    ids = targets or sorted(ws.models)
-    entries = [ws.model(i) for i in ids]
-    source = _usage_source(ws)
-    from modelyard.capacity.advice import WEEK_S, tune_row
-    from modelyard.observe.usage import serving_subject
-
-    now = time.time()
-    rows = [
-        tune_row(
-            entry,
-            source.usage(serving_subject(entry.id), since=now - WEEK_S),
-            now,
-            _memory_kills(ws, entry.id, now - WEEK_S),
-        )
-        for entry in entries
-    ]
-    if write and not force:
-        _refuse_short_history(rows)
-    diffs = [_write(entry, row) for entry, row in zip(entries, rows, strict=True)] if write else []
+    advice = tune_models(ws, backend_for(ws), targets or (), write=write, force=force)
+    rows = [a.row for a in advice]
+    diffs = [a.diff for a in advice]
     if as_json:
         print_json({"models": rows, "written": [d for d in diffs if d]})
         return
@@ -190,56 +175,6 @@ def tune(
     for diff in diffs:
         if diff:
             console.print(diff, highlight=False, markup=False)
-
-
-def _memory_kills(ws: Workspace, model_id: str, since: float) -> list[float]:
-    """When the model's server was killed for memory (the backend's events)."""
-    from modelyard.backends import backend_for
-
-    events = backend_for(ws).events(model_id, since=since)
-    return [e.at for e in events if e.kind == "server_exited" and e.detail.get("memory")]
-
-
-def _refuse_short_history(rows: list[dict[str, Any]]) -> None:
-    """Refuse (changing nothing) when a request would be lowered on too little history."""
-    from modelyard.capacity.guard import MAX_SAMPLE_GAP_S, MIN_HISTORY_S, describe_wait
-    from modelyard.errors import Unavailable
-
-    short = [r for r in rows if r["write"] and r["write"]["lowers"] and r["history"]["needed_s"]]
-    if not short:
-        return
-    lines = [
-        f"{r['model']}: {r['history']['samples']} samples over "
-        f"{describe_wait(r['history']['span_s'])}; about {describe_wait(r['history']['needed_s'])}"
-        " more"
-        for r in short
-    ]
-    raise Unavailable(
-        "tune --write lowers a request only on "
-        f"{describe_wait(MIN_HISTORY_S)} of usage history with a sample at least every "
-        f"{describe_wait(MAX_SAMPLE_GAP_S)}: " + "; ".join(lines) + ". Nothing was written; "
-        "run it again later, or pass --force to write anyway",
-        retry_after=max(r["history"]["needed_s"] for r in short),
-    )
-
-
-def _write(entry: ModelEntry, row: dict[str, Any]) -> str:
-    from modelyard.capacity import edit_resources
-
-    rec = row.get("write")
-    if not rec or (rec["cpu"] is None and rec["memory"] is None):
-        return ""
-    path = entry.dir / "deploy.yaml"
-    before = path.read_text() if path.exists() else ""
-    after = edit_resources(before, rec["cpu"], rec["memory"], path=str(path))
-    if after == before:
-        return ""
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(after)
-    tmp.replace(path)
-    return "".join(
-        difflib.unified_diff(before.splitlines(True), after.splitlines(True), str(path), str(path))
-    )
 
 
 def _replay(paths: list[Path], fmt: TraceFormat, memory_capacity_gib: float, as_json: bool) -> None:
