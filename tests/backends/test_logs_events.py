@@ -195,3 +195,25 @@ def test_the_fake_backend_serves_logs_and_events() -> None:
         model_logs(fake, ws, "m", run_id="nope")  # type: ignore[arg-type]
     with pytest.raises(ConfigError):
         model_logs(fake, ws, "m", run_id="abc", server=True)  # type: ignore[arg-type]
+
+
+def test_follow_prints_what_the_server_appends(workspace_dir: Path) -> None:
+    log = workspace_dir / ".modelyard" / "logs" / "ctr-server.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("first line\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "modelyard", "logs", "ctr", "--server", "--follow", "-w",
+         str(workspace_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("==> server of ctr")
+        assert proc.stdout.readline() == "first line\n"
+        with log.open("a") as out:
+            out.write("appended later\n")
+        assert proc.stdout.readline() == "appended later\n"  # blocks until it is printed
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""

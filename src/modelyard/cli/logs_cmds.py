@@ -70,12 +70,15 @@ def logs(
         return
     _print(found)
     if follow:
-        _follow(found, lambda: read().events)
+        # a run's log has no events; a server's log and the story do
+        watch = run is None and version is None
+        _follow(found, (lambda: read().events) if watch else None)
 
 
 def _print(found: ModelLogs) -> None:
     for log in found.logs:
-        console.print(literal(f"==> {log.source}" + (f" ({log.path})" if log.path else "")))
+        heading = f"==> {log.source}" + (f" ({log.path})" if log.path else "")
+        console.print(literal(heading), soft_wrap=True)
         if log.text:
             console.file.write(log.text if log.text.endswith("\n") else log.text + "\n")
         console.file.flush()
@@ -88,10 +91,10 @@ def _print_events(events: Sequence[DeploymentEvent], empty: str = "no events yet
         console.print(empty)
     for event in events:
         at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event.at))
-        console.print(literal(f"{at}  {event.message}"))
+        console.print(literal(f"{at}  {event.message}"), soft_wrap=True)
 
 
-def _follow(found: ModelLogs, events: Callable[[], Sequence[DeploymentEvent]]) -> None:
+def _follow(found: ModelLogs, events: Callable[[], Sequence[DeploymentEvent]] | None) -> None:
     """Print what is appended to the local log files, and new events, until Ctrl-C."""
     files = {
         log.path: Path(log.path).stat().st_size if Path(log.path).exists() else 0
@@ -111,7 +114,7 @@ def _follow(found: ModelLogs, events: Callable[[], Sequence[DeploymentEvent]]) -
                     files[path] = offset + len(chunk)
                     console.file.write(chunk.decode("utf-8", errors="replace"))
                     console.file.flush()
-            if not found.logs or found.events:
+            if events is not None:
                 current = events()
                 _print_events(current[seen:], empty="")
                 seen = max(seen, len(current))
