@@ -126,3 +126,15 @@ def test_garbage_outcomes_are_exit_2_with_file_column_and_row(
     assert value in message
     assert "unexpected" not in message
     assert not out.exists()
+
+
+def test_no_match_at_all_warns_how_ids_are_made(eval_dir: Path, tmp_path: Path) -> None:
+    # issue 20: a caller who sent only the OIP `id` got zero rows and no word about it
+    outcomes = tmp_path / "outcomes.csv"
+    outcomes.write_text("request_id,outcome,timestamp\nnever-served,1,t\n")
+    done = _build(eval_dir, outcomes, tmp_path / "train.parquet")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["matched_requests"] == 0
+    assert "x-request-id" in report["warning"]
+    assert "OIP body's id" in report["warning"]
