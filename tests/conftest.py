@@ -9,11 +9,14 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from modelyard.config import Workspace, init_workspace, load_workspace
+from registry_bed import RemoteRegistry
+from registry_bed import remote_registry as start_remote_registry
 
 # The files that take longest (tens of seconds each: real trainings, supervisors, Prometheus),
 # run first: the xdist workers take files in collection order, and a long file taken last
@@ -21,6 +24,7 @@ from modelyard.config import Workspace, init_workspace, load_workspace
 # for the suite's wall time, never for a result.
 SLOW_FILES = (
     "console/test_up_down.py",
+    "registry/test_remote_registry.py",
     "workflows/test_training.py",
     "backends/test_rollout_e2e.py",
     "evaluation/test_train_deploy_gate.py",
@@ -113,3 +117,13 @@ def trained_workspace_dir(tmp_path_factory: pytest.TempPathFactory, mlflow_templ
             train(root)
             done.touch()
     return root
+
+
+@pytest.fixture(scope="session")
+def remote_registry(
+    tmp_path_factory: pytest.TempPathFactory, mlflow_template: Path
+) -> Iterator[RemoteRegistry]:
+    """A real MLflow tracking server and a real SeaweedFS S3 endpoint on loopback, for the
+    session: their URLs, the bucket, and a credentials file (see tests/registry_bed.py)."""
+    with start_remote_registry(tmp_path_factory.mktemp("remote-registry"), mlflow_template) as bed:
+        yield bed

@@ -50,7 +50,7 @@ def main(count: int = 500) -> None:
         start = time.perf_counter()
         ws = load_workspace(root, env={})
         loaded = time.perf_counter()
-        rendered = render_workspace(ws)
+        rendered = render_workspace(ws, versions=dict.fromkeys(ws.models, 1))
         objects = all_objects(rendered)
         done = time.perf_counter()
         text = to_documents(objects)

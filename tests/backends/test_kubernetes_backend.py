@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rollout_harness import MODEL, register_base
@@ -45,7 +47,24 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, InMemo
     init_workspace(tmp / "ws")
     ws = load_workspace(tmp / "ws")
     register_base(ws, tmp)
-    return ws, InMemoryCluster()
+    cluster = InMemoryCluster()
+    cluster.apply(_secret(ws.settings.kubernetes.namespace))
+    return ws, cluster
+
+
+def _secret(namespace: str) -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "modelyard-credentials", "namespace": namespace},
+        "data": {"admin-token": "c2VjcmV0", "mlflow-credentials": ""},
+    }
+
+
+def _template_hash(live: dict[str, Any]) -> str:
+    """What Argo hashes into the pod template hash: the whole pod template."""
+    text = json.dumps(live["spec"]["template"], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def test_argo_finishing_the_steps_moves_the_production_alias(
@@ -60,6 +79,8 @@ def test_argo_finishing_the_steps_moves_the_production_alias(
     live = cluster.objects[key]
     args = live["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[args.index("--version") + 1] == str(second)
+    annotations = live["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["modelyard.dev/version"] == str(second)
     live["status"] = {"phase": "Progressing", "currentStepIndex": 1}
     live["status"]["canary"] = {"weights": {"canary": {"weight": 25}}}
     status = backend.status(MODEL)
@@ -107,3 +128,47 @@ def test_the_in_memory_backend_keeps_revisions_like_the_real_ones() -> None:
     assert [r.outcome for r in fake.history("m")] == ["superseded", "rolled_back", "active"]
     fake.samples.append(UsageSample("train:m", 5.0, 1.5, 2**30))
     assert fake.usage("m", since=1.0) == [UsageSample("train:m", 5.0, 1.5, 2**30)]
+
+
+def test_a_new_version_is_a_new_pod_template(workspace_dir: Path, tmp_path: Path) -> None:
+    ws = load_workspace(workspace_dir)
+    register_base(ws, tmp_path)
+    second = register_variant(ws, MODEL, 1, "clone")
+    cluster = InMemoryCluster()
+    cluster.apply(_secret(ws.settings.kubernetes.namespace))
+    backend = backend_for(ws, "kubernetes", cluster=cluster)
+    key = ObjectKey("argoproj.io", "Rollout", ws.settings.kubernetes.namespace, MODEL)
+    backend.deploy(MODEL, 1)
+    first = _template_hash(cluster.objects[key])
+    backend.deploy(MODEL, second)
+    # Argo starts a canary (and its analysis) only for a new template hash
+    assert _template_hash(cluster.objects[key]) != first
+    backend.rollback(MODEL)
+    # the undo pins the stable version again: exactly the template it had
+    assert _template_hash(cluster.objects[key]) == first
+
+
+def test_deploy_without_the_credentials_secret_says_how_to_make_it(
+    workspace_dir: Path, tmp_path: Path
+) -> None:
+    from modelyard.k8s.apply import MissingSecret
+
+    ws = load_workspace(workspace_dir)
+    register_base(ws, tmp_path)
+    cluster = InMemoryCluster()
+    backend = backend_for(ws, "kubernetes", cluster=cluster)
+    with pytest.raises(MissingSecret, match="kubectl -n modelyard create secret generic"):
+        backend.deploy(MODEL, 1)
+    assert not [k for k in cluster.objects if k.kind == "Rollout"]  # nothing half-applied
+    no_token = _secret("modelyard")
+    no_token["data"] = {"mlflow-credentials": ""}
+    cluster.apply(no_token)
+    with pytest.raises(MissingSecret, match="no key admin-token"):
+        backend.deploy(MODEL, 1)
+
+
+def test_dry_run_with_nothing_registered_says_so(workspace_dir: Path) -> None:
+    args = ["deploy", MODEL, "--backend", "kubernetes", "--dry-run", "-w", str(workspace_dir)]
+    shown = CliRunner().invoke(app, args)
+    assert shown.exit_code != 0
+    assert "no version of 'ctr' is registered" in shown.output

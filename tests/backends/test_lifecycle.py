@@ -61,7 +61,8 @@ def lifecycle(
 ) -> Iterator[Lifecycle]:
     workspace = _fresh(tmp_path_factory.mktemp(f"lifecycle-{request.param}"))
     if request.param == "kubernetes":
-        backend = backend_for(workspace, "kubernetes", cluster=InMemoryCluster())
+        cluster = InMemoryCluster().with_credentials(workspace.settings.kubernetes.namespace)
+        backend = backend_for(workspace, "kubernetes", cluster=cluster)
         yield Lifecycle(workspace, backend, lambda: None)
         return
     backend = backend_for(workspace, "local")

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from modelyard.cli.app import app
 from modelyard.errors import ConfigError
 from modelyard.k8s.scheduler import scheduler_configuration
+from registry_bed import POD_REACHABLE_ENV
 
 
 def test_modelyard_profile_bin_packs_with_gpus_counted():
@@ -26,7 +27,17 @@ def test_modelyard_profile_bin_packs_with_gpus_counted():
 
 def test_render_emits_the_profile(workspace_dir):
     result = CliRunner().invoke(
-        app, ["render", "--scheduler-profile", "LeastAllocated", "-w", str(workspace_dir)]
+        app,
+        [
+            "render",
+            "--scheduler-profile",
+            "LeastAllocated",
+            "-w",
+            str(workspace_dir),
+            "--version",
+            "ctr=1",
+        ],
+        env=POD_REACHABLE_ENV,
     )
     assert result.exit_code == 0, result.output
     docs = list(yaml.safe_load_all(result.output))

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 import modelyard.backends
 from modelyard.cli.app import app
 from modelyard.errors import Unavailable
+from registry_bed import POD_REACHABLE_ENV
 
 
 def _boom(*_: object, **__: object) -> None:
@@ -49,6 +50,6 @@ def test_a_missing_kubeconfig_is_a_config_error(
 ) -> None:
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "nowhere"))
     monkeypatch.setenv("HOME", str(tmp_path))
-    result = CliRunner().invoke(app, ["diff", "-w", str(workspace_dir)])
+    result = CliRunner().invoke(app, ["diff", "-w", str(workspace_dir)], env=POD_REACHABLE_ENV)
     assert result.exit_code == 2, result.output
     assert "kubeconfig" in result.output

@@ -107,7 +107,7 @@ def _check(root: Path, relative: str, text: str) -> None:
 def _renders(ws: Any) -> None:
     from modelyard.k8s.render import all_objects, render_workspace
 
-    for obj in all_objects(render_workspace(ws)):
+    for obj in all_objects(render_workspace(ws, versions=dict.fromkeys(ws.models, 1))):
         spec = obj.get("spec", {}) if isinstance(obj, dict) else {}
         for key in ("replicas", "minReplicas", "maxReplicas", "minAvailable"):
             value = spec.get(key)

@@ -113,7 +113,8 @@ def test_the_console_on_the_kubernetes_backend(workspace: Workspace, tmp_path: P
     from modelyard.registry import Registry
 
     register_base(workspace, tmp_path)
-    backend = backend_for(workspace, "kubernetes", cluster=InMemoryCluster())
+    cluster = InMemoryCluster().with_credentials(workspace.settings.kubernetes.namespace)
+    backend = backend_for(workspace, "kubernetes", cluster=cluster)
     backend.deploy("ctr", 1, by="ada")
     data = ConsoleData(workspace, backend, Registry.for_workspace(workspace))
     http = TestClient(build_app(data, "t"))

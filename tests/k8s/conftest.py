@@ -24,7 +24,13 @@ SETTINGS: dict[str, Any] = {
     "backend": "kubernetes",
     "tracking_uri": "http://mlflow.mlops.svc:5000",
     "artifact_store": "s3://zoo-artifacts",
-    "kubernetes": {"namespace": "ml", "image_registry": "registry.example.com/zoo/"},
+    "kubernetes": {
+        "namespace": "ml",
+        "image_registry": "registry.example.com/zoo/",
+        "gateway": "istio-system/public",
+        "gateway_domain": "models.example.com",
+        "caller_namespaces": ["web"],
+    },
     "node_classes": {
         "previous-gen": {"values": ["m4.large", "c4.large"]},
         "spot": {"label": "node.example.com/lifecycle", "values": ["spot"], "taint": "spot"},

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from zoo_versions import pins
 
 from modelyard.config import InvalidConfig, load_workspace
 from modelyard.errors import ConfigError
@@ -39,7 +41,7 @@ def test_config_refuses_at_load(
 ) -> None:
     root = one_model("broken", deploy, **model)
     with pytest.raises(InvalidConfig) as caught:
-        render_workspace(load_workspace(root, env={}))
+        render_workspace(load_workspace(root, env={}), versions=pins(["broken"]))
     assert field in str(caught.value)
     assert "models/broken/" in str(caught.value)
 
@@ -70,7 +72,7 @@ def test_render_refuses_what_kubernetes_cannot_express(
     root = one_model("odd", deploy)
     ws = load_workspace(root, env={})
     with pytest.raises(RenderError) as caught:
-        render_workspace(ws)
+        render_workspace(ws, versions=pins(ws.models))
     message = str(caught.value)
     assert "model 'odd'" in message
     assert str(root / "models" / "odd" / "deploy.yaml") in message
@@ -90,7 +92,7 @@ def test_every_broken_model_is_reported_at_once(
     }
     ws = load_workspace(make_workspace(models), env={})
     with pytest.raises(ConfigError, match="2 models cannot be rendered") as caught:
-        render_workspace(ws)
+        render_workspace(ws, versions=pins(ws.models))
     assert "'one'" in str(caught.value)
     assert "'two'" in str(caught.value)
 
@@ -116,3 +118,25 @@ def test_a_malformed_image_digest_is_refused_at_load(
     assert f"{root / 'runtimes.yaml'}:3" in message
     assert "runtimes.sklearn-cpu.image" in message
     assert "repo@sha256:" in message
+
+
+@pytest.mark.parametrize(
+    ("kubernetes", "hint"),
+    [
+        ({"gateway": "public"}, "NAMESPACE/NAME"),
+        ({"gateway": "istio-system/public"}, "gateway_domain"),
+        ({"mirror_share": 0}, "mirror_share"),
+        ({"mirror_share": 1.5}, "mirror_share"),
+    ],
+)
+def test_cluster_settings_are_checked_at_load(
+    make_workspace: Make, ranker_model: dict[str, Any], kubernetes: dict[str, Any], hint: str
+) -> None:
+    root = make_workspace({"ranker": (ranker_model, {})})
+    settings = yaml.safe_load((root / "modelyard.yaml").read_text(encoding="utf-8"))
+    settings["kubernetes"] = {"namespace": "ml", **kubernetes}
+    (root / "modelyard.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    with pytest.raises(InvalidConfig) as caught:
+        load_workspace(root, env={})
+    assert hint in str(caught.value)
+    assert "modelyard.yaml" in str(caught.value)

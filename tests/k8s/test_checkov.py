@@ -21,8 +21,10 @@ from typing import Any
 import pytest
 import yaml
 from typer.testing import CliRunner
+from zoo_versions import workspace_pin_args
 
 from modelyard.config import init_workspace
+from registry_bed import POD_REACHABLE_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 CHECKOV_VENV = REPO / ".cache" / "checkov"
@@ -88,7 +90,8 @@ def _render(workspace: Path, out: Path) -> None:
     from modelyard.cli import app
 
     args = ["render", "--check", "--out", str(out), "-w", str(workspace)]
-    result = CliRunner().invoke(app, args)
+    args += workspace_pin_args(workspace)
+    result = CliRunner().invoke(app, args, env=POD_REACHABLE_ENV)
     assert result.exit_code == 0, result.output
 
 

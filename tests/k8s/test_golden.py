@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from zoo_versions import pins
 
 from modelyard.config import Workspace
 from modelyard.k8s import render_workspace
@@ -21,7 +22,7 @@ MODELS = ["ranker", "plain", "nightly"]  # nightly: the scheduled pipeline's Cro
 
 @pytest.mark.parametrize("model_id", MODELS)
 def test_render_matches_golden(zoo: Workspace, model_id: str) -> None:
-    (rendered,) = render_workspace(zoo, [model_id])
+    (rendered,) = render_workspace(zoo, [model_id], pins(zoo.models))
     files = model_files(rendered, "ml")
     folder = GOLDEN / model_id
     if os.environ.get("MODELYARD_UPDATE_GOLDEN"):

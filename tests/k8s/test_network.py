@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from zoo_versions import pins
 
 from modelyard.config import Workspace, load_workspace
 from modelyard.k8s import RenderError, all_objects, render_workspace
@@ -27,7 +29,7 @@ DNS = {
 
 
 def _objects(ws: Workspace) -> list[dict[str, Any]]:
-    rendered = render_workspace(ws)
+    rendered = render_workspace(ws, versions=pins(ws.models))
     return [*all_objects(rendered), *(m.job for m in rendered if m.job is not None)]
 
 
@@ -63,9 +65,14 @@ def test_servers_admit_callers_the_mesh_gateway_and_prometheus(zoo: Workspace) -
     policy = _policy(_objects(zoo), "ranker-server")
     assert policy["spec"]["policyTypes"] == ["Ingress"]
     callers, scrapes = policy["spec"]["ingress"]
-    assert callers["ports"] == scrapes["ports"] == [{"protocol": "TCP", "port": 8080}]
-    assert callers["from"][0] == {"podSelector": {}}  # the model's own namespace
-    gateway = callers["from"][1]
+    assert callers["ports"] == [{"protocol": "TCP", "port": 8080}]
+    # Prometheus also scrapes the sidecar: merged metrics (15020) and Envoy's stats (15090)
+    assert scrapes["ports"] == [{"protocol": "TCP", "port": port} for port in (8080, 15020, 15090)]
+    own, web, gateway = callers["from"]
+    assert own == {"podSelector": {}}  # the model's own namespace
+    # kubernetes.caller_namespaces
+    assert web == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "web"}}}
+    # kubernetes.gateway is set: its pods (labels and namespace are settings) are admitted
     assert gateway["namespaceSelector"]["matchLabels"] == {
         "kubernetes.io/metadata.name": "istio-system"
     }
@@ -79,6 +86,31 @@ def test_servers_admit_callers_the_mesh_gateway_and_prometheus(zoo: Workspace) -
     ]
 
 
+def test_cluster_labels_come_from_settings(make_workspace: Any, ranker_model: Any) -> None:
+    root = make_workspace({"ranker": (ranker_model, {})})
+    text = (root / "modelyard.yaml").read_text(encoding="utf-8")
+    settings = yaml.safe_load(text)
+    settings["kubernetes"] = {
+        "namespace": "ml",
+        "ingress_gateway_namespace": "gateways",
+        "ingress_gateway_labels": {"app": "edge"},
+        "prometheus_pod_labels": {"app": "prom"},
+    }
+    (root / "modelyard.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    policy = _policy(_objects(load_workspace(root, env={})), "ranker-server")
+    callers, scrapes = policy["spec"]["ingress"]
+    # no gateway set: nothing from outside the mesh, so nothing can bypass the canary
+    assert callers["from"] == [{"podSelector": {}}]
+    assert scrapes["from"][0]["podSelector"] == {"matchLabels": {"app": "prom"}}
+    settings["kubernetes"] |= {"gateway": "gateways/public", "gateway_domain": "example.com"}
+    (root / "modelyard.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    policy = _policy(_objects(load_workspace(root, env={})), "ranker-server")
+    assert policy["spec"]["ingress"][0]["from"][1] == {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateways"}},
+        "podSelector": {"matchLabels": {"app": "edge"}},
+    }
+
+
 def test_training_reaches_dns_tracking_and_artifacts_only(zoo: Workspace) -> None:
     objects = _objects(zoo)
     policy = _policy(objects, "nightly-training")
@@ -87,7 +119,7 @@ def test_training_reaches_dns_tracking_and_artifacts_only(zoo: Workspace) -> Non
     # zoo: tracking http://mlflow.mlops.svc:5000, artifacts s3://zoo-artifacts
     mlops = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "mlops"}}}
     assert policy["spec"]["egress"] == [DNS, {"to": [mlops]}, {"ports": HTTPS}]
-    job = next(o for o in objects if o["metadata"]["name"] == "nightly-train")
+    job = next(o for o in objects if o["metadata"].get("generateName") == "nightly-train-")
     assert _pod_labels(job)["sidecar.istio.io/inject"] == "false"
 
 
@@ -142,7 +174,7 @@ def test_an_endpoint_without_a_known_port_is_refused(
     root = make_workspace({"ranker": (ranker_model, {})})
     ws = load_workspace(root, env={"MODELYARD_TRACKING_URI": "thrift://meta.example.com/x"})
     with pytest.raises(RenderError) as caught:
-        render_workspace(ws)
+        render_workspace(ws, versions=pins(ws.models))
     message = str(caught.value)
     assert f"{root / 'modelyard.yaml'}: tracking_uri: " in message
     assert "write the port in the URI (thrift://meta.example.com:PORT/...)" in message

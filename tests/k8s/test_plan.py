@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import yaml
+from zoo_versions import cluster_with_secret, pins
 
 from modelyard.config import Workspace, load_workspace
 from modelyard.k8s import InMemoryCluster, ObjectKey, apply_workspace, plan, workspace_plan
@@ -14,8 +15,8 @@ from modelyard.k8s.apply import describe
 
 
 def _applied(ws: Workspace) -> InMemoryCluster:
-    cluster = InMemoryCluster()
-    first = apply_workspace(cluster, ws)
+    cluster = cluster_with_secret()
+    first = apply_workspace(cluster, ws, versions=pins(ws.models))
     assert first.updates == []
     assert first.prunes == []
     return cluster
@@ -33,19 +34,21 @@ def _edit_deploy(root: Path, model_id: str, path: tuple[str, ...], value: object
 
 def test_second_apply_changes_nothing(zoo: Workspace) -> None:
     cluster = _applied(zoo)
-    again = workspace_plan(cluster, zoo)
+    again = workspace_plan(cluster, zoo, versions=pins(zoo.models))
     assert again.empty
-    assert len(again.unchanged) == len(cluster.objects)
+    assert len(again.unchanged) == len(cluster.objects) - 1  # all but the Secret
 
 
 def test_autoscaling_change_updates_only_the_hpa(zoo: Workspace, zoo_dir: Path) -> None:
     cluster = _applied(zoo)
     _edit_deploy(zoo_dir, "ranker", ("autoscaling", "cpu_percent"), 55)
-    changed = workspace_plan(cluster, load_workspace(zoo_dir, env={}))
+    changed = workspace_plan(cluster, load_workspace(zoo_dir, env={}), versions=pins(zoo.models))
     assert [str(c.key) for c in changed.updates] == [
         "HorizontalPodAutoscaler.autoscaling ml/ranker"
     ]
-    assert changed.updates[0].fields == ("spec.metrics[0].resource.target.averageUtilization",)
+    assert changed.updates[0].fields == (
+        "spec.metrics[0].containerResource.target.averageUtilization",
+    )
     assert changed.creates == []
     assert changed.prunes == []
 
@@ -53,18 +56,20 @@ def test_autoscaling_change_updates_only_the_hpa(zoo: Workspace, zoo_dir: Path) 
 def test_resources_change_updates_only_the_workload(zoo: Workspace, zoo_dir: Path) -> None:
     cluster = _applied(zoo)
     _edit_deploy(zoo_dir, "plain", ("resources", "cpu"), "750m")
-    changed = workspace_plan(cluster, load_workspace(zoo_dir, env={}))
+    changed = workspace_plan(cluster, load_workspace(zoo_dir, env={}), versions=pins(zoo.models))
     assert [str(c.key) for c in changed.updates] == ["Deployment.apps ml/plain"]
 
 
 def test_server_setting_change_rolls_the_pods(zoo: Workspace, zoo_dir: Path) -> None:
     cluster = _applied(zoo)
     _edit_deploy(zoo_dir, "ranker", ("batching", "max_batch_size"), 64)
-    changed = workspace_plan(cluster, load_workspace(zoo_dir, env={}))
-    assert sorted(str(c.key) for c in changed.updates) == [
-        "ConfigMap ml/ranker-workspace",
-        "Rollout.argoproj.io ml/ranker",
-    ]
+    changed = workspace_plan(cluster, load_workspace(zoo_dir, env={}), versions=pins(zoo.models))
+    # a new ConfigMap of its own for the new pods; the stable pods keep theirs (their
+    # Rollout template still names it), while the unused training slice goes
+    assert [str(c.key) for c in changed.updates] == ["Rollout.argoproj.io ml/ranker"]
+    created = sorted(c.key.name.rsplit("-", 1)[0] for c in changed.creates)
+    assert created == ["ranker-source", "ranker-workspace"]
+    assert [c.key.name.rsplit("-", 1)[0] for c in changed.prunes] == ["ranker-source"]
 
 
 def test_removing_a_model_prunes_exactly_its_objects(zoo: Workspace, zoo_dir: Path) -> None:
@@ -72,12 +77,12 @@ def test_removing_a_model_prunes_exactly_its_objects(zoo: Workspace, zoo_dir: Pa
     theirs = {k for k, o in cluster.objects.items() if o["metadata"]["name"].startswith("busy")}
     shutil.rmtree(zoo_dir / "models" / "busy")
     smaller = load_workspace(zoo_dir, env={})
-    changed = apply_workspace(cluster, smaller)
+    changed = apply_workspace(cluster, smaller, versions=pins(smaller.models))
     assert {c.key for c in changed.prunes} == theirs
     assert changed.creates == []
     assert changed.updates == []
     assert not any(k.name.startswith("busy") for k in cluster.objects)
-    assert workspace_plan(cluster, smaller).empty
+    assert workspace_plan(cluster, smaller, versions=pins(smaller.models)).empty
 
 
 def test_no_prune_and_dry_run_change_nothing(zoo: Workspace, zoo_dir: Path) -> None:
@@ -85,8 +90,10 @@ def test_no_prune_and_dry_run_change_nothing(zoo: Workspace, zoo_dir: Path) -> N
     before = dict(cluster.objects)
     shutil.rmtree(zoo_dir / "models" / "busy")
     smaller = load_workspace(zoo_dir, env={})
-    assert apply_workspace(cluster, smaller, prune=False).prunes == []
-    dry = apply_workspace(cluster, smaller, dry_run=True)
+    assert (
+        apply_workspace(cluster, smaller, prune=False, versions=pins(smaller.models)).prunes == []
+    )
+    dry = apply_workspace(cluster, smaller, dry_run=True, versions=pins(smaller.models))
     assert dry.prunes
     assert cluster.objects.keys() == before.keys()
 
@@ -133,18 +140,20 @@ def test_server_added_fields_are_not_differences() -> None:
 
 
 def test_describe_lists_changes_and_counts(zoo: Workspace) -> None:
-    lines = describe(workspace_plan(InMemoryCluster(), zoo))
+    lines = describe(workspace_plan(InMemoryCluster(), zoo, versions=pins(zoo.models)))
     assert lines[0].startswith("+ create")
     assert lines[-1].endswith("0 unchanged")
 
 
 def test_pinning_a_new_version_updates_only_the_workload(zoo: Workspace) -> None:
-    cluster = InMemoryCluster()
-    apply_workspace(cluster, zoo, versions={"ranker": 3})
-    changed = workspace_plan(cluster, zoo, versions={"ranker": 4})
+    cluster = cluster_with_secret()
+    apply_workspace(cluster, zoo, versions=pins(zoo.models))
+    changed = workspace_plan(cluster, zoo, versions={**pins(zoo.models), "ranker": 4})
     assert [c.key.kind for c in changed.updates] == ["Rollout"]
     assert changed.updates[0].desired is not None
     container = changed.updates[0].desired["spec"]["template"]["spec"]["containers"][0]
     assert container["args"][-2:] == ["--version", "4"]
+    template = changed.updates[0].desired["spec"]["template"]
+    assert template["metadata"]["annotations"]["modelyard.dev/version"] == "4"
     assert changed.creates == []
     assert changed.prunes == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from zoo_versions import pins
 
 from modelyard.config import Workspace
 from modelyard.k8s import all_objects, render_workspace
@@ -15,7 +16,7 @@ WORKLOADS = ("Rollout", "Deployment", "Job", "CronJob")
 
 
 def _workloads(ws: Workspace) -> list[dict[str, Any]]:
-    rendered = render_workspace(ws)
+    rendered = render_workspace(ws, versions=pins(ws.models))
     objects = [*all_objects(rendered), *(m.job for m in rendered if m.job is not None)]
     return [o for o in objects if o["kind"] in WORKLOADS]
 
@@ -26,8 +27,14 @@ def _pod(obj: dict[str, Any]) -> dict[str, Any]:
     return pod
 
 
+def _name(obj: dict[str, Any]) -> str:
+    """The name, or a Job template's ``generateName`` without its trailing ``-``."""
+    meta = obj["metadata"]
+    return str(meta.get("name") or meta["generateName"].rstrip("-"))
+
+
 def _find(ws: Workspace, kind: str, name: str) -> dict[str, Any]:
-    return next(o for o in _workloads(ws) if o["kind"] == kind and o["metadata"]["name"] == name)
+    return next(o for o in _workloads(ws) if o["kind"] == kind and _name(o) == name)
 
 
 def test_every_container_has_cpu_and_memory_limits(zoo: Workspace) -> None:
@@ -52,10 +59,10 @@ def test_cpu_limits(zoo: Workspace, kind: str, name: str, requests: str, limits:
 
 def test_pull_policy_follows_the_image_reference(zoo: Workspace) -> None:
     policies = {
-        (obj["metadata"]["name"], c["image"].partition("@")[2][:7], c["imagePullPolicy"])
+        (_name(obj), c["image"].partition("@")[2][:7], c["imagePullPolicy"])
         for obj in _workloads(zoo)
         for c in _pod(obj)["containers"]
-        if obj["metadata"]["name"] in ("ranker", "onnx-scorer", "onnx-scorer-train")
+        if _name(obj) in ("ranker", "onnx-scorer", "onnx-scorer-train")
     }
     # A tag can move: ask the registry at every start. A digest cannot: the cached copy is it.
     assert policies == {
@@ -73,7 +80,8 @@ def test_credentials_are_files_never_environment(zoo: Workspace) -> None:
         assert not [e for e in container["env"] if "secretKeyRef" in e.get("valueFrom", {})]
         secrets = {v["name"]: v["secret"] for v in pod["volumes"] if "secret" in v}
         assert {s["secretName"] for s in secrets.values()} == {"modelyard-credentials"}
-        assert all(s["optional"] and s["defaultMode"] == 0o440 for s in secrets.values())
+        # required: a pod without its credentials must not start and fail later
+        assert all("optional" not in s and s["defaultMode"] == 0o440 for s in secrets.values())
         mounts = {m["name"]: m for m in container["volumeMounts"]}
         assert all(mounts[name]["readOnly"] for name in secrets)
         assert mounts["mlflow-credentials"]["mountPath"] == "/tmp/.mlflow"  # ~/.mlflow, HOME=/tmp
@@ -87,7 +95,7 @@ def test_only_tag_images_carry_a_suppression_and_it_says_why(zoo: Workspace) -> 
         skips = {k: v for k, v in annotations.items() if k.startswith("checkov.io/skip")}
         image = _pod(obj)["containers"][0]["image"]
         if "@sha256:" in image:
-            assert skips == {}, obj["metadata"]["name"]
+            assert skips == {}, _name(obj)
             continue
         (value,) = skips.values()
         check, why = value.split("=")  # checkov splits on '=': exactly one

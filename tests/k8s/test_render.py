@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 from typer.testing import CliRunner
+from zoo_versions import pins, workspace_pin_args
 
 from modelyard.config import Workspace
 from modelyard.k8s import Validator, all_objects, render_workspace
@@ -16,12 +17,22 @@ from modelyard.k8s.output import write_tree
 
 
 def _everything(ws: Workspace) -> list[dict[str, Any]]:
-    rendered = render_workspace(ws)
+    rendered = render_workspace(ws, versions=pins(ws.models))
     return [*all_objects(rendered), *(m.job for m in rendered if m.job is not None)]
 
 
+def _name(obj: dict[str, Any]) -> str:
+    meta = obj["metadata"]
+    return str(meta.get("name") or meta["generateName"])
+
+
 def _find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
-    return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
+    """The object ``kind``/``name``; a name ending in ``-`` finds a Job template's
+    ``generateName``, one ending in ``-*`` a hashed name's prefix."""
+    if name.endswith("-*"):
+        prefix = name[:-1]
+        return next(o for o in objects if o["kind"] == kind and _name(o).startswith(prefix))
+    return next(o for o in objects if o["kind"] == kind and _name(o) == name)
 
 
 def _pod(obj: dict[str, Any]) -> dict[str, Any]:
@@ -42,7 +53,7 @@ def test_zoo_validates(zoo: Workspace, validator: Validator) -> None:
 
 
 def test_validator_catches_mistakes(zoo: Workspace, validator: Validator) -> None:
-    objects = all_objects(render_workspace(zoo, ["ranker"]))
+    objects = all_objects(render_workspace(zoo, ["ranker"], pins(zoo.models)))
     rollout = _find(objects, "Rollout", "ranker")
     rollout["spec"]["strategy"]["canary"]["steps"][0]["setWieght"] = 5
     hpa = _find(objects, "HorizontalPodAutoscaler", "ranker")
@@ -52,7 +63,9 @@ def test_validator_catches_mistakes(zoo: Workspace, validator: Validator) -> Non
 
 
 def test_rendering_is_deterministic(zoo: Workspace) -> None:
-    assert render_workspace(zoo) == render_workspace(zoo)
+    assert render_workspace(zoo, versions=pins(zoo.models)) == render_workspace(
+        zoo, versions=pins(zoo.models)
+    )
 
 
 def test_every_object_carries_ownership_labels(zoo: Workspace) -> None:
@@ -64,7 +77,7 @@ def test_every_object_carries_ownership_labels(zoo: Workspace) -> None:
         assert {"app.kubernetes.io/instance", "app.kubernetes.io/component"} <= set(labels)
         assert obj["metadata"]["namespace"] == "ml"
     long_id = "a-very-long-model-identifier-of-42-chars-x"
-    cm = _find(_everything(zoo), "ConfigMap", f"{long_id}-workspace")
+    cm = _find(_everything(zoo), "ConfigMap", f"{long_id}-workspace-*")
     assert cm["metadata"]["labels"]["modelyard.dev/team"] == "Risk-Fraud"
     assert cm["metadata"]["labels"]["modelyard.dev/dri"] == "Zo-O-Brien-zoe_at_example.com"
 
@@ -114,9 +127,10 @@ def test_gpu_model_asks_for_nvidia_gpus(zoo: Workspace) -> None:
     serving = _pod(_find(objects, "Rollout", "vision"))
     assert serving["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert serving["tolerations"][0]["key"] == "nvidia.com/gpu"
-    job = _find(objects, "Job", "vision-train")
+    job = _find(objects, "Job", "vision-train-")
     assert _pod(job)["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "2"
-    assert job["spec"]["activeDeadlineSeconds"] == 6 * 3600
+    # two attempts of the 6 h timeout (a retry for a lost node), plus time to start
+    assert job["spec"]["activeDeadlineSeconds"] == 2 * 6 * 3600 + 15 * 60
 
 
 def test_rollout_off_gives_a_deployment(zoo: Workspace) -> None:
@@ -134,16 +148,19 @@ def test_rollout_off_gives_a_deployment(zoo: Workspace) -> None:
         "name": "plain",
     }
     assert "replicas" not in _find(objects, "Deployment", "plain")["spec"]
+    assert hpa["spec"]["minReplicas"] == 2  # production: one drain never takes it down
 
 
 def test_autoscaling_rules(zoo: Workspace) -> None:
     objects = _everything(zoo)
     metrics = _find(objects, "HorizontalPodAutoscaler", "busy")["spec"]["metrics"]
-    assert [m["type"] for m in metrics] == ["Resource", "Pods"]
-    assert metrics[0]["resource"]["name"] == "memory"
+    # the server container's own use, not the pod's (which adds the Istio sidecar)
+    assert [m["type"] for m in metrics] == ["ContainerResource", "Pods"]
+    assert metrics[0]["containerResource"]["name"] == "memory"
+    assert metrics[0]["containerResource"]["container"] == "server"
     assert metrics[1]["pods"]["metric"]["name"] == "modelyard_requests_per_second"
     assert metrics[1]["pods"]["target"]["averageValue"] == "12500m"
-    steady = [o for o in objects if o["metadata"]["name"] == "steady"]
+    steady = [o for o in objects if _name(o) == "steady"]
     assert "HorizontalPodAutoscaler" not in {o["kind"] for o in steady}
     assert _find(objects, "Rollout", "steady")["spec"]["replicas"] == 2
 
@@ -152,10 +169,12 @@ def test_canary_steps_shadow_and_analysis(zoo: Workspace) -> None:
     objects = _everything(zoo)
     canary = _find(objects, "Rollout", "ranker")["spec"]["strategy"]["canary"]
     steps = canary["steps"]
+    # the canary gets the mirrored share of the traffic and the same share of the pods
+    assert steps[0] == {"setCanaryScale": {"weight": 20}}
     assert steps[1] == {
         "setMirrorRoute": {
             "name": "mirror",
-            "percentage": 100,
+            "percentage": 20,
             "match": [{"path": {"prefix": "/"}}],
         }
     }
@@ -164,9 +183,16 @@ def test_canary_steps_shadow_and_analysis(zoo: Workspace) -> None:
     assert [s["setWeight"] for s in steps if "setWeight" in s] == [5, 25, 50, 100]
     assert canary["trafficRouting"]["managedRoutes"] == [{"name": "mirror"}]
     steady = _find(objects, "Rollout", "steady")["spec"]["strategy"]["canary"]
+    gate = {
+        "analysis": {
+            "templates": [{"templateName": "steady-gate"}],
+            "args": steady["analysis"]["args"],
+        }
+    }
     assert steady["steps"] == [
         {"setWeight": 10},
         {"pause": {"duration": "120s"}},
+        gate,
         {"setWeight": 100},
     ]
     assert "managedRoutes" not in steady["trafficRouting"]
@@ -204,7 +230,7 @@ def test_training_job_cronjob_and_images(zoo: Workspace) -> None:
     }
     # development: trained, not served
     assert nightly == {"ConfigMap", "CronJob", "Job", "NetworkPolicy"}
-    job = _find(objects, "Job", "ranker-train")
+    job = _find(objects, "Job", "ranker-train-")
     args = _pod(job)["containers"][0]["args"]
     assert args[:4] == ["modelyard", "train", "ranker", "--backend"]
     assert "--in-cluster" in args
@@ -220,7 +246,7 @@ def test_training_job_cronjob_and_images(zoo: Workspace) -> None:
 
 
 def test_write_tree_is_kustomize_friendly(zoo: Workspace, tmp_path: Path) -> None:
-    rendered = render_workspace(zoo)
+    rendered = render_workspace(zoo, versions=pins(zoo.models))
     out = tmp_path / "out"
     write_tree(rendered, out, "ml")
     first = {p: p.read_bytes() for p in out.rglob("*.yaml")}
@@ -236,15 +262,21 @@ def test_write_tree_is_kustomize_friendly(zoo: Workspace, tmp_path: Path) -> Non
 def test_cli_render_check(zoo_dir: Path, tmp_path: Path) -> None:
     from modelyard.cli import app
 
+    pinned = workspace_pin_args(zoo_dir)
     result = CliRunner().invoke(
-        app, ["render", "--check", "--out", str(tmp_path / "o"), "-w", str(zoo_dir)]
+        app, ["render", "--check", "--out", str(tmp_path / "o"), "-w", str(zoo_dir), *pinned]
     )
     assert result.exit_code == 0, result.output
     assert "validated" in result.output
-    result = CliRunner().invoke(app, ["render", "ranker", "-w", str(zoo_dir)])
+    result = CliRunner().invoke(
+        app, ["render", "ranker", "-w", str(zoo_dir), "--version", "ranker=3"]
+    )
     assert result.exit_code == 0
     docs = [d for d in yaml.safe_load_all(result.output) if d]
-    assert {d["metadata"]["labels"]["modelyard.dev/model"] for d in docs} == {"ranker"}
+    assert {d["metadata"]["labels"].get("modelyard.dev/model") for d in docs} == {"ranker", None}
+    assert {d["kind"] for d in docs if "modelyard.dev/model" not in d["metadata"]["labels"]} == {
+        "ServiceAccount"
+    }
 
 
 @pytest.mark.parametrize("model_id", ["nope"])
@@ -252,4 +284,4 @@ def test_render_unknown_model_is_not_found(zoo: Workspace, model_id: str) -> Non
     from modelyard.errors import NotFound
 
     with pytest.raises(NotFound, match="nope"):
-        render_workspace(zoo, [model_id])
+        render_workspace(zoo, [model_id], pins(zoo.models))

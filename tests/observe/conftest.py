@@ -58,8 +58,11 @@ def ctr(observe_ws: Workspace) -> ModelEntry:
 @pytest.fixture(scope="session")
 def rendered(observe_ws: Workspace, ctr: ModelEntry) -> dict[str, dict[str, Any]]:
     """The rendered objects of ctr, by kind."""
-    manifests = render_model(RenderContext.of(observe_ws), ctr)
-    return {obj["kind"]: obj for obj in manifests.objects}
+    manifests = render_model(RenderContext.of(observe_ws, {"ctr": 1}), ctr)
+    by_kind: dict[str, dict[str, Any]] = {}
+    for obj in manifests.objects:  # the first of a kind: the background AnalysisTemplate
+        by_kind.setdefault(obj["kind"], obj)
+    return by_kind
 
 
 def _traffic(stop: threading.Event, stable: Running, canary: Running) -> None:

@@ -23,6 +23,7 @@ from modelyard.config import Workspace
 from modelyard.observe import names
 from modelyard.observe.dashboards import build, dashboards, tidy
 from modelyard.observe.panels import workspace_dashboards
+from registry_bed import POD_REACHABLE_ENV
 
 STANDARD = {
     "container_cpu_usage_seconds_total",
@@ -177,7 +178,8 @@ def test_render_writes_configmaps_for_the_grafana_sidecar(
     observe_ws: Workspace, tmp_path: Path
 ) -> None:
     out = tmp_path / "manifests"
-    done = runner.invoke(app, ["render", "--check", "--out", str(out), "-w", str(observe_ws.root)])
+    args = ["render", "--check", "--out", str(out), "-w", str(observe_ws.root)]
+    done = runner.invoke(app, [*args, "--version", "ctr=1"], env=POD_REACHABLE_ENV)
     assert done.exit_code == 0, done.output
     top = yaml.safe_load((out / "kustomization.yaml").read_text())
     assert "grafana-dashboards" in top["resources"]

@@ -39,6 +39,7 @@ def _register() -> None:
         "observe_cmds",
         "eval_cmds",
         "console_cmds",
+        "notebook_cmds",
         "logs_cmds",
     ):
         try:

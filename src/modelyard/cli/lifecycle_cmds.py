@@ -103,7 +103,7 @@ def train(
 
         console.print(Text("│ ", style="dim") + Text(line), highlight=False)
 
-    ws = load_workspace(workspace)
+    ws = load_workspace(workspace, backend=None if in_cluster else backend)
     chosen = backend_for(ws, "local" if in_cluster else backend)
     if chosen.name == "kubernetes":
         chosen.train(model_id, param or [], on_line=show)

@@ -57,7 +57,7 @@ def _backend(workspace: Path, name: str | None) -> Backend:
     from modelyard.backends import backend_for
     from modelyard.config import load_workspace
 
-    return backend_for(load_workspace(workspace), name)
+    return backend_for(load_workspace(workspace, backend=name), name)
 
 
 def _deploy_row(result: DeployResult) -> dict[str, Any]:

@@ -68,12 +68,20 @@ def init(
     )
 
 
-def validate(workspace: WorkspaceOpt = Path(), as_json: JsonOpt = False) -> None:
-    """Check every file of the workspace; report each problem as file:line: field: message."""
-    from modelyard.config import InvalidConfig, load_workspace
+def validate(
+    workspace: WorkspaceOpt = Path(), as_json: JsonOpt = False, backend: BackendOpt = None
+) -> None:
+    """Check every file of the workspace; report each problem as file:line: field: message.
 
+    For the kubernetes backend, the tracking URI and artifact store must be reachable from pods.
+    """
+    from modelyard.config import InvalidConfig, load_workspace
+    from modelyard.errors import ConfigError
+
+    if backend not in (None, "local", "kubernetes"):
+        raise ConfigError(f"--backend {backend!r}: write local or kubernetes")
     try:
-        ws = load_workspace(workspace)
+        ws = load_workspace(workspace, backend=backend)
     except InvalidConfig as exc:
         if as_json:
             issues = [

@@ -73,6 +73,44 @@ class KubernetesSettings(Strict):
     """Service account of training jobs and model servers."""
     prometheus_url: str = "http://prometheus-operated.monitoring.svc:9090"
     """Prometheus that Argo Rollouts' analysis queries (kube-prometheus-stack's default)."""
+    # -- what the cluster provides (docs/kubernetes.md, "Cluster prerequisites")
+    gateway: str | None = None
+    """Istio ``Gateway`` (``namespace/name``) that admits traffic from outside the mesh; the
+    model's VirtualService binds to it and to ``mesh``, so ingress traffic follows the canary
+    weights too. Unset: in-mesh callers only, and the ingress gateway is not admitted."""
+    gateway_domain: str | None = None
+    """With ``gateway``: each model is reached from outside at ``<model>.<gateway_domain>``."""
+    ingress_gateway_namespace: str = "istio-system"
+    """Namespace of the ingress gateway's pods (Istio's Helm default)."""
+    ingress_gateway_labels: dict[str, str] = {"istio": "ingressgateway"}
+    """Labels of the ingress gateway's pods (``istio/gateway`` chart named
+    ``istio-ingressgateway``); the server NetworkPolicy admits these pods."""
+    caller_namespaces: list[str] = []
+    """Namespaces besides the model's own whose pods may call the model servers."""
+    prometheus_pod_labels: dict[str, str] = {"app.kubernetes.io/name": "prometheus"}
+    """Labels of the Prometheus pods (the Prometheus Operator's); admitted to scrape."""
+    monitor_labels: dict[str, str] = {"release": "kube-prometheus-stack"}
+    """Labels put on ServiceMonitors and PrometheusRules so that the Prometheus selects them
+    (kube-prometheus-stack selects its Helm release's label by default)."""
+    mirror_share: float = Field(0.2, gt=0, le=1)
+    """Share of traffic mirrored to the canary in the shadow phase; the canary gets the same
+    share of the replicas, so each canary pod carries no more than a stable one."""
+
+    @model_validator(mode="after")
+    def _gateway_pair(self) -> KubernetesSettings:
+        if self.gateway is not None:
+            namespace, _, name = self.gateway.partition("/")
+            if not namespace or not name or "/" in name:
+                raise ValueError(
+                    f"gateway {self.gateway!r}: write it as NAMESPACE/NAME, "
+                    "e.g. istio-system/public-gateway"
+                )
+            if not self.gateway_domain:
+                raise ValueError(
+                    "gateway is set but gateway_domain is not: name the domain the gateway "
+                    "serves (models are reached at <model>.<gateway_domain>)"
+                )
+        return self
 
 
 class Prices(Strict):
@@ -100,6 +138,23 @@ class NodeClass(Strict):
     """Taint key such nodes carry, if any, so that avoiding pods need no toleration."""
 
 
+class S3Settings(Strict):
+    endpoint_url: str | None = None
+    """S3 endpoint of a store that is not AWS (MinIO, SeaweedFS, Ceph), e.g.
+    ``http://minio.storage.svc:9000``; AWS's own endpoint when unset. MLflow and boto3 get it
+    as ``MLFLOW_S3_ENDPOINT_URL`` (pods too)."""
+    region: str | None = None
+    """Region of the bucket (``AWS_DEFAULT_REGION``); boto3's default when unset."""
+
+
+class CredentialFiles(Strict):
+    aws: str | None = None
+    """Path of a boto3 shared-credentials file (``[default]`` profile) for ``s3://``, relative
+    to the workspace: a *path*, never the keys. ``AWS_SHARED_CREDENTIALS_FILE`` wins when set
+    (pods set it to the mounted Secret). MLflow's own credentials are read from
+    ``~/.mlflow/credentials`` (``[mlflow]`` username and password)."""
+
+
 class WorkspaceSettings(Strict):
     name: str | None = None
     """Workspace name; the folder name when unset."""
@@ -109,6 +164,10 @@ class WorkspaceSettings(Strict):
     """MLflow tracking and registry URI; ``sqlite:///.modelyard/mlflow.db`` when unset."""
     artifact_store: str | None = None
     """Where artifacts go (a path or ``s3://``); ``.modelyard/artifacts`` when unset."""
+    s3: S3Settings = S3Settings()
+    """The S3 endpoint of ``s3://`` artifact stores (for stores that are not AWS)."""
+    credentials: CredentialFiles = CredentialFiles()
+    """Files that hold credentials (paths only; modelyard.yaml never holds a secret)."""
     kubernetes: KubernetesSettings = KubernetesSettings()
     """Settings of the Kubernetes backend."""
     prices: Prices = Prices()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelyard.config.issues import ConfigIssue, InvalidConfig, capped, validate_doc
+from modelyard.config.reach import pod_reach_issues
 from modelyard.config.schema import (
     DeploySpec,
     ModelSpec,
@@ -84,9 +85,15 @@ class Workspace:
         store = self.settings.artifact_store
         if store is None:
             return str(self.state_dir / "artifacts")
-        if "://" in store or Path(store).is_absolute():
-            return store
+        if "://" in store or store.startswith("mlflow-artifacts:") or Path(store).is_absolute():
+            return store  # a URI (mlflow-artifacts:/ goes through the tracking server)
         return str(self.root / store)
+
+    @property
+    def aws_credentials_file(self) -> Path | None:
+        """``credentials.aws``: the boto3 credentials file (relative to the workspace)."""
+        named = self.settings.credentials.aws
+        return None if named is None else self.root / Path(named).expanduser()
 
     def model(self, model_id: str) -> ModelEntry:
         """The model named ``model_id``, or :class:`NotFound` listing the ones that exist."""
@@ -130,16 +137,24 @@ def find_root(start: Path) -> Path:
     )
 
 
-def load_workspace(path: Path | str = ".", env: Mapping[str, str] | None = None) -> Workspace:
+def load_workspace(
+    path: Path | str = ".",
+    env: Mapping[str, str] | None = None,
+    *,
+    backend: str | None = None,
+) -> Workspace:
     """Load and validate the workspace at or above ``path``.
 
-    Raises :class:`InvalidConfig` listing every problem in every file.
+    ``backend`` is the backend the caller will use (``--backend``, or ``kubernetes`` for
+    ``render``/``apply``); modelyard.yaml's when None. For kubernetes, the tracking URI and the
+    artifact store must be ones a pod can reach. Raises :class:`InvalidConfig` listing every
+    problem in every file.
     """
     root = find_root(Path(path))
     env = os.environ if env is None else env
     issues: list[ConfigIssue] = []
 
-    settings = _load_settings(root, env, issues)
+    settings = _load_settings(root, env, issues, backend)
     runtimes = _load_runtimes(root, issues)
     models = _load_models(root, issues)
     if settings is not None:
@@ -156,7 +171,7 @@ def load_workspace(path: Path | str = ".", env: Mapping[str, str] | None = None)
 
 
 def _load_settings(
-    root: Path, env: Mapping[str, str], issues: list[ConfigIssue]
+    root: Path, env: Mapping[str, str], issues: list[ConfigIssue], backend: str | None
 ) -> WorkspaceSettings | None:
     doc = _read(root / WORKSPACE_FILE, issues)
     if doc is None:
@@ -169,6 +184,8 @@ def _load_settings(
         doc = YamlDoc(doc.path, data, doc.lines)
     settings, found = validate_doc(doc, WorkspaceSettings)
     issues.extend(found)
+    if settings is not None and (backend or settings.backend) == "kubernetes":
+        issues.extend(pod_reach_issues(doc, settings, env))
     return settings
 
 

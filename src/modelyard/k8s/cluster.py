@@ -32,6 +32,7 @@ class Kind:
 
 
 MANAGED_KINDS: tuple[Kind, ...] = (
+    Kind("v1", "ServiceAccount", "serviceaccounts"),
     Kind("v1", "ConfigMap", "configmaps"),
     Kind("v1", "Service", "services"),
     Kind("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies"),
@@ -51,6 +52,22 @@ MANAGED_KINDS: tuple[Kind, ...] = (
 Jobs are absent on purpose: training runs are created by ``run_training_job`` (and by
 CronJobs) and outlive the specs; their TTL removes them.
 """
+
+
+SECRET = Kind("v1", "Secret", "secrets")
+REPLICA_SET = Kind("apps/v1", "ReplicaSet", "replicasets")
+JOB = Kind("batch/v1", "Job", "jobs")
+READ_KINDS: tuple[Kind, ...] = (SECRET, REPLICA_SET, JOB)
+"""Kinds modelyard reads but never applies or prunes: the credentials secret (that it
+exists), and the ReplicaSets and Jobs whose pods still mount a ConfigMap (prune spares it)."""
+
+
+def readable_kind(key: ObjectKey) -> Kind:
+    """The kind of ``key`` among those modelyard manages or reads."""
+    for kind in (*MANAGED_KINDS, *READ_KINDS):
+        if kind.kind == key.kind and kind.group == key.group:
+            return kind
+    raise NotFound(f"{key}: modelyard does not read kind {key.kind}")
 
 
 def kind_of(key: ObjectKey) -> Kind:
@@ -141,6 +158,20 @@ class InMemoryCluster:
     event_objects: list[dict[str, Any]] = field(default_factory=list)
     """Core v1 Event objects that :meth:`event_list` serves."""
     _uids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def with_credentials(self, namespace: str) -> InMemoryCluster:
+        """This cluster with the credentials Secret in ``namespace`` (what an operator
+        creates once per namespace, and what ``apply`` checks for); returns self."""
+        from modelyard.k8s.security import (
+            ADMIN_TOKEN_KEY,
+            CREDENTIALS_SECRET,
+            MLFLOW_CREDENTIALS_KEY,
+        )
+
+        data = {ADMIN_TOKEN_KEY: "dGVzdC10b2tlbg==", MLFLOW_CREDENTIALS_KEY: ""}
+        meta = {"name": CREDENTIALS_SECRET, "namespace": namespace}
+        self.apply({"apiVersion": "v1", "kind": "Secret", "metadata": meta, "data": data})
+        return self
 
     def list_owned(
         self, kinds: Sequence[Kind], namespace: str, selector: Mapping[str, str]

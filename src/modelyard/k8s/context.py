@@ -49,7 +49,7 @@ class RenderContext:
     settings: WorkspaceSettings = field(default_factory=WorkspaceSettings)
     prometheus_url: str = DEFAULT_PROMETHEUS_URL
     versions: Mapping[str, int] = field(default_factory=dict)
-    """Registry version each model's pods serve; the newest at pod start when absent."""
+    """Registry version each served model's pods serve; rendering one without it is an error."""
 
     @classmethod
     def of(cls, ws: Workspace, versions: Mapping[str, int] | None = None) -> RenderContext:
@@ -70,6 +70,25 @@ class RenderContext:
         """The runtime's image, else ``<image_registry>/<runtime>:<python>``."""
         name = entry.spec.runtime
         return image_for(name, self.runtimes[name], self.image_registry)
+
+    def version(self, entry: ModelEntry) -> int:
+        """The registry version ``entry``'s server pods serve: always pinned.
+
+        An unpinned pod would serve whatever is newest when it starts, so a new version would
+        change no pod template (no canary, no analysis) and reach stable pods as they restart.
+        """
+        pinned = self.versions.get(entry.id)
+        if pinned is None:
+            raise RenderError(
+                entry.id,
+                str(entry.dir / "model.yaml"),
+                "state",
+                f"no registry version to pin: a {entry.spec.state} model's pods serve one "
+                f"version, named in their template. Pass --version {entry.id}=N, or mark a "
+                f"version production (`modelyard deploy {entry.id} N` moves the registry's alias); "
+                "render reads the production alias when the registry is reachable",
+            )
+        return pinned
 
     def owner_selector(self) -> dict[str, str]:
         """Labels that mark an object as rendered by this workspace: what prune looks for."""

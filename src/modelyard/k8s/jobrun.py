@@ -7,15 +7,16 @@ The cluster calls go through :class:`JobCluster`, a small protocol that
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from modelyard.config import Workspace
-from modelyard.k8s.bundle import workspace_configmap
+from modelyard.k8s.bundle import source_configmap
 from modelyard.k8s.context import RenderContext
-from modelyard.k8s.render import read_script
+from modelyard.k8s.render import read_folder
 from modelyard.k8s.training import job
 
 POLL_S = 2.0
@@ -35,20 +36,25 @@ class JobCluster(Protocol):
     def events(self, namespace: str, name: str) -> list[str]: ...
 
 
-def run_name(model_id: str, now: datetime | None = None) -> str:
-    """``<id>-train-<UTC timestamp>``: at most 63 characters for a 42-character id."""
+def run_name(model_id: str, now: datetime | None = None, token: str | None = None) -> str:
+    """``<id>-train-<UTC timestamp>-<4 random hex>``, unique even for two runs in one second;
+    ``-train`` is left out where a long id would pass the 63 characters of a name."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S")
-    return f"{model_id}-train-{stamp}"
+    suffix = f"{stamp}-{token or secrets.token_hex(2)}"
+    name = f"{model_id}-train-{suffix}"
+    return name if len(name) <= 63 else f"{model_id}-{suffix}"
 
 
 def training_job(
     ws: Workspace, model_id: str, params: Mapping[str, str], name: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The ConfigMap and the Job of one run; ``params`` become ``--param k=v`` arguments."""
+    """The ConfigMap (the model's folder) and the Job of one run; ``params`` become
+    ``--param k=v`` arguments."""
     ctx = RenderContext.of(ws)
     entry = ws.model(model_id)
-    configmap = workspace_configmap(ctx, entry, read_script(entry))
-    manifest = job(ctx, entry, name)
+    folder = read_folder(entry)
+    configmap = source_configmap(ctx, entry, folder)
+    manifest = job(ctx, entry, folder, name)
     container = manifest["spec"]["template"]["spec"]["containers"][0]
     for key, value in sorted(params.items()):
         container["args"] += ["--param", f"{key}={value}"]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from modelyard.errors import ConfigError, Conflict, ModelyardError, NotFound, Unavailable
-from modelyard.k8s.cluster import MANAGED_KINDS, Kind
+from modelyard.k8s.cluster import MANAGED_KINDS, Kind, readable_kind
 from modelyard.k8s.context import FIELD_MANAGER
 from modelyard.k8s.plan import ObjectKey
 from modelyard.k8s.validate import CRD_GROUPS
@@ -134,7 +134,7 @@ class KubeCluster:
             )
 
     def get(self, key: ObjectKey) -> dict[str, Any] | None:
-        kind = next(k for k in MANAGED_KINDS if k.kind == key.kind and k.group == key.group)
+        kind = readable_kind(key)
         res = self._resource(kind.api_version, kind.kind)
         try:
             found = _translate(

@@ -25,7 +25,7 @@ def service_monitor(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "ServiceMonitor",
-        "metadata": metadata(ctx, entry, entry.id, "monitoring"),
+        "metadata": _selected(ctx, metadata(ctx, entry, entry.id, "monitoring")),
         "spec": {
             "selector": {"matchLabels": {k: selector[k] for k in keep}},
             "namespaceSelector": {"matchNames": [ctx.namespace]},
@@ -34,6 +34,14 @@ def service_monitor(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
             "endpoints": [{"port": "http", "path": "/metrics", "interval": SCRAPE_INTERVAL}],
         },
     }
+
+
+def _selected(ctx: RenderContext, meta: dict[str, Any]) -> dict[str, Any]:
+    """``meta`` with ``kubernetes.monitor_labels``: a Prometheus only loads the
+    ServiceMonitors and rules its selectors match (kube-prometheus-stack: its release)."""
+    labels: dict[str, str] = meta["labels"]
+    labels.update(ctx.settings.kubernetes.monitor_labels)
+    return meta
 
 
 def _pod_regex(entry: ModelEntry) -> str:
@@ -100,6 +108,6 @@ def prometheus_rule(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
-        "metadata": metadata(ctx, entry, entry.id, "monitoring"),
+        "metadata": _selected(ctx, metadata(ctx, entry, entry.id, "monitoring")),
         "spec": {"groups": [{"name": f"modelyard.{entry.id}", "rules": alert_rules(ctx, entry)}]},
     }

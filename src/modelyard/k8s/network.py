@@ -1,9 +1,10 @@
 """A ``NetworkPolicy`` per pod role of a model, admitting only the traffic that role needs.
 
 - ``<id>-server`` (served models): ingress on the server port from pods of the same namespace
-  (callers and their sidecars), from the Istio ingress gateway, and from Prometheus, which
-  scrapes ``/metrics`` on the same port. Egress stays open: a server loads its model from
-  the registry and its Istio sidecar talks to istiod.
+  and of ``kubernetes.caller_namespaces``, from the Istio ingress gateway (its labels are
+  settings) when ``kubernetes.gateway`` is set, and from Prometheus, which scrapes ``/metrics``
+  on the same port and the sidecar's metrics on 15020/15090. Egress stays open: a server
+  loads its model from the registry and its Istio sidecar talks to istiod.
 - ``<id>-training`` (every model that trains): no ingress at all; egress to DNS, the tracking
   server and the artifact store that ``modelyard.yaml`` names, and nothing else. Training
   pods run outside the mesh (``sidecar.istio.io/inject: "false"``), since a sidecar would
@@ -30,13 +31,8 @@ DNS_PEER = {
     "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
 }
 """The cluster DNS (CoreDNS and kube-dns both carry ``k8s-app: kube-dns``)."""
-INGRESS_GATEWAY_PEER = {
-    "namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: "istio-system"}},
-    "podSelector": {"matchLabels": {"istio": "ingressgateway"}},
-}
-"""Istio's default ingress gateway, through which traffic from outside the mesh arrives."""
-PROMETHEUS_POD = {"app.kubernetes.io/name": "prometheus"}
-"""Label of the Prometheus pods the Prometheus Operator runs."""
+ISTIO_METRICS_PORTS = (15020, 15090)
+"""The sidecar's merged-metrics (15020) and Envoy stats (15090) ports Prometheus scrapes."""
 DEFAULT_MONITORING_NAMESPACE = "monitoring"
 OBJECT_STORE_SCHEMES = frozenset({"s3", "gs", "wasbs", "abfss"})
 """Artifact stores reached over HTTPS at addresses not known in advance."""
@@ -47,11 +43,32 @@ HTTPS = [{"protocol": "TCP", "port": 443}]
 
 
 def server_policy(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
-    """Ingress to the server pods: same-namespace callers, the mesh gateway, Prometheus."""
+    """Ingress to the server pods: callers of the same namespace and of
+    ``kubernetes.caller_namespaces``, the ingress gateway when ``kubernetes.gateway`` routes
+    outside traffic here, and Prometheus (the server's port and the sidecar's metrics ports).
+    """
+    k8s = ctx.settings.kubernetes
     prometheus = {
         "namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: monitoring_namespace(ctx)}},
-        "podSelector": {"matchLabels": dict(PROMETHEUS_POD)},
+        "podSelector": {"matchLabels": dict(k8s.prometheus_pod_labels)},
     }
+    callers: list[dict[str, Any]] = [{"podSelector": {}}]
+    callers += [
+        {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: namespace}}}
+        for namespace in k8s.caller_namespaces
+    ]
+    if k8s.gateway is not None:
+        callers.append(
+            {
+                "namespaceSelector": {
+                    "matchLabels": {NAMESPACE_LABEL: k8s.ingress_gateway_namespace}
+                },
+                "podSelector": {"matchLabels": dict(k8s.ingress_gateway_labels)},
+            }
+        )
+    scrape_ports = _server_port() + [
+        {"protocol": "TCP", "port": port} for port in ISTIO_METRICS_PORTS
+    ]
     return _policy(
         ctx,
         entry,
@@ -59,8 +76,8 @@ def server_policy(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
         {
             "policyTypes": ["Ingress"],
             "ingress": [
-                {"from": [{"podSelector": {}}, INGRESS_GATEWAY_PEER], "ports": _server_port()},
-                {"from": [prometheus], "ports": _server_port()},
+                {"from": callers, "ports": _server_port()},
+                {"from": [prometheus], "ports": scrape_ports},
             ],
         },
     )

@@ -8,12 +8,14 @@ so a class's taint needs no toleration at all.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from modelyard.config import ModelEntry, cpu_millis, memory_bytes
-from modelyard.k8s.bundle import MOUNT_PATH, workspace_volume
+from modelyard.k8s.bundle import MOUNT_PATH
 from modelyard.k8s.context import HTTP_PORT, RenderContext, RenderError, selector_labels
 from modelyard.k8s.security import (
+    ADMIN_TOKEN_FILE,
     container_security,
     credential_env,
     credential_mounts,
@@ -24,6 +26,10 @@ from modelyard.k8s.security import (
 GPU_RESOURCE = "nvidia.com/gpu"
 PRESTOP_DRAIN_S = 10
 """Seconds a stopping server keeps serving while endpoints and Istio forget it."""
+PROBE_TIMEOUT_S = 5
+"""A busy one-CPU server may answer a probe late; the 1 s default would restart it under load."""
+ADMIN_TOKEN_FILE_ENV = "MODELYARD_ADMIN_TOKEN_FILE"  # noqa: S105 - a variable's name
+"""The server reads its admin token from the file this names: every replica the same one."""
 CPU_BURST = 2
 """CPU limit as a multiple of the request when ``limits.cpu`` is unset."""
 STATE_DIR = "/tmp/modelyard"  # noqa: S108 - an emptyDir, private to the pod
@@ -103,12 +109,13 @@ def training_resources(entry: ModelEntry) -> dict[str, Any]:
 
 
 def env(ctx: RenderContext, entry: ModelEntry) -> list[dict[str, Any]]:
+    """Variables of every modelyard container: where state, HOME and credentials are."""
     return [
         {"name": "MODELYARD_MODEL", "value": entry.id},
         {"name": "MODELYARD_STATE_DIR", "value": STATE_DIR},
         {"name": "HOME", "value": "/tmp"},  # noqa: S108 - an emptyDir
         {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-        *credential_env(),
+        *credential_env(ctx.settings.s3.endpoint_url),
     ]
 
 
@@ -120,16 +127,21 @@ def _mounts() -> list[dict[str, Any]]:
     ]
 
 
-def volumes(ctx: RenderContext, entry: ModelEntry) -> list[dict[str, Any]]:
+def volumes(workspace: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pod's volumes: the ``workspace`` slice given, a writable /tmp, the credentials."""
     return [
-        workspace_volume(ctx, entry),
+        workspace,
         {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
         *credential_volumes(),
     ]
 
 
 def server_container(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
-    probe = {"httpGet": {"path": "/v2/health/live", "port": "http"}, "periodSeconds": 5}
+    probe = {
+        "httpGet": {"path": "/v2/health/live", "port": "http"},
+        "periodSeconds": 5,
+        "timeoutSeconds": PROBE_TIMEOUT_S,
+    }
     return {
         "name": "server",
         "image": ctx.image(entry),
@@ -138,20 +150,21 @@ def server_container(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
             *("modelyard", "serve", entry.id, "-w", MOUNT_PATH),
             *("--host", "0.0.0.0", "--port", str(HTTP_PORT)),  # noqa: S104 - inside the pod
             # A pinned version changes the pod template, which is what starts a rollout.
-            *(("--version", str(ctx.versions[entry.id])) if entry.id in ctx.versions else ()),
+            *("--version", str(ctx.version(entry))),
         ],
         "ports": [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}],
-        "env": env(ctx, entry),
+        "env": [*env(ctx, entry), {"name": ADMIN_TOKEN_FILE_ENV, "value": ADMIN_TOKEN_FILE}],
         "resources": server_resources(entry),
         # Ready only once the model is loaded and warm-up requests have run.
         "readinessProbe": {
             "httpGet": {"path": "/v2/health/ready", "port": "http"},
             "periodSeconds": 5,
+            "timeoutSeconds": PROBE_TIMEOUT_S,
             "failureThreshold": 3,
         },
-        "livenessProbe": {**probe, "failureThreshold": 6},
+        "livenessProbe": {**copy.deepcopy(probe), "failureThreshold": 6},
         # Loading a large model may take minutes; liveness starts counting after it.
-        "startupProbe": {**probe, "failureThreshold": 120},
+        "startupProbe": {**copy.deepcopy(probe), "failureThreshold": 120},
         "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_DRAIN_S}}},
         "securityContext": container_security(),
         "volumeMounts": _mounts(),
@@ -210,7 +223,7 @@ def topology_spread(entry: ModelEntry) -> list[dict[str, Any]]:
             "maxSkew": 1,
             "topologyKey": key,
             "whenUnsatisfiable": "ScheduleAnyway",
-            "labelSelector": selector,
+            "labelSelector": copy.deepcopy(selector),
         }
         for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
     ]

@@ -1,20 +1,22 @@
 """Specs to manifests: every object one model needs, as plain dicts, in a fixed order.
 
-:func:`render_model` is pure (context, specs and the training script's text in, dicts out);
-:func:`render_workspace` is the one edge that reads the scripts from disk.
+:func:`render_model` is pure (context, specs and the model folder's files in, dicts out);
+:func:`render_workspace` is the one edge that reads the folders from disk.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from modelyard.config import ModelEntry, Workspace
 from modelyard.errors import ConfigError
-from modelyard.k8s import monitoring, network, serving, traffic, training
-from modelyard.k8s.bundle import workspace_configmap
+from modelyard.k8s import analysis, monitoring, network, serving, traffic, training
+from modelyard.k8s.bundle import dataset_file, source_configmap, workspace_configmap
 from modelyard.k8s.context import RenderContext
+from modelyard.k8s.security import service_account
 
 Manifest = dict[str, Any]
 """One Kubernetes object as a plain dict."""
@@ -23,6 +25,9 @@ SERVED_STATES = frozenset({"staging", "production"})
 """Model states that get serving objects (as ``modelyard up`` serves them locally)."""
 RETIRED_STATES = frozenset({"deprecated"})
 """Model states that get no objects at all: applying prunes what they had."""
+WORKSPACE_FOLDER = "_workspace"
+"""``render --out`` folder of the objects the workspace's models share (the ServiceAccount)."""
+SKIPPED_PARTS = frozenset({"__pycache__", ".ipynb_checkpoints"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ def _serving_objects(ctx: RenderContext, entry: ModelEntry) -> list[Manifest]:
     rollout_on = entry.deploy.rollout.enabled
     workload = serving.rollout(ctx, entry) if rollout_on else serving.deployment(ctx, entry)
     objects: list[Manifest | None] = [
+        workspace_configmap(ctx, entry),
         network.server_policy(ctx, entry),
         *serving.services(ctx, entry),
         workload,
@@ -49,42 +55,63 @@ def _serving_objects(ctx: RenderContext, entry: ModelEntry) -> list[Manifest]:
         serving.disruption_budget(ctx, entry),
         traffic.virtual_service(ctx, entry),
         *traffic.destination_rules(ctx, entry),
-        traffic.analysis_template(ctx, entry) if rollout_on else None,
+        *(analysis.analysis_templates(ctx, entry) if rollout_on else ()),
         monitoring.service_monitor(ctx, entry),
         monitoring.prometheus_rule(ctx, entry),
     ]
     return [obj for obj in objects if obj is not None]
 
 
-def render_model(ctx: RenderContext, entry: ModelEntry, script: str = "") -> ModelManifests:
-    """Every object of ``entry``; ``script`` is the training script's text (for the ConfigMap).
+def render_model(
+    ctx: RenderContext, entry: ModelEntry, folder: Mapping[str, bytes] | None = None
+) -> ModelManifests:
+    """Every object of ``entry``; ``folder`` maps the files of ``models/<id>/`` (relative
+    paths) to their bytes, for the training pods' ConfigMap (see :func:`read_folder`).
 
     Raises :class:`~modelyard.k8s.context.RenderError` (a ConfigError) for specs that the
     local backend accepts but Kubernetes cannot express, e.g. numa with a fractional CPU.
     """
     if entry.spec.state in RETIRED_STATES:
         return ModelManifests(entry.id, (), None)
+    files = dict(folder or {})
     objects: list[Manifest] = [
-        workspace_configmap(ctx, entry, script),
+        source_configmap(ctx, entry, files),
         network.training_policy(ctx, entry),
     ]
     if serves(entry):
         objects += _serving_objects(ctx, entry)
-    cron = training.cronjob(ctx, entry)
+    cron = training.cronjob(ctx, entry, files)
     if cron is not None:
         objects.append(cron)
-    return ModelManifests(entry.id, tuple(objects), training.job(ctx, entry))
+    return ModelManifests(entry.id, tuple(objects), training.job(ctx, entry, files))
 
 
-def read_script(entry: ModelEntry) -> str:
-    """The training script's text (the edge that reads a file)."""
+def read_folder(entry: ModelEntry) -> dict[str, bytes]:
+    """Every file of the model's folder (the edge that reads files): relative POSIX path ->
+    bytes, leaving out hidden files, caches and the evaluation dataset (which training pods
+    read from the artifact store)."""
+    dataset = dataset_file(entry)
+    out: dict[str, bytes] = {}
     try:
-        return entry.entrypoint.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        for path in sorted(entry.dir.rglob("*")):
+            relative = path.relative_to(entry.dir)
+            if not path.is_file() or _skipped(relative) or relative.as_posix() == dataset:
+                continue
+            out[relative.as_posix()] = path.read_bytes()
+    except OSError as exc:
         raise ConfigError(
-            f"model {entry.id!r}: {entry.dir / 'model.yaml'}: training.entrypoint: "
-            f"cannot read {entry.entrypoint}: {exc}"
+            f"model {entry.id!r}: cannot read the model's folder {entry.dir}: {exc}"
         ) from exc
+    return out
+
+
+def _skipped(relative: Path) -> bool:
+    return any(part.startswith(".") or part in SKIPPED_PARTS for part in relative.parts)
+
+
+def shared_objects(ctx: RenderContext) -> ModelManifests:
+    """What the workspace's pods share: the ServiceAccount they run as."""
+    return ModelManifests(WORKSPACE_FOLDER, (service_account(ctx),), None)
 
 
 def render_workspace(
@@ -101,7 +128,7 @@ def render_workspace(
     problems: list[ConfigError] = []
     for entry in sorted(entries, key=lambda e: e.id):
         try:
-            out.append(render_model(ctx, entry, read_script(entry)))
+            out.append(render_model(ctx, entry, read_folder(entry)))
         except ConfigError as exc:
             problems.append(exc)
     if len(problems) == 1:

@@ -18,13 +18,17 @@ from modelyard.k8s.context import RenderContext
 RUN_AS = 10001
 """uid and gid of every modelyard container (the images' non-root user)."""
 CREDENTIALS_SECRET = "modelyard-credentials"  # noqa: S105 - a secret's name, not a secret
-"""Optional secret, one per namespace, with object-store and tracking credentials."""
+"""Required secret, one per namespace, with object-store and tracking credentials and the
+admin token; ``apply`` refuses to go on without it (see :func:`secret_missing`)."""
 CREDENTIALS_DIR = "/var/run/secrets/modelyard"
 """Where every key of the credentials secret is a file, readable by the pod's group only."""
 AWS_CREDENTIALS_KEY = "aws-credentials"
 """Secret key holding a boto3 shared-credentials file (``[default]`` profile) for ``s3://``."""
 MLFLOW_CREDENTIALS_KEY = "mlflow-credentials"
 """Secret key holding MLflow's credentials file (``[mlflow]`` username and password)."""
+ADMIN_TOKEN_KEY = "admin-token"  # noqa: S105 - a key's name
+"""Secret key holding the model servers' admin API token (one for every replica)."""
+ADMIN_TOKEN_FILE = f"{CREDENTIALS_DIR}/{ADMIN_TOKEN_KEY}"
 MLFLOW_CREDENTIALS_DIR = "/tmp/.mlflow"  # noqa: S108 - HOME is /tmp; MLflow reads ~/.mlflow
 SECRET_FILE_MODE = 0o440
 """Secret files are owned by root and the pod's fsGroup, and read by that group only."""
@@ -68,11 +72,15 @@ def pull_policy(image: str) -> str:
     return "IfNotPresent" if has_digest(image) else "Always"
 
 
-def credential_env() -> list[dict[str, Any]]:
-    """Variables that point the clients at the credential files (names, never secrets)."""
-    return [
+def credential_env(s3_endpoint_url: str | None = None) -> list[dict[str, Any]]:
+    """Variables that point the clients at the credential files (names, never secrets), and
+    MLflow's S3 client at the workspace's S3 endpoint (``s3.endpoint_url``) when it has one."""
+    found = [
         {"name": "AWS_SHARED_CREDENTIALS_FILE", "value": f"{CREDENTIALS_DIR}/{AWS_CREDENTIALS_KEY}"}
     ]
+    if s3_endpoint_url is not None:
+        found.append({"name": "MLFLOW_S3_ENDPOINT_URL", "value": s3_endpoint_url})
+    return found
 
 
 def credential_mounts() -> list[dict[str, Any]]:
@@ -88,16 +96,13 @@ def credential_mounts() -> list[dict[str, Any]]:
 
 
 def credential_volumes() -> list[dict[str, Any]]:
-    """Two views of the optional credentials secret: every key, and MLflow's own file.
+    """Two views of the credentials secret: every key, and MLflow's own file.
 
-    ``optional`` lets pods start in a namespace without the secret (SQLite tracking, local
-    artifacts, or credentials from the node's or service account's identity).
+    Not ``optional``: a pod without its credentials would start and fail later, far from
+    the cause; a missing secret keeps it Pending with an event naming the secret, and
+    ``apply`` checks for it first.
     """
-    secret: dict[str, Any] = {
-        "secretName": CREDENTIALS_SECRET,
-        "optional": True,
-        "defaultMode": SECRET_FILE_MODE,
-    }
+    secret: dict[str, Any] = {"secretName": CREDENTIALS_SECRET, "defaultMode": SECRET_FILE_MODE}
     mlflow_file = [{"key": MLFLOW_CREDENTIALS_KEY, "path": "credentials"}]
     return [
         {"name": "credentials", "secret": dict(secret)},
@@ -131,3 +136,27 @@ def workload_skips(ctx: RenderContext, entry: ModelEntry) -> dict[str, str]:
         f"at every pod start. Pin it in runtimes.yaml with image: repo@sha256:<digest>"
     )
     return skip_annotations([(DIGEST_CHECK, why)])
+
+
+def service_account(ctx: RenderContext) -> dict[str, Any]:
+    """The ServiceAccount every modelyard pod runs as; pods mount no API token of it."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {
+            "name": ctx.service_account,
+            "namespace": ctx.namespace,
+            "labels": {**ctx.owner_selector(), "app.kubernetes.io/component": "identity"},
+        },
+        "automountServiceAccountToken": False,
+    }
+
+
+def secret_howto(namespace: str) -> str:
+    """How to create the credentials secret, for error messages and docs."""
+    return (
+        f"kubectl -n {namespace} create secret generic {CREDENTIALS_SECRET} "
+        f"--from-file={AWS_CREDENTIALS_KEY}=./aws-credentials "
+        f"--from-file={MLFLOW_CREDENTIALS_KEY}=./mlflow-credentials "
+        f"--from-file={ADMIN_TOKEN_KEY}=./admin-token"
+    )

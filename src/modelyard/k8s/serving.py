@@ -8,10 +8,12 @@ while background analysis (see :mod:`modelyard.k8s.traffic`) can abort at any ti
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from modelyard.config import ModelEntry
-from modelyard.k8s.bundle import server_config_hash
+from modelyard.k8s.analysis import gate_step, rollout_args
+from modelyard.k8s.bundle import server_volume
 from modelyard.k8s.context import (
     HTTP_PORT,
     RenderContext,
@@ -38,6 +40,11 @@ PRIMARY_ROUTE = "primary"
 MATCH_ALL = [{"path": {"prefix": "/"}}]
 RPS_METRIC = f"{names.REQUESTS.removesuffix('_total')}_per_second"
 """Pods metric the HPA scales on; prometheus-adapter derives it from the requests counter."""
+PRODUCTION_MIN_REPLICAS = 2
+"""A production model never runs on one pod: a node drain or a crash would take it down."""
+VERSION_ANNOTATION = "modelyard.dev/version"
+"""Pod annotation naming the registry version the pod serves (also its ``--version``)."""
+ISTIO_PROXY_CONFIG = "proxy.istio.io/config"
 
 
 def canary_service_name(entry: ModelEntry) -> str:
@@ -45,17 +52,21 @@ def canary_service_name(entry: ModelEntry) -> str:
 
 
 def pod_template(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
-    """The server pod template shared by the Rollout and the Deployment."""
+    """The server pod template shared by the Rollout and the Deployment.
+
+    It names the version it serves (``--version`` and an annotation) and the hashed
+    ConfigMap it reads, so a new version or a new config is a new template: Argo runs the
+    canary steps and analysis for it, and an abort restores the stable template whole.
+    """
+    # What a request admitted before the preStop may still take: queueing, then its answer.
+    in_flight_s = seconds(entry.deploy.circuit_breaker.queue_timeout) + 5
     spec: dict[str, Any] = {
         "serviceAccountName": ctx.service_account,
         "automountServiceAccountToken": False,
-        # preStop drain + the longest a queued request may wait + time to finish it.
-        "terminationGracePeriodSeconds": PRESTOP_DRAIN_S
-        + seconds(entry.deploy.circuit_breaker.queue_timeout)
-        + 20,
+        "terminationGracePeriodSeconds": PRESTOP_DRAIN_S + in_flight_s + 15,
         "securityContext": pod_security(),
         "containers": [server_container(ctx, entry)],
-        "volumes": volumes(ctx, entry),
+        "volumes": volumes(server_volume(ctx, entry)),
         "topologySpreadConstraints": topology_spread(entry),
     }
     affinity = node_affinity(ctx, entry)
@@ -67,17 +78,29 @@ def pod_template(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
     return {
         "metadata": {
             "labels": labels(ctx, entry, "server"),
-            "annotations": {"modelyard.dev/server-config": server_config_hash(ctx, entry)},
+            "annotations": {
+                VERSION_ANNOTATION: str(ctx.version(entry)),
+                # Istio's sidecar drains 5 s by default; it must outlast the server's drain.
+                ISTIO_PROXY_CONFIG: json.dumps(
+                    {"terminationDrainDuration": f"{PRESTOP_DRAIN_S + in_flight_s}s"}
+                ),
+            },
         },
         "spec": spec,
     }
+
+
+def min_replicas(entry: ModelEntry) -> int:
+    """``replicas.min``, at least :data:`PRODUCTION_MIN_REPLICAS` in production, at least 1."""
+    floor = PRODUCTION_MIN_REPLICAS if entry.spec.state == "production" else 1
+    return max(entry.deploy.replicas.min, floor)
 
 
 def _replicas(entry: ModelEntry) -> dict[str, Any]:
     # With an HPA the replica count is the HPA's field; applying it would fight the HPA.
     if entry.deploy.autoscaling.enabled:
         return {}
-    return {"replicas": entry.deploy.replicas.min}
+    return {"replicas": min_replicas(entry)}
 
 
 def deployment(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
@@ -111,23 +134,41 @@ def _weight(entry: ModelEntry, index: int, weight: float) -> int:
     return int(weight)
 
 
-def canary_steps(entry: ModelEntry) -> list[dict[str, Any]]:
-    """Shadow (mirror) phase, then each canary weight held for the interval."""
+def mirror_percent(ctx: RenderContext) -> int:
+    """``kubernetes.mirror_share`` as Argo's whole percent (at least 1)."""
+    return max(round(ctx.settings.kubernetes.mirror_share * 100), 1)
+
+
+def canary_steps(ctx: RenderContext, entry: ModelEntry) -> list[dict[str, Any]]:
+    """Shadow (mirror) phase, then each canary weight held for the interval.
+
+    The shadow phase mirrors ``mirror_share`` of the traffic to a canary scaled to the same
+    share of the replicas (Argo rounds up, so at least one pod): each canary pod carries
+    about what a stable pod does, and analysis judges quality, not an overloaded pod.
+    """
     rollout = entry.deploy.rollout
     steps: list[dict[str, Any]] = []
     if rollout.shadow:
+        share = mirror_percent(ctx)
         steps += [
-            {"setCanaryScale": {"replicas": max(entry.deploy.replicas.min, 1)}},
-            # Mirror every request to the canary; its answers are dropped by Istio.
-            {"setMirrorRoute": {"name": MIRROR_ROUTE, "percentage": 100, "match": MATCH_ALL}},
+            {"setCanaryScale": {"weight": share}},
+            # Mirror a share of requests to the canary; its answers are dropped by Istio.
+            {"setMirrorRoute": {"name": MIRROR_ROUTE, "percentage": share, "match": MATCH_ALL}},
             {"pause": {"duration": go_duration(rollout.shadow)}},
             {"setMirrorRoute": {"name": MIRROR_ROUTE}},  # without a match: removes the route
             {"setCanaryScale": {"matchTrafficWeight": True}},
         ]
+    gated = False
     for index, weight in enumerate(rollout.steps):
+        if weight >= 100 and not gated:
+            # No promotion without evidence: the gate must succeed first.
+            steps.append(gate_step(entry))
+            gated = True
         steps.append({"setWeight": _weight(entry, index, weight)})
         if weight < 100:
             steps.append({"pause": {"duration": go_duration(rollout.interval)}})
+    if not gated:  # the end of the steps promotes too
+        steps.append(gate_step(entry))
     return steps
 
 
@@ -142,14 +183,8 @@ def rollout(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
         "stableService": entry.id,
         "canaryService": canary_service_name(entry),
         "trafficRouting": routing,
-        "analysis": {
-            "templates": [{"templateName": entry.id}],
-            "args": [
-                {"name": "canary-hash", "valueFrom": {"podTemplateHashValue": "Latest"}},
-                {"name": "stable-hash", "valueFrom": {"podTemplateHashValue": "Stable"}},
-            ],
-        },
-        "steps": canary_steps(entry),
+        "analysis": {"templates": [{"templateName": entry.id}], "args": rollout_args()},
+        "steps": canary_steps(ctx, entry),
     }
     return {
         "apiVersion": "argoproj.io/v1alpha1",
@@ -204,8 +239,18 @@ def autoscaler(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any] | None:
     metrics: list[dict[str, Any]] = []
     for resource, percent in (("cpu", rules.cpu_percent), ("memory", rules.memory_percent)):
         if percent is not None:
+            # The server container's own use: a pod Resource metric would add the sidecar's.
             target = {"type": "Utilization", "averageUtilization": percent}
-            metrics.append({"type": "Resource", "resource": {"name": resource, "target": target}})
+            metrics.append(
+                {
+                    "type": "ContainerResource",
+                    "containerResource": {
+                        "name": resource,
+                        "container": "server",
+                        "target": target,
+                    },
+                }
+            )
     if rules.rps_per_replica is not None:
         value = f"{round(rules.rps_per_replica * 1000)}m"
         metrics.append(
@@ -222,10 +267,19 @@ def autoscaler(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any] | None:
         if entry.deploy.rollout.enabled
         else {"apiVersion": "apps/v1", "kind": "Deployment", "name": entry.id}
     )
+    low = min_replicas(entry)
+    if entry.deploy.replicas.max < low:
+        raise RenderError(
+            entry.id,
+            str(entry.dir / "deploy.yaml"),
+            "replicas.max",
+            f"a {entry.spec.state} model runs at least {low} replicas on Kubernetes (one "
+            f"node drain must not take it down), got max {entry.deploy.replicas.max}; "
+            f"write max: {low} or more",
+        )
     spec: dict[str, Any] = {
         "scaleTargetRef": target_ref,
-        # HPA needs at least one replica; replicas.min 0 keeps one running here.
-        "minReplicas": max(entry.deploy.replicas.min, 1),
+        "minReplicas": low,
         "maxReplicas": entry.deploy.replicas.max,
     }
     if metrics:
@@ -239,7 +293,8 @@ def autoscaler(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any] | None:
 
 
 def disruption_budget(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
-    """At most one server pod down at a time for voluntary disruptions (node drains)."""
+    """At most one server pod down at a time for voluntary disruptions (node drains); with
+    the two replicas a production model has at least, one always serves."""
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",

@@ -1,9 +1,6 @@
-"""Istio routing and Argo Rollouts analysis: the ``VirtualService`` whose route weights Argo
-moves, a ``DestinationRule`` per host, and the ``AnalysisTemplate`` that compares the canary
-with the stable version on modelyard's own metrics.
-
-Canary and stable pods are told apart by the ``rollouts_pod_template_hash`` label the
-ServiceMonitor copies from the pod onto every series; Argo passes both hashes as arguments.
+"""Istio routing: the ``VirtualService`` whose route weights Argo moves (bound to the ingress
+gateway too when ``kubernetes.gateway`` is set), and a ``DestinationRule`` per host. The
+analysis that steers a rollout is in :mod:`modelyard.k8s.analysis`.
 """
 
 from __future__ import annotations
@@ -11,32 +8,60 @@ from __future__ import annotations
 from typing import Any
 
 from modelyard.config import ModelEntry
-from modelyard.k8s.context import RenderContext, go_duration, metadata
+from modelyard.k8s.context import RenderContext, metadata
 from modelyard.k8s.serving import PRIMARY_ROUTE, canary_service_name
-from modelyard.observe import names
 
-HASH_LABEL = "rollouts_pod_template_hash"
+ADMIN_BLOCK_ROUTE = "no-admin-from-gateway"
 
 
 def _host(ctx: RenderContext, service: str) -> str:
     return f"{service}.{ctx.namespace}.svc.cluster.local"
 
 
+def external_host(ctx: RenderContext, entry: ModelEntry) -> str | None:
+    """``<id>.<gateway_domain>`` when ``kubernetes.gateway`` admits outside traffic."""
+    k8s = ctx.settings.kubernetes
+    if k8s.gateway is None or not k8s.gateway_domain:
+        return None
+    return f"{entry.id}.{k8s.gateway_domain}"
+
+
 def virtual_service(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
-    """Route the model's host to the stable Service, and the canary at weight 0 (Argo moves it)."""
+    """Route the model's host to the stable Service, and the canary at weight 0 (Argo moves it).
+
+    With ``kubernetes.gateway`` set the routes bind to that gateway as well as ``mesh``, so
+    traffic from outside follows the same weights; ``/admin`` answers 404 to gateway callers
+    (the admin API is for operators inside the cluster).
+    """
     port = {"number": 80}
-    route = [{"destination": {"host": _host(ctx, entry.id), "port": port}, "weight": 100}]
+    # Each its own dict: a shared one would be written as a YAML alias.
+    route = [{"destination": {"host": _host(ctx, entry.id), "port": dict(port)}, "weight": 100}]
     if entry.deploy.rollout.enabled:
-        canary = {"host": _host(ctx, canary_service_name(entry)), "port": port}
+        canary = {"host": _host(ctx, canary_service_name(entry)), "port": dict(port)}
         route.append({"destination": canary, "weight": 0})
+    hosts = [_host(ctx, entry.id)]
+    http: list[dict[str, Any]] = []
+    spec: dict[str, Any] = {"hosts": hosts}
+    gateway = ctx.settings.kubernetes.gateway
+    outside = external_host(ctx, entry)
+    if gateway is not None and outside is not None:
+        hosts.append(outside)
+        spec["gateways"] = ["mesh", gateway]
+        http.append(
+            {
+                "name": ADMIN_BLOCK_ROUTE,
+                "match": [{"uri": {"prefix": "/admin"}, "gateways": [gateway]}],
+                "fault": {"abort": {"httpStatus": 404, "percentage": {"value": 100}}},
+                "route": [{"destination": {"host": _host(ctx, entry.id), "port": dict(port)}}],
+            }
+        )
+    http.append({"name": PRIMARY_ROUTE, "route": route})
+    spec["http"] = http
     return {
         "apiVersion": "networking.istio.io/v1",
         "kind": "VirtualService",
         "metadata": metadata(ctx, entry, entry.id, "traffic"),
-        "spec": {
-            "hosts": [_host(ctx, entry.id)],
-            "http": [{"name": PRIMARY_ROUTE, "route": route}],
-        },
+        "spec": spec,
     }
 
 
@@ -66,67 +91,3 @@ def destination_rules(ctx: RenderContext, entry: ModelEntry) -> list[dict[str, A
         }
         for service in services
     ]
-
-
-def _sel(ctx: RenderContext, entry: ModelEntry, extra: str = "") -> str:
-    return f'namespace="{ctx.namespace}", model="{entry.id}"{extra}'
-
-
-def analysis_queries(ctx: RenderContext, entry: ModelEntry) -> dict[str, str]:
-    """PromQL of each analysis metric; empty results mean "not enough data yet"."""
-    analysis = entry.deploy.rollout.analysis
-    window = go_duration(max(entry.deploy.rollout.interval, 60.0))
-    canary = _sel(ctx, entry, f', {HASH_LABEL}="{{{{args.canary-hash}}}}"')
-    stable = _sel(ctx, entry, f', {HASH_LABEL}="{{{{args.stable-hash}}}}"')
-    enough = f"sum(increase({names.REQUESTS}{{{canary}}}[{window}])) >= {analysis.min_requests}"
-    errors = (
-        f'sum(rate({names.REQUESTS}{{{canary}, code=~"5.."}}[{window}])) '
-        f"/ sum(rate({names.REQUESTS}{{{canary}}}[{window}]))"
-    )
-
-    def p90(selector: str) -> str:
-        return (
-            f"histogram_quantile(0.9, sum by (le) "
-            f"(rate({names.REQUEST_LATENCY}_bucket{{{selector}}}[{window}])))"
-        )
-
-    model = _sel(ctx, entry)
-    divergence = (
-        f"sum(rate({names.SHADOW_DIVERGED}{{{model}}}[{window}])) "
-        f"/ sum(rate({names.SHADOW_COMPARED}{{{model}}}[{window}]))"
-    )
-    return {
-        "error-rate": f"({errors}) and on() ({enough})",
-        "latency-p90-ratio": f"({p90(canary)} / {p90(stable)}) and on() ({enough})",
-        "shadow-divergence": divergence,
-    }
-
-
-def analysis_template(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
-    """Argo ``AnalysisTemplate``: fail the rollout (and roll back) on any threshold crossed."""
-    analysis = entry.deploy.rollout.analysis
-    limits = {
-        "error-rate": analysis.max_error_rate,
-        "latency-p90-ratio": analysis.max_latency_p90_ratio,
-        "shadow-divergence": analysis.max_divergence,
-    }
-    metrics = [
-        {
-            "name": name,
-            "interval": go_duration(entry.deploy.rollout.interval),
-            "failureLimit": 0,
-            # Until min_requests have been served the query is empty: neither pass nor fail.
-            "failureCondition": f"len(result) > 0 && result[0] > {limits[name]}",
-            "provider": {"prometheus": {"address": ctx.prometheus_url, "query": query}},
-        }
-        for name, query in analysis_queries(ctx, entry).items()
-    ]
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "AnalysisTemplate",
-        "metadata": metadata(ctx, entry, entry.id, "rollout"),
-        "spec": {
-            "args": [{"name": "canary-hash"}, {"name": "stable-hash"}],
-            "metrics": metrics,
-        },
-    }

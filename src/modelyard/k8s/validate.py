@@ -62,7 +62,8 @@ class Validator:
         """Every problem with ``obj``, each prefixed by its kind and name; [] when valid."""
         api_version = str(obj.get("apiVersion", ""))
         group = api_version.split("/")[0] if "/" in api_version else ""
-        where = f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
+        meta = obj.get("metadata", {})
+        where = f"{obj.get('kind')}/{meta.get('name') or meta.get('generateName', '') + '*'}"
         if group in CRD_GROUPS:
             return [f"{where}: {message}" for message in self._crd_problems(obj, api_version)]
         return [f"{where}: {message}" for message in self._core_problems(obj)]

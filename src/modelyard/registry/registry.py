@@ -18,7 +18,7 @@ from modelyard.config import ModelEntry, Workspace
 from modelyard.errors import IntegrityError, NotFound
 from modelyard.registry import cache
 from modelyard.registry.checksum import tree_sha256
-from modelyard.tracking import Tracking, VersionRecord
+from modelyard.tracking import StoreAccess, Tracking, VersionRecord
 
 SHA_TAG = "modelyard.sha256"
 CONFIG_HASH_TAG = "modelyard.config_hash"
@@ -95,7 +95,9 @@ class Registry:
 
     @classmethod
     def for_workspace(cls, workspace: Workspace) -> Registry:
-        tracking = Tracking(workspace.tracking_uri, workspace.artifact_store)
+        tracking = Tracking(
+            workspace.tracking_uri, workspace.artifact_store, StoreAccess.of(workspace)
+        )
         return cls(tracking, cache.cache_dir_for(workspace.state_dir))
 
     def register(

@@ -14,10 +14,12 @@ from modelyard.tracking.mlflow_adapter import (
     load_sklearn,
     save_onnx,
 )
+from modelyard.tracking.stores import StoreAccess
 
 __all__ = [
     "LoggedModelRef",
     "RunRecord",
+    "StoreAccess",
     "Tracking",
     "TrackingError",
     "TrackingRefused",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelyard.errors import ConfigError, Conflict, ModelyardError, NotFound, Unavailable
+from modelyard.tracking.stores import CREDENTIALS_VAR, ENDPOINT_VAR, REGION_VAR, StoreAccess
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -41,7 +43,9 @@ class ArtifactStoreMoved(ConfigError):
 
 
 def _same_location(recorded: str, expected: str) -> bool:
-    if "://" in expected and not expected.startswith("file://"):
+    if ("://" in expected or expected.startswith("mlflow-artifacts:")) and not expected.startswith(
+        "file://"
+    ):
         return recorded.rstrip("/") == expected.rstrip("/")
     local = recorded.removeprefix("file://")
     return Path(local).resolve() == Path(expected.removeprefix("file://")).resolve()
@@ -128,9 +132,13 @@ def _version(mv: Any) -> VersionRecord:
 class Tracking:
     """MLflow tracking and registry for one workspace (a tracking URI and an artifact root)."""
 
-    def __init__(self, tracking_uri: str, artifact_root: str) -> None:
+    def __init__(
+        self, tracking_uri: str, artifact_root: str, access: StoreAccess | None = None
+    ) -> None:
         self.tracking_uri = tracking_uri
         self.artifact_root = artifact_root
+        self.access = access or StoreAccess()
+        """The S3 endpoint and credentials file; set in this process before MLflow runs."""
         self._client: MlflowClient | None = None
 
     @property
@@ -141,6 +149,8 @@ class Tracking:
             # MLflow's INFO lines (database migrations, run links) are noise on a terminal.
             for name in ("mlflow", "alembic"):
                 logging.getLogger(name).setLevel(logging.WARNING)
+            # MLflow's S3 client reads its endpoint from the environment.
+            self.access.apply(self.artifact_root)
             if self.tracking_uri.startswith("sqlite:///"):
                 Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
                     parents=True, exist_ok=True
@@ -196,6 +206,12 @@ class Tracking:
             "MLFLOW_REGISTRY_URI": self.tracking_uri,
             "MLFLOW_RUN_ID": run_id,
             "MLFLOW_EXPERIMENT_ID": experiment_id,
+            # Where the S3 store is and which file holds its keys (paths, never the keys).
+            **{
+                k: os.environ[k]
+                for k in (ENDPOINT_VAR, REGION_VAR, CREDENTIALS_VAR)
+                if k in os.environ
+            },
         }
 
     def log_series(self, run_id: str, series: Mapping[str, Sequence[tuple[float, float]]]) -> None:
@@ -333,9 +349,17 @@ class Tracking:
         """Copy the artifacts at ``source`` (any MLflow artifact URI or path) into ``dest``."""
         import mlflow.artifacts
 
+        self.access.apply(source)
         with _translated(f"download {source}"):
             return Path(
-                mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(dest))
+                mlflow.artifacts.download_artifacts(
+                    # This workspace's server, not the process's global one: mlflow-artifacts:/
+                    # and models:/ URIs are resolved through it.
+                    artifact_uri=source,
+                    dst_path=str(dest),
+                    tracking_uri=self.tracking_uri,
+                    registry_uri=self.tracking_uri,
+                )
             )
 
 

@@ -24,10 +24,16 @@ if TYPE_CHECKING:
     from modelyard.serving.source import ServerOptions
 
 TOKEN_ENV = "MODELYARD_ADMIN_TOKEN"  # noqa: S105 - the name of a variable, not a secret
+TOKEN_FILE_ENV = "MODELYARD_ADMIN_TOKEN_FILE"  # noqa: S105 - the name of a variable
+"""Names a file holding the token (a mounted Secret key): every replica shares one."""
 
 
 def admin_token(workspace: Workspace) -> str:
-    """The admin API token: ``$MODELYARD_ADMIN_TOKEN``, else one kept in the state folder."""
+    """The admin API token: the file ``$MODELYARD_ADMIN_TOKEN_FILE`` names, else
+    ``$MODELYARD_ADMIN_TOKEN``, else one kept in the state folder."""
+    token_file = os.environ.get(TOKEN_FILE_ENV)
+    if token_file:
+        return _token_from_file(Path(token_file))
     from_env = os.environ.get(TOKEN_ENV)
     if from_env:
         return from_env
@@ -41,6 +47,21 @@ def admin_token(workspace: Workspace) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(token)
     staging.replace(path)
+    return token
+
+
+def _token_from_file(path: Path) -> str:
+    from modelyard.errors import ConfigError
+
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(
+            f"{TOKEN_FILE_ENV}={path}: cannot read the admin token ({exc.strerror}); on "
+            "Kubernetes, add the key admin-token to the modelyard-credentials secret"
+        ) from exc
+    if not token:
+        raise ConfigError(f"{TOKEN_FILE_ENV}={path}: the admin token file is empty")
     return token
 
 

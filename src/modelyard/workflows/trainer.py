@@ -26,7 +26,7 @@ import time
 import traceback
 import types
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
@@ -34,7 +34,7 @@ from modelyard.config import ModelEntry, load_workspace
 from modelyard.errors import ConfigError, JobFailed, ModelyardError
 from modelyard.observe.usage import UsageSample
 from modelyard.registry import ModelVersion, Registry
-from modelyard.tracking import Tracking
+from modelyard.tracking import StoreAccess, Tracking
 from modelyard.workflows.runs import reap_orphans
 
 
@@ -55,6 +55,8 @@ class ChildSpec:
     log_path: str
     usage_path: str
     result_path: str
+    access: Mapping[str, str | None] = field(default_factory=dict)
+    """``StoreAccess`` of the workspace: the S3 endpoint and the credentials file's path."""
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(self.__dict__, default=list), encoding="utf-8")
@@ -219,7 +221,8 @@ def main(spec_path: Path) -> int:
     """Open the run, run the script in it, close it; the script's exit code."""
     spec = ChildSpec.read(spec_path)
     entry = load_workspace(spec.workspace).model(spec.model_id)
-    registry = Registry(Tracking(spec.tracking_uri, spec.artifact_store), Path(spec.cache_dir))
+    tracking = Tracking(spec.tracking_uri, spec.artifact_store, StoreAccess(**spec.access))
+    registry = Registry(tracking, Path(spec.cache_dir))
     result = Path(spec.result_path)
     try:
         run = open_run(registry.tracking, entry, spec.params, spec.tags)
@@ -269,11 +272,11 @@ def run_and_exit(spec_path: Path) -> NoReturn:
     With MLflow, scikit-learn and their libraries loaded, tearing the interpreter down takes
     over a second (module by module, then the native libraries' pools), and ``modelyard
     train`` would wait for it after the run is closed. What the teardown would do that
-    matters is done first, in the interpreter's own order: the script's non-daemon threads
-    are joined, the ``atexit`` handlers run (``logging.shutdown`` flushes log files), the
-    script's module namespace is cleared and a collection run (a file the script left open
-    closes and flushes), and the standard streams are flushed; then the process ends with the
-    run's exit code.
+    matters is done first, in the interpreter's own order: thread pools are told to stop and
+    the script's non-daemon threads are joined, the ``atexit`` handlers run
+    (``logging.shutdown`` flushes log files), the script's module namespace is cleared and a
+    collection run (a file the script left open closes and flushes), and the standard streams
+    are flushed; then the process ends with the run's exit code.
     """
     code = 1
     try:
@@ -283,9 +286,10 @@ def run_and_exit(spec_path: Path) -> NoReturn:
     except BaseException:  # shown as Python would show it, before the exit below
         traceback.print_exc()
     finally:
-        for thread in threading.enumerate():
-            if thread is not threading.current_thread() and not thread.daemon:
-                thread.join()
+        # The interpreter's own first step of shutdown: the threading atexit hooks (which
+        # tell thread pools to stop: MLflow's S3 and HTTP clients leave idle workers that
+        # would otherwise wait for work for ever), then a join of the non-daemon threads.
+        getattr(threading, "_shutdown")()  # noqa: B009 - private; what Py_Finalize calls
         atexit._run_exitfuncs()
         for module in _SCRIPTS:  # what the script still holds (a global open file) closes
             module.__dict__.clear()

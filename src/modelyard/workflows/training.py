@@ -254,6 +254,7 @@ def _train_in_child(
             log_path=str(log_path),
             usage_path=str(folder / "usage.jsonl"),
             result_path=str(folder / "result.json"),
+            access=registry.tracking.access.as_dict(),
         )
         child.write(folder / "spec.json")
         command = (sys.executable, "-c", CHILD_MAIN, str(folder / "spec.json"))

@@ -190,30 +190,40 @@ class KubernetesBackend:
         return DeployResult(model_id, number, made.revision, action, None, plan=lines)
 
     def _dry_run(self, model_id: str, version: int | None) -> DeployResult:
-        """The objects and the plan, against the cluster when one is reachable, else none."""
+        """The objects and the plan, against the cluster when one is reachable, else none.
+
+        The pod template pins the version being deployed: the one given, else the newest
+        registered (what ``deploy`` would roll out), so the dry run shows the same template.
+        """
         from modelyard.errors import ConfigError
+        from modelyard.k8s.apply import MissingSecret
 
         pinned: int | None = version
         if pinned is None:
             try:
                 pinned = self.registry.resolve(model_id).version
-            except NotFound:
-                pinned = None  # nothing registered yet: the objects show the unpinned form
-        versions = {model_id: pinned} if pinned is not None else {}
+            except NotFound as exc:
+                raise NotFound(
+                    f"no version of {model_id!r} is registered, so there is no version to "
+                    "pin in the pod template; train it first, or name one: "
+                    f"`modelyard deploy {model_id} N --dry-run`"
+                ) from exc
+        versions = {model_id: pinned}
         against: Cluster
-        note = ""
+        notes: list[str] = []
         try:
             against = self.cluster
             the_plan = workspace_plan(against, self.workspace, [model_id], versions=versions)
             execute(against, the_plan, dry_run=True)
+        except MissingSecret as exc:
+            notes.append(f"apply would stop here: {exc}")
         except ConfigError:
             against = InMemoryCluster()
             the_plan = workspace_plan(against, self.workspace, [model_id], versions=versions)
-            note = "no cluster configured: the plan is against an empty cluster"
+            notes.append("no cluster configured: the plan is against an empty cluster")
         objects = desired_objects(self.workspace, [model_id], versions)
-        lines = tuple(describe(the_plan)) + ((note,) if note else ())
-        shown = str(pinned) if pinned is not None else "unpinned (none registered)"
-        return DeployResult(model_id, shown, None, "planned", None, lines, tuple(objects))
+        lines = tuple(describe(the_plan)) + tuple(notes)
+        return DeployResult(model_id, str(pinned), None, "planned", None, lines, tuple(objects))
 
     def up(self) -> list[DeployResult]:
         results = []
