@@ -129,7 +129,7 @@ def test_a_kill_9_of_the_server_shows_in_its_log_and_events(yard: Workspace) -> 
 
 
 def test_kubernetes_logs_and_events_come_through_the_cluster(yard: Workspace) -> None:
-    cluster = InMemoryCluster()
+    cluster = InMemoryCluster().with_credentials(yard.settings.kubernetes.namespace)
     backend = backend_for(yard, "kubernetes", cluster=cluster)
     backend.deploy("ctr", 1, by="test")
     ns = backend.namespace  # type: ignore[attr-defined]
