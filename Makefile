@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test check fmt bench-serving bench-coldstart bench-render bench-rollout clean
+.PHONY: install demo test check fmt bench-serving bench-coldstart bench-render bench-rollout bench-images bench-sweep clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -41,6 +41,12 @@ bench-render: install
 
 bench-rollout: install
 	$(PY) bench/rollout/run.py
+
+bench-images: install
+	CONTAINERS_CONF=$${CONTAINERS_CONF:-$(CURDIR)/scripts/containers.conf} $(PY) bench/images/run.py
+
+bench-sweep: install
+	$(PY) bench/sweep/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -23,6 +23,9 @@ from registry_bed import remote_registry as start_remote_registry
 # leaves the other workers idle at the end. Measured with --durations=0; order matters only
 # for the suite's wall time, never for a result.
 SLOW_FILES = (
+    "runtimes/test_image_podman.py",
+    "workflows/test_concurrent_training.py",
+    "workflows/test_sweep_e2e.py",
     "console/test_up_down.py",
     "registry/test_remote_registry.py",
     "workflows/test_training.py",

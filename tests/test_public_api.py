@@ -36,6 +36,7 @@ def test_top_level_api() -> None:
         "resume",
         "rollback",
         "status",
+        "sweep",
         "train",
         "tune",
     ]

@@ -1,9 +1,9 @@
 """modelyard: two small files per model, then train, track, register, serve and ship it.
 
-The Python API mirrors the CLI: ``train``, ``deploy``, ``rollback``, ``promote``, ``pause``,
-``resume``, ``abort``, ``status``, ``history``, ``evaluate``, ``logs``, ``events`` and ``tune``
-(see ``modelyard/lifecycle.py``), with the backends' typed records as results and the same
-errors. Heavy modules load on first use, so importing modelyard is cheap.
+The Python API mirrors the CLI: ``train``, ``sweep``, ``deploy``, ``rollback``, ``promote``,
+``pause``, ``resume``, ``abort``, ``status``, ``history``, ``evaluate``, ``logs``, ``events`` and
+``tune`` (see ``modelyard/lifecycle.py``), with the backends' typed records as results and the
+same errors. Heavy modules load on first use, so importing modelyard is cheap.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         resume,
         rollback,
         status,
+        sweep,
         tune,
     )
     from modelyard.workflows import TrainResult
@@ -63,6 +64,7 @@ __all__ = [
     "resume",
     "rollback",
     "status",
+    "sweep",
     "train",
     "tune",
 ]
@@ -70,7 +72,7 @@ __all__ = [
 # the lifecycle functions load with their module on first use (PEP 562)
 _WHERE = dict.fromkeys(
     ("abort", "deploy", "evaluate", "events", "history", "logs", "pause", "promote", "resume",
-     "rollback", "status", "tune"),
+     "rollback", "status", "sweep", "tune"),
     "lifecycle",
 )  # fmt: skip
 __getattr__, __dir__ = lazy_names(__name__, _WHERE, __all__)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from modelyard.backends.tuning import TuneAdvice
     from modelyard.config import Workspace
     from modelyard.evaluation import Evaluation
+    from modelyard.workflows import SweepResult
 
 __all__ = [
     "abort",
@@ -40,6 +41,7 @@ __all__ = [
     "resume",
     "rollback",
     "status",
+    "sweep",
     "tune",
 ]
 
@@ -195,5 +197,21 @@ def tune(
     return tune_models(ws, chosen, model_ids, write=write, force=force)
 
 
-# ``sweep`` (issue 20, item 1) lands as a function of ``modelyard.workflows``; it is exported
-# from ``modelyard`` beside ``train`` when it does.
+def sweep(
+    model_id: str,
+    *,
+    trials: int | None = None,
+    parallel: int | None = None,
+    params: list[str] | None = None,
+    register_best: bool = False,
+    workspace: WorkspacePath = ".",
+) -> SweepResult:
+    """``modelyard train ID --sweep``: the model's ``training.sweep`` as parallel trials under
+    one MLflow parent run, ranked by its metric; ``register_best`` registers the winner."""
+    from modelyard.config import load_workspace
+    from modelyard.workflows import sweep as run_sweep
+
+    return run_sweep(
+        load_workspace(workspace), model_id, trials=trials, parallel=parallel, params=params,
+        register="best" if register_best else "none",
+    )  # fmt: skip

@@ -19,6 +19,7 @@ from modelyard.k8s import InMemoryCluster, ObjectKey
 from modelyard.observe.usage import UsageSample
 from modelyard.registry import Registry
 from modelyard.testing.faults import register_variant
+from registry_bed import POD_REACHABLE_ENV
 
 
 def _rollout(objects: list[dict[str, object]]) -> dict[str, object]:
@@ -28,11 +29,12 @@ def _rollout(objects: list[dict[str, object]]) -> dict[str, object]:
 def test_dry_run_in_a_fresh_workspace_prints_the_pinned_objects(workspace_dir: Path) -> None:
     runner = CliRunner()
     args = ["deploy", MODEL, "--backend", "kubernetes", "--dry-run", "-w", str(workspace_dir)]
-    shown = runner.invoke(app, [*args, "--version", "3"])
+    # The example's local registry is refused for kubernetes: name one pods can reach.
+    shown = runner.invoke(app, [*args, "--version", "3"], env=POD_REACHABLE_ENV)
     assert shown.exit_code == 0, shown.output
     assert "kind: Rollout" in shown.stdout
     assert "dry run: nothing was changed" in shown.stdout
-    done = runner.invoke(app, [*args, "--version", "3", "--json"])
+    done = runner.invoke(app, [*args, "--version", "3", "--json"], env=POD_REACHABLE_ENV)
     assert done.exit_code == 0, done.output
     report = json.loads(done.stdout)
     assert report["action"] == "planned"

@@ -87,6 +87,8 @@ def test_evaluate_and_run_logs_from_python(root: Path) -> None:
 def test_the_same_errors_as_the_cli(root: Path) -> None:
     with pytest.raises(modelyard.NotFound):
         modelyard.status("nope", workspace=root)
+    with pytest.raises(modelyard.NotFound):
+        modelyard.sweep("nope", workspace=root)
     with pytest.raises(modelyard.ConfigError):
         modelyard.logs("ctr", run_id="x", server=True, workspace=root)
     with pytest.raises(modelyard.ConfigError):

@@ -24,13 +24,17 @@ from modelyard.k8s import (
 )
 from modelyard.k8s.notebook import notebook_objects, render_notebooks
 from modelyard.k8s.output import to_documents
+from modelyard.k8s.render import read_folder
 from modelyard.k8s.security import CREDENTIALS_DIR, RUN_AS
+from modelyard.runtimes import image_for
 
 runner = CliRunner()
 
 
 def _objects(ws: Workspace, model_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    _, service, statefulset = notebook_objects(RenderContext.of(ws), ws.model(model_id))
+    _, service, statefulset = notebook_objects(
+        RenderContext.of(ws), ws.model(model_id), read_folder(ws.model(model_id))
+    )
     return service, statefulset
 
 
@@ -60,7 +64,7 @@ def test_the_pod_is_restricted_and_keeps_the_users_files_on_a_claimed_volume(
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert "emptyDir" in volumes[mounts["/tmp"]]
-    assert volumes[mounts["/workspace"]]["configMap"]["name"] == "ranker-workspace"
+    assert volumes[mounts["/workspace"]]["configMap"]["name"].startswith("ranker-source-")
     assert volumes[mounts[CREDENTIALS_DIR]]["secret"]["secretName"] == "modelyard-credentials"
     (claim,) = spec["volumeClaimTemplates"]
     assert mounts["/work"] == claim["metadata"]["name"]
@@ -74,7 +78,9 @@ def test_the_pod_is_restricted_and_keeps_the_users_files_on_a_claimed_volume(
 
 
 def test_only_the_notebook_port_is_admitted(zoo: Workspace) -> None:
-    policy, _, sts = notebook_objects(RenderContext.of(zoo), zoo.model("ranker"))
+    policy, _, sts = notebook_objects(
+        RenderContext.of(zoo), zoo.model("ranker"), read_folder(zoo.model("ranker"))
+    )
     assert policy["spec"]["podSelector"]["matchLabels"] == sts["spec"]["selector"]["matchLabels"]
     assert policy["spec"]["policyTypes"] == ["Ingress"]
     (rule,) = policy["spec"]["ingress"]
@@ -110,7 +116,10 @@ def test_the_image_is_the_runtime_image(zoo: Workspace) -> None:
     assert container["imagePullPolicy"] == "IfNotPresent"  # pinned by digest
     _, sts = _objects(zoo, "ranker")
     (container,) = sts["spec"]["template"]["spec"]["containers"]
-    assert container["image"] == "registry.example.com/zoo/sklearn-cpu:3.11"
+    runtime_image = image_for(
+        "sklearn-cpu", zoo.runtimes["sklearn-cpu"], "registry.example.com/zoo"
+    )
+    assert container["image"] == runtime_image
 
 
 def test_gpu_training_resources_carry_over_with_their_toleration(zoo: Workspace) -> None:
@@ -123,7 +132,9 @@ def test_gpu_training_resources_carry_over_with_their_toleration(zoo: Workspace)
 def test_apply_of_the_models_never_prunes_a_notebook(zoo: Workspace) -> None:
     cluster = InMemoryCluster()
     apply_workspace(cluster, zoo)
-    for obj in notebook_objects(RenderContext.of(zoo), zoo.model("ranker")):
+    for obj in notebook_objects(
+        RenderContext.of(zoo), zoo.model("ranker"), read_folder(zoo.model("ranker"))
+    ):
         cluster.apply(obj)
     # every model removed from the specs: its objects are pruned, the notebook's are not
     shutil.rmtree(zoo.root / "models")
@@ -137,7 +148,7 @@ def test_a_deprecated_model_gets_no_notebook(make_workspace: Any, ranker_model: 
     root = make_workspace({"old": ({**ranker_model, "id": "old", "state": "deprecated"}, {})})
     ws = load_workspace(root, env={})
     with pytest.raises(RenderError, match="state"):
-        notebook_objects(RenderContext.of(ws), ws.model("old"))
+        notebook_objects(RenderContext.of(ws), ws.model("old"), read_folder(ws.model("old")))
 
 
 def test_render_notebook_alone_emits_only_the_notebook(zoo_dir: Path) -> None:

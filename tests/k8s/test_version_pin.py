@@ -17,6 +17,7 @@ from zoo_versions import cluster_with_secret, pins
 from modelyard.config import Workspace, load_workspace
 from modelyard.k8s import InMemoryCluster, ObjectKey, RenderError, apply_workspace, render_workspace
 from modelyard.k8s.jobrun import run_training_job
+from registry_bed import POD_REACHABLE_ENV
 
 
 def _rollout(ws: Workspace, version: int) -> dict[str, Any]:
@@ -62,11 +63,13 @@ def test_a_served_model_is_never_rendered_unpinned(zoo: Workspace) -> None:
 def test_render_says_when_it_cannot_know_the_version(workspace_dir: Path) -> None:
     from modelyard.cli import app
 
-    result = CliRunner().invoke(app, ["render", "-w", str(workspace_dir)])
+    result = CliRunner().invoke(app, ["render", "-w", str(workspace_dir)], env=POD_REACHABLE_ENV)
     assert result.exit_code == 2
     assert "no registry version to pin" in result.output
     assert "--version ctr=N" in result.output
-    pinned = CliRunner().invoke(app, ["render", "-w", str(workspace_dir), "--version", "ctr=7"])
+    pinned = CliRunner().invoke(
+        app, ["render", "-w", str(workspace_dir), "--version", "ctr=7"], env=POD_REACHABLE_ENV
+    )
     assert pinned.exit_code == 0, pinned.output
     docs = [d for d in yaml.safe_load_all(pinned.output) if d]
     rollout = next(d for d in docs if d["kind"] == "Rollout")

@@ -39,6 +39,7 @@ def _register() -> None:
         "observe_cmds",
         "eval_cmds",
         "console_cmds",
+        "images_cmds",
         "notebook_cmds",
         "logs_cmds",
     ):
@@ -49,6 +50,28 @@ def _register() -> None:
                 raise
             continue
         module.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from modelyard import __version__
+
+        typer.echo(f"modelyard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_version,
+        is_eager=True,
+        help="Print modelyard's version and exit.",
+    ),
+) -> None:
+    """modelyard: describe a model in model.yaml and deploy.yaml, then train, track, register,
+    serve and ship it. Run 'modelyard demo' to see the whole lifecycle."""
 
 
 def _light_help_flag() -> None:

@@ -84,10 +84,37 @@ def train(
         bool,
         typer.Option("--deploy", help="Roll the new version out if it passes the gate."),
     ] = False,
+    sweep: Annotated[
+        bool,
+        typer.Option("--sweep", help="Run model.yaml's training.sweep: many trials, ranked."),
+    ] = False,
+    trials: Annotated[
+        int | None, typer.Option(help="With --sweep: how many trials (the sweep's if unset).")
+    ] = None,
+    parallel: Annotated[
+        int | None,
+        typer.Option(help="With --sweep: trials at once, at most what the machine holds."),
+    ] = None,
+    register_best: Annotated[
+        str,
+        typer.Option("--register", help="With --sweep: best (register the winner only) or none."),
+    ] = "none",
+    sweep_parent: Annotated[
+        str | None,
+        typer.Option(
+            "--sweep-parent",
+            hidden=True,
+            help="Set by a sweep's trial Job: train as a child of this run, register nothing.",
+        ),
+    ] = None,
     workspace: WorkspaceOpt = Path(),
     as_json: JsonOpt = False,
 ) -> None:
     """Train a model: run its script in an MLflow run, then register the model it logged.
+
+    With --sweep, run the trials of model.yaml's training.sweep as parallel jobs (each a
+    child run of one MLflow parent run), show them ranked by the sweep's metric, and with
+    --register best register only the winner (the evaluation gate records its verdict).
 
     The script's log streams here and to .modelyard/logs/; CPU and memory are sampled every
     second. Exits with the script's own exit code when it fails (137 when stopped for memory).
@@ -104,6 +131,20 @@ def train(
         console.print(Text("│ ", style="dim") + Text(line), highlight=False)
 
     ws = load_workspace(workspace, backend=None if in_cluster else backend)
+    if sweep or trials is not None or parallel is not None or register_best != "none":
+        if (backend or ws.settings.backend) == "kubernetes" and not in_cluster:
+            from modelyard.errors import ConfigError
+
+            raise ConfigError(
+                "--sweep runs its trials on this machine (--backend local); submitting them "
+                "as Kubernetes Jobs (modelyard.k8s.sweep renders one per trial) is not wired "
+                "into the CLI yet"
+            )
+        _sweep(ws, model_id, sweep, trials, parallel, param or [], register_best, as_json)
+        return
+    if sweep_parent is not None:
+        _trial(ws, model_id, param or [], sweep_parent, as_json)
+        return
     chosen = backend_for(ws, "local" if in_cluster else backend)
     if chosen.name == "kubernetes":
         chosen.train(model_id, param or [], on_line=show)
@@ -121,6 +162,45 @@ def train(
     emit(as_json, summary, lambda: _print_trained(result, summary))
     if refused is not None:
         raise refused  # exit code 4 (a Conflict): the gate's refusal, with both figures
+
+
+def _trial(ws: Workspace, model_id: str, params: list[str], parent: str, as_json: bool) -> None:
+    """One trial of a sweep run elsewhere (a trial Job's pod): a child run, no version."""
+    from modelyard.workflows import train as train_model
+
+    result = train_model(ws, model_id, params, parent_run_id=parent, register=False)
+    summary = _train_summary(result)
+    emit(as_json, summary, lambda: print_train_result(result))
+
+
+def _sweep(
+    ws: Workspace,
+    model_id: str,
+    sweep: bool,
+    trials: int | None,
+    parallel: int | None,
+    params: list[str],
+    register_best: str,
+    as_json: bool,
+) -> None:
+    from modelyard.cli.sweep_views import run_sweep
+    from modelyard.errors import ConfigError
+
+    if not sweep:
+        raise ConfigError("--trials, --parallel and --register go with --sweep")
+    if register_best not in ("best", "none"):
+        raise ConfigError(f"--register {register_best!r}: write best or none")
+    result = run_sweep(
+        ws,
+        model_id,
+        trials=trials,
+        parallel=parallel,
+        params=params,
+        register="best" if register_best == "best" else "none",
+        as_json=as_json,
+    )
+    if result.best is None:
+        raise typer.Exit(1)
 
 
 def _deploy_trained(

@@ -190,9 +190,15 @@ class Runtime(Strict):
     """Pinned packages installed in the environment, e.g. ``scikit-learn>=1.5``."""
     cuda: str | None = None
     """CUDA version for GPU runtimes; unset for CPU-only runtimes."""
+    base: str | None = None
+    """Base image of the runtime's image (``modelyard images build``), e.g.
+    ``docker.io/library/python:3.11-slim``; unset: an NVIDIA CUDA runtime image
+    (``nvidia/cuda:<cuda>-runtime-ubuntu22.04``) when ``cuda`` is set, else
+    ``python:<python>-slim``."""
     image: str | None = None
     """Container image for the Kubernetes backend, ``repo:tag`` or pinned as
-    ``repo@sha256:<digest>``; built from the registry prefix when unset."""
+    ``repo@sha256:<digest>``; unset: the image ``modelyard images build`` makes,
+    ``<image_registry>/<runtime>:<python>-<hash>``."""
     local: Literal["inherit", "venv"] = "inherit"
     """Local environment: reuse modelyard's own interpreter, or build a cached venv with uv."""
 
@@ -231,6 +237,64 @@ class TrainingResources(Strict):
     """Number of GPUs (``nvidia.com/gpu`` on Kubernetes)."""
 
 
+class SweepParam(Strict):
+    """One swept parameter: a list of ``values``, or a range from ``low`` to ``high``."""
+
+    values: list[Scalar] | None = Field(None, min_length=1, max_length=1000)
+    """The values to try (grid search tries every combination of every list)."""
+    low: float | None = None
+    """Lowest value of a range (random or TPE search)."""
+    high: float | None = None
+    """Highest value of a range."""
+    log: bool = False
+    """Draw the range on a log scale (for scales such as a regularisation strength)."""
+    integer: bool = Field(False, alias="int")
+    """Draw whole numbers from the range (written ``int: true``)."""
+
+    @model_validator(mode="after")
+    def _one_form(self) -> SweepParam:
+        ranged = self.low is not None or self.high is not None
+        if (self.values is None) == (not ranged):
+            raise ValueError("give either values: [...] or a range {low: ..., high: ...}")
+        if ranged:
+            if self.low is None or self.high is None or self.low >= self.high:
+                raise ValueError(f"a range needs low < high, got low={self.low} high={self.high}")
+            if self.log and self.low <= 0:
+                raise ValueError(f"a log range needs low > 0, got {self.low}")
+        return self
+
+
+class Sweep(Strict):
+    """A hyperparameter sweep: ``modelyard train ID --sweep`` runs it as parallel jobs."""
+
+    params: dict[str, SweepParam] = Field(min_length=1, max_length=64)
+    """Parameters to vary, each one of ``training.params``."""
+    search: Literal["grid", "random", "tpe"] = "random"
+    """``grid`` (every combination of the values lists), ``random``, or ``tpe`` (Optuna's
+    Tree-structured Parzen Estimator; needs ``pip install 'modelyard[sweep]'``)."""
+    trials: int = Field(8, ge=1, le=1000)
+    """How many trainings the sweep runs (at most the grid's size for grid search)."""
+    parallel: int = Field(2, ge=1, le=256)
+    """How many trials run at once, at most what the machine's CPU and memory hold."""
+    metric: str = Field("auc", min_length=1, max_length=250)
+    """The metric (logged by the script) the sweep ranks trials by."""
+    direction: Literal["maximize", "minimize"] = "maximize"
+    """Whether a larger or a smaller ``metric`` is better."""
+    seed: int = Field(0, ge=0, le=INT32_MAX)
+    """Seed of the random and TPE searches, so a sweep can be repeated."""
+
+    @model_validator(mode="after")
+    def _grid_values(self) -> Sweep:
+        if self.search == "grid":
+            ranged = sorted(name for name, p in self.params.items() if p.values is None)
+            if ranged:
+                raise ValueError(
+                    f"grid search needs a values list for each parameter; {', '.join(ranged)} "
+                    "has a range: list its values, or use search: random or tpe"
+                )
+        return self
+
+
 class Training(Strict):
     entrypoint: str = "train.py"
     """Training script, a relative path inside the model's folder (no '..', no absolute path)."""
@@ -244,6 +308,8 @@ class Training(Strict):
     """Times a failed job is retried (``backoffLimit`` on Kubernetes)."""
     schedule: str | None = None
     """Cron schedule for retraining (a ``CronJob`` on Kubernetes), e.g. ``0 3 * * *``."""
+    sweep: Sweep | None = None
+    """A hyperparameter sweep over ``params`` (``modelyard train ID --sweep``)."""
 
     @field_validator("entrypoint")
     @classmethod
@@ -264,6 +330,17 @@ class Training(Strict):
             except BadSchedule as exc:
                 raise ValueError(str(exc)) from None
         return value
+
+    @model_validator(mode="after")
+    def _swept_params_known(self) -> Training:
+        unknown = sorted(set(self.sweep.params) - set(self.params)) if self.sweep else []
+        if unknown:
+            raise ValueError(
+                f"sweep.params names {', '.join(unknown)}, not in training.params "
+                f"({', '.join(sorted(self.params)) or 'none'}): a swept parameter needs a "
+                "default there"
+            )
+        return self
 
 
 class Gate(Strict):

@@ -14,7 +14,7 @@ from math import ceil
 
 from modelyard.config import ModelEntry, NodeClass, Runtime, Workspace, WorkspaceSettings
 from modelyard.errors import ConfigError
-from modelyard.runtimes import image_for
+from modelyard.runtimes import image_for, pinned_images
 
 MANAGED_BY = "modelyard"
 """Value of ``app.kubernetes.io/managed-by`` on everything modelyard renders."""
@@ -50,6 +50,8 @@ class RenderContext:
     prometheus_url: str = DEFAULT_PROMETHEUS_URL
     versions: Mapping[str, int] = field(default_factory=dict)
     """Registry version each served model's pods serve; rendering one without it is an error."""
+    pinned_images: Mapping[str, str] = field(default_factory=dict)
+    """Image tag -> ``repo@sha256:...`` of pushed builds (``.modelyard/images/index.json``)."""
 
     @classmethod
     def of(cls, ws: Workspace, versions: Mapping[str, int] | None = None) -> RenderContext:
@@ -64,12 +66,13 @@ class RenderContext:
             settings=ws.settings,
             prometheus_url=k8s.prometheus_url,
             versions=dict(versions or {}),
+            pinned_images=pinned_images(ws.state_dir),
         )
 
     def image(self, entry: ModelEntry) -> str:
-        """The runtime's image, else ``<image_registry>/<runtime>:<python>``."""
+        """The runtime's image, else its built tag or pushed digest (``images build``)."""
         name = entry.spec.runtime
-        return image_for(name, self.runtimes[name], self.image_registry)
+        return image_for(name, self.runtimes[name], self.image_registry, self.pinned_images)
 
     def version(self, entry: ModelEntry) -> int:
         """The registry version ``entry``'s server pods serve: always pinned.

@@ -17,16 +17,14 @@ vanish at the next apply of the models.
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelyard.config import ModelEntry, Workspace
-from modelyard.k8s.bundle import MOUNT_PATH, workspace_volume
+from modelyard.k8s.bundle import MOUNT_PATH, source_volume
 from modelyard.k8s.context import RenderContext, RenderError, labels, selector_labels
-from modelyard.k8s.network import INGRESS_GATEWAY_PEER
 from modelyard.k8s.pods import env, gpu_tolerations, training_resources
-from modelyard.k8s.render import RETIRED_STATES, Manifest, ModelManifests
+from modelyard.k8s.render import RETIRED_STATES, Manifest, ModelManifests, read_folder
 from modelyard.k8s.security import (
     container_security,
     credential_mounts,
@@ -139,7 +137,9 @@ def notebook_container(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
     }
 
 
-def _volumes(ctx: RenderContext, entry: ModelEntry) -> list[dict[str, Any]]:
+def _volumes(
+    ctx: RenderContext, entry: ModelEntry, folder: Mapping[str, bytes]
+) -> list[dict[str, Any]]:
     token = {
         "secretName": token_secret_name(entry),
         # Not optional: without its token the pod waits (an event names the Secret) rather
@@ -149,14 +149,15 @@ def _volumes(ctx: RenderContext, entry: ModelEntry) -> list[dict[str, Any]]:
         "items": [{"key": TOKEN_KEY, "path": TOKEN_KEY}],
     }
     return [
-        workspace_volume(ctx, entry),
+        # The training pods' ConfigMap (the model's whole folder), applied with the model.
+        source_volume(ctx, entry, folder),
         {"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE}},
         {"name": "notebook-token", "secret": token},
         *credential_volumes(),
     ]
 
 
-def statefulset(ctx: RenderContext, entry: ModelEntry) -> Manifest:
+def statefulset(ctx: RenderContext, entry: ModelEntry, folder: Mapping[str, bytes]) -> Manifest:
     """The notebook's StatefulSet: one pod, its volume claimed from the cluster's default
     storage class and retained when the StatefulSet goes."""
     pod: dict[str, Any] = {
@@ -164,7 +165,7 @@ def statefulset(ctx: RenderContext, entry: ModelEntry) -> Manifest:
         "automountServiceAccountToken": False,
         "securityContext": pod_security(),
         "containers": [notebook_container(ctx, entry)],
-        "volumes": _volumes(ctx, entry),
+        "volumes": _volumes(ctx, entry, folder),
     }
     tolerations = gpu_tolerations(entry.spec.training.resources.gpu)
     if tolerations:
@@ -210,6 +211,20 @@ def service(ctx: RenderContext, entry: ModelEntry) -> Manifest:
     }
 
 
+def _gateway_peer(ctx: RenderContext) -> list[dict[str, Any]]:
+    """The ingress gateway's pods, where ``kubernetes.gateway`` routes outside traffic in."""
+    k8s = ctx.settings.kubernetes
+    if k8s.gateway is None:
+        return []
+    namespace = {"kubernetes.io/metadata.name": k8s.ingress_gateway_namespace}
+    return [
+        {
+            "namespaceSelector": {"matchLabels": namespace},
+            "podSelector": {"matchLabels": dict(k8s.ingress_gateway_labels)},
+        }
+    ]
+
+
 def network_policy(ctx: RenderContext, entry: ModelEntry) -> Manifest:
     """Ingress to the notebook's port from the namespace's pods (a proxy in front of it) and
     the mesh gateway only. Egress stays open: a notebook reads data and installs packages
@@ -223,14 +238,14 @@ def network_policy(ctx: RenderContext, entry: ModelEntry) -> Manifest:
         "spec": {
             "podSelector": {"matchLabels": selector_labels(entry, COMPONENT)},
             "policyTypes": ["Ingress"],
-            "ingress": [
-                {"from": [{"podSelector": {}}, copy.deepcopy(INGRESS_GATEWAY_PEER)], "ports": port}
-            ],
+            "ingress": [{"from": [{"podSelector": {}}, *_gateway_peer(ctx)], "ports": port}],
         },
     }
 
 
-def notebook_objects(ctx: RenderContext, entry: ModelEntry) -> list[Manifest]:
+def notebook_objects(
+    ctx: RenderContext, entry: ModelEntry, folder: Mapping[str, bytes]
+) -> list[Manifest]:
     """The NetworkPolicy, Service and StatefulSet of ``entry``'s notebook (pure)."""
     if entry.spec.state in RETIRED_STATES:
         raise RenderError(
@@ -240,7 +255,7 @@ def notebook_objects(ctx: RenderContext, entry: ModelEntry) -> list[Manifest]:
             f"a {entry.spec.state} model renders no workspace ConfigMap for a notebook to "
             "mount; set another state to work on it in a notebook",
         )
-    return [network_policy(ctx, entry), service(ctx, entry), statefulset(ctx, entry)]
+    return [network_policy(ctx, entry), service(ctx, entry), statefulset(ctx, entry, folder)]
 
 
 def render_notebooks(ws: Workspace, model_ids: Sequence[str]) -> list[ModelManifests]:
@@ -250,7 +265,7 @@ def render_notebooks(ws: Workspace, model_ids: Sequence[str]) -> list[ModelManif
     return [
         ModelManifests(
             f"{NOTEBOOKS_FOLDER}/{model_id}",
-            tuple(notebook_objects(ctx, ws.model(model_id))),
+            tuple(notebook_objects(ctx, ws.model(model_id), read_folder(ws.model(model_id)))),
             None,
         )
         for model_id in sorted(set(model_ids))

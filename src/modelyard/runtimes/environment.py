@@ -3,7 +3,8 @@
 ``local: inherit`` reuses modelyard's own interpreter (the quick start needs nothing but pip).
 ``local: venv`` builds a virtual environment with uv from the runtime's packages, cached under
 ``.modelyard/envs/<hash>`` and built atomically (a temp folder renamed into place), so a crash
-mid-build never leaves a half-made environment that a later job would use.
+mid-build never leaves a half-made environment that a later job would use. A pod's image is
+named by :func:`image_for` (see ``images.py`` for its tag).
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from modelyard.config import Runtime
 from modelyard.errors import ModelyardError
+from modelyard.runtimes.images import image_spec
 
 
 class EnvironmentBuildError(ModelyardError):
@@ -87,8 +90,18 @@ def _run(command: list[str]) -> None:
         ) from exc
 
 
-def image_for(name: str, runtime: Runtime, registry_prefix: str) -> str:
-    """The container image of ``runtime`` on Kubernetes."""
+def image_for(
+    name: str,
+    runtime: Runtime,
+    registry_prefix: str,
+    pinned: Mapping[str, str] | None = None,
+    notebook: bool = False,
+) -> str:
+    """The container image of ``runtime`` on Kubernetes: its own ``image`` when set, else the
+    tag ``modelyard images build`` gives it, or that image's pushed digest when ``pinned``
+    (tag -> ``repo@sha256:...``, from the build record) knows it; with ``notebook``, the
+    notebook image of ``images build --notebook``. Pure: nothing is built."""
     if runtime.image:
         return runtime.image
-    return f"{registry_prefix.rstrip('/')}/{name}:{runtime.python}"
+    tag = image_spec(name, runtime, registry_prefix, notebook=notebook).tag
+    return (pinned or {}).get(tag, tag)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelyard.errors import ConfigError, Conflict, ModelyardError, NotFound, Unavailable
+from modelyard.tracking import sqlite_store
 from modelyard.tracking.stores import CREDENTIALS_VAR, ENDPOINT_VAR, REGION_VAR, StoreAccess
 
 if TYPE_CHECKING:
@@ -129,6 +130,37 @@ def _version(mv: Any) -> VersionRecord:
     )
 
 
+class _RetryingClient:
+    """An ``MlflowClient`` whose calls are tried again while SQLite says "database is locked".
+
+    With WAL and ``BEGIN IMMEDIATE`` (``sqlite_store``) a writer waits for the lock; this is
+    for the rare wait past the busy timeout, which MLflow reports and never retries. A locked
+    transaction was rolled back, so the call is safe to repeat.
+    """
+
+    ATTEMPTS = 6
+
+    def __init__(self, client: MlflowClient) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._client, name)
+        if not callable(found):
+            return found
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            for attempt in range(self.ATTEMPTS):
+                try:
+                    return found(*args, **kwargs)
+                except Exception as exc:
+                    if attempt + 1 == self.ATTEMPTS or not sqlite_store.is_locked(exc):
+                        raise
+                    time.sleep(0.05 * 2**attempt)
+            raise AssertionError("unreachable")
+
+        return call
+
+
 class Tracking:
     """MLflow tracking and registry for one workspace (a tracking URI and an artifact root)."""
 
@@ -151,13 +183,22 @@ class Tracking:
                 logging.getLogger(name).setLevel(logging.WARNING)
             # MLflow's S3 client reads its endpoint from the environment.
             self.access.apply(self.artifact_root)
-            if self.tracking_uri.startswith("sqlite:///"):
-                Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
-                    parents=True, exist_ok=True
+            database = sqlite_store.sqlite_path(self.tracking_uri)
+            if database is None:
+                client = MlflowClient(
+                    tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
                 )
-            self._client = MlflowClient(
-                tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
-            )
+            else:
+                # Many processes share the file: one creates and migrates it (under the
+                # lock), each waits for the write lock instead of failing on it.
+                sqlite_store.install()
+                with sqlite_store.schema_lock(database):
+                    client = MlflowClient(
+                        tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
+                    )
+                client = _RetryingClient(client)  # type: ignore[assignment]  # same calls
+            self._client = client
+            return client
         return self._client
 
     # ------------------------------------------------------------------ runs
@@ -168,7 +209,7 @@ class Tracking:
             found = self.client.get_experiment_by_name(name)
             location = self.artifact_root.rstrip("/") + f"/{name}"
             if found is None:
-                return str(self.client.create_experiment(name, artifact_location=location))
+                found = self._create_experiment(name, location)
         # MLflow stores the location as an absolute path: in a copied or moved workspace it
         # still names the original's folder, and new runs would write there.
         if not _same_location(str(found.artifact_location), location):
@@ -182,6 +223,17 @@ class Tracking:
                 "that folder's parent."
             )
         return str(found.experiment_id)
+
+    def _create_experiment(self, name: str, location: str) -> Any:
+        """Create the experiment, or read the one a concurrent process just created."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.create_experiment(name, artifact_location=location)
+        except MlflowException as exc:
+            if getattr(exc, "error_code", "") != "RESOURCE_ALREADY_EXISTS":
+                raise
+        return self.client.get_experiment_by_name(name)
 
     def start_run(
         self, experiment_id: str, params: Mapping[str, object], tags: Mapping[str, str]

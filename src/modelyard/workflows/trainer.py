@@ -57,6 +57,8 @@ class ChildSpec:
     result_path: str
     access: Mapping[str, str | None] = field(default_factory=dict)
     """``StoreAccess`` of the workspace: the S3 endpoint and the credentials file's path."""
+    register: bool = True
+    """False for a sweep's trial: the run is finished, its model kept, nothing registered."""
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(self.__dict__, default=list), encoding="utf-8")
@@ -85,10 +87,13 @@ def close_run(
     started_at: float,
     duration_s: float,
     log_path: Path,
-) -> tuple[ModelVersion, dict[str, float]] | None:
+    register: bool = True,
+) -> tuple[ModelVersion | None, dict[str, float]] | None:
     """Record usage and log; register the logged model when ``ok``, else mark it FAILED.
 
-    Raises :class:`JobFailed` (and marks the run FAILED) when the run logged no model.
+    Raises :class:`JobFailed` (and marks the run FAILED) when the run logged no model. With
+    ``register`` False (a sweep's trial) a good run is finished with no version: the sweep
+    registers only its winner, later, from the model the run logged.
     """
     experiment_id, run_id = run
     tracking = registry.tracking
@@ -109,10 +114,27 @@ def close_run(
         tracking.finish_run(run_id, ok=False)
         return None
     try:
+        if not register:
+            return _finish_unregistered(tracking, entry, experiment_id, run_id)
         return register_logged(registry, entry, experiment_id, run_id, commit)
     except BaseException:
         tracking.finish_run(run_id, ok=False)
         raise
+
+
+def _finish_unregistered(
+    tracking: Tracking, entry: ModelEntry, experiment_id: str, run_id: str
+) -> tuple[None, dict[str, float]]:
+    if tracking.logged_model(experiment_id, run_id) is None:
+        raise JobFailed(
+            f"training of {entry.id!r} succeeded but logged no model; call "
+            f"mlflow.{entry.spec.framework}.log_model(model, name='model') in "
+            f"{entry.spec.training.entrypoint}.",
+            exit_code=1,
+        )
+    metrics = dict(tracking.get_run(run_id).metrics)
+    tracking.finish_run(run_id, ok=True)
+    return None, metrics
 
 
 def _to_onnx(
@@ -246,6 +268,7 @@ def main(spec_path: Path) -> int:
             started_at=started,
             duration_s=time.monotonic() - clock,
             log_path=Path(spec.log_path),
+            register=spec.register,
         )
     except ModelyardError as exc:
         code = exc.exit_code if isinstance(exc, JobFailed) else 1
@@ -255,14 +278,13 @@ def main(spec_path: Path) -> int:
         _report(result, experiment_id=run[0], run_id=run[1], closed=True)
         return code
     version, metrics = done
-    _report(
-        result,
-        experiment_id=run[0],
-        run_id=run[1],
-        closed=True,
-        version=version.__dict__ | {"tags": dict(version.tags), "aliases": list(version.aliases)},
-        metrics=metrics,
-    )
+    fields: dict[str, object] = {"metrics": metrics}
+    if version is not None:
+        fields["version"] = version.__dict__ | {
+            "tags": dict(version.tags),
+            "aliases": list(version.aliases),
+        }
+    _report(result, experiment_id=run[0], run_id=run[1], closed=True, **fields)
     return 0
 
 

@@ -95,6 +95,9 @@ def git_commit(folder: Path) -> str | None:
     return f"{head}+dirty" if dirty else head
 
 
+PARENT_RUN_TAG = "mlflow.parentRunId"
+"""The tag by which MLflow shows a run as another's child (a sweep's trials)."""
+
 CHILD_MAIN = (
     "import sys, pathlib; from modelyard.workflows.trainer import run_and_exit; "
     "run_and_exit(pathlib.Path(sys.argv[1]))"
@@ -167,10 +170,19 @@ def train(
     params: list[str] | None = None,
     on_line: LineSink | None = None,
     runner: Runner | None = None,
+    *,
+    overrides: Mapping[str, object] | None = None,
+    parent_run_id: str | None = None,
+    register: bool = True,
 ) -> TrainResult:
-    """Train ``model_id`` and register the result; raise :class:`JobFailed` on failure."""
+    """Train ``model_id`` and register the result; raise :class:`JobFailed` on failure.
+
+    A sweep's trial passes its sampled ``overrides`` (over ``params``), the sweep's
+    ``parent_run_id`` (the run becomes its child in MLflow) and ``register=False``.
+    """
     entry = workspace.model(model_id)
-    values = parse_params(params or [], entry.spec.training.params)
+    values = {**parse_params(params or [], entry.spec.training.params), **(overrides or {})}
+    extra_tags = {PARENT_RUN_TAG: parent_run_id} if parent_run_id else {}
     runtime = workspace.runtimes[entry.spec.runtime]
     environment = local_environment(entry.spec.runtime, runtime, workspace.state_dir / "envs")
     commit = git_commit(entry.dir)
@@ -178,11 +190,14 @@ def train(
     logs.mkdir(parents=True, exist_ok=True)
     args = tuple(f"--{key}={value}" for key, value in values.items())
     job_runner = runner or LocalRunner()
+    tags = {**_tags(entry, commit), **extra_tags}
     if environment.python == Path(sys.executable):
-        return _train_in_child(workspace, entry, values, args, commit, logs, job_runner, on_line)
+        return _train_in_child(
+            workspace, entry, values, args, commit, logs, job_runner, on_line, tags, register
+        )
     registry = Registry.for_workspace(workspace)
     tracking = registry.tracking
-    run = open_run(tracking, entry, values, _tags(entry, commit))
+    run = open_run(tracking, entry, values, tags)
     reap_orphans(registry, entry.id, skip=run[1])
     log_path = logs / f"train-{entry.id}-{run[1]}.log"
     command = (str(environment.python), str(entry.entrypoint), *args)
@@ -198,6 +213,7 @@ def train(
         started_at=job.started_at,
         duration_s=job.duration_s,
         log_path=log_path,
+        register=register,
     )
     if done is None:
         raise _failure(entry, job, log_path)
@@ -209,7 +225,7 @@ def _result(
     run: tuple[str, str],
     job: JobResult,
     values: Mapping[str, object],
-    done: tuple[ModelVersion, dict[str, float]],
+    done: tuple[ModelVersion | None, dict[str, float]],
     log_path: Path,
 ) -> TrainResult:
     return TrainResult(
@@ -233,6 +249,8 @@ def _train_in_child(
     logs: Path,
     runner: Runner,
     on_line: LineSink | None,
+    tags: Mapping[str, str],
+    register: bool,
 ) -> TrainResult:
     """The run's whole lifecycle in the job's process (``workflows/trainer.py``)."""
     registry = Registry.for_workspace(workspace)
@@ -247,7 +265,7 @@ def _train_in_child(
             artifact_store=registry.tracking.artifact_root,
             cache_dir=str(registry.cache_dir),
             params={k: str(v) for k, v in values.items()},
-            tags=_tags(entry, commit),
+            tags=dict(tags),
             commit=commit,
             script=str(entry.entrypoint),
             args=args,
@@ -255,6 +273,7 @@ def _train_in_child(
             usage_path=str(folder / "usage.jsonl"),
             result_path=str(folder / "result.json"),
             access=registry.tracking.access.as_dict(),
+            register=register,
         )
         child.write(folder / "spec.json")
         command = (sys.executable, "-c", CHILD_MAIN, str(folder / "spec.json"))
@@ -264,7 +283,7 @@ def _train_in_child(
     if "error" in report:
         raise JobFailed(f"{report['error']}\n  log: {log_path}", exit_code=job.exit_code or 1)
     run = (str(report.get("experiment_id", "")), str(report.get("run_id", "")))
-    if not job.ok or "version" not in report:
+    if not job.ok or ("version" if register else "metrics") not in report:
         if run[1] and not report.get("closed"):  # stopped from outside (memory, timeout)
             close_run(
                 registry,
@@ -278,9 +297,10 @@ def _train_in_child(
                 log_path=log_path,
             )
         raise _failure(entry, job, log_path)
-    raw = report["version"]
-    assert isinstance(raw, dict)
-    version = ModelVersion(**{**raw, "aliases": tuple(raw["aliases"])})
+    raw = report.get("version")
+    version = None
+    if isinstance(raw, dict):
+        version = ModelVersion(**{**raw, "aliases": tuple(raw["aliases"])})
     metrics = report.get("metrics")
     assert isinstance(metrics, dict)
     return _result(entry, run, job, values, (version, metrics), log_path)
