@@ -135,6 +135,8 @@ class LogText:
     text: str
     path: str | None = None
     """The local file it came from (``logs --follow`` reads on from there), if any."""
+    end: int = 0
+    """Bytes of ``path`` read for ``text``: where ``--follow`` goes on reading."""
 
 
 class Backend(Protocol):

@@ -96,11 +96,8 @@ def _print_events(events: Sequence[DeploymentEvent], empty: str = "no events yet
 
 def _follow(found: ModelLogs, events: Callable[[], Sequence[DeploymentEvent]] | None) -> None:
     """Print what is appended to the local log files, and new events, until Ctrl-C."""
-    files = {
-        log.path: Path(log.path).stat().st_size if Path(log.path).exists() else 0
-        for log in found.logs
-        if log.path
-    }
+    # from where each log was read, not its size now: a line written meanwhile is printed
+    files = {log.path: log.end for log in found.logs if log.path}
     seen = len(found.events)
     try:
         while True:

@@ -117,6 +117,6 @@ class LocalBackend:
 
             name, text = run_log_text(self.workspace, model_id, run_id)
             kept = "".join(text.splitlines(keepends=True)[-tail_lines:]) if tail_lines else text
-            local = self.workspace.state_dir / "logs" / name
-            return [LogText(f"run {run_id}", kept, str(local) if local.exists() else None)]
+            # a finished run's log: its MLflow artifact (logged when the run closed)
+            return [LogText(f"run {run_id} ({name})", kept)]
         return server_logs(self.workspace, model_id, tail_lines)

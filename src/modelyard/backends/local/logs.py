@@ -24,24 +24,28 @@ def server_log_path(workspace: Workspace, model_id: str) -> Path:
     return workspace.state_dir / "logs" / f"{model_id}-server.log"
 
 
-def tail(path: Path, lines: int | None) -> str:
-    """The last ``lines`` lines of ``path`` (all when None), or "" when it is not there."""
+def tail(path: Path, lines: int | None) -> tuple[str, int]:
+    """The last ``lines`` lines of ``path`` (all when None; "" when it is not there), and the
+    offset the read ended at (what ``--follow`` reads on from, so no line falls between)."""
     try:
         with path.open("rb") as handle:
             size = path.stat().st_size
             handle.seek(max(0, size - TAIL_READ_BYTES))
-            data = handle.read().decode("utf-8", errors="replace")
+            raw = handle.read()
+            end = handle.tell()
     except FileNotFoundError:
-        return ""
+        return "", 0
+    data = raw.decode("utf-8", errors="replace")
     if lines is None:
-        return data
+        return data, end
     kept = data.splitlines(keepends=True)[-lines:] if lines > 0 else []
-    return "".join(kept)
+    return "".join(kept), end
 
 
 def server_logs(workspace: Workspace, model_id: str, tail_lines: int | None) -> list[LogText]:
     path = server_log_path(workspace, model_id)
-    return [LogText(f"server of {model_id}", tail(path, tail_lines), str(path))]
+    text, end = tail(path, tail_lines)
+    return [LogText(f"server of {model_id}", text, str(path), end)]
 
 
 def exit_reason(returncode: int | None) -> str:
