@@ -21,6 +21,8 @@ demo: install
 	$(VENV)/bin/modelyard demo
 
 test: install
+	scripts/system-deps
+	CONTAINERS_CONF=$${CONTAINERS_CONF:-$(CURDIR)/scripts/containers.conf} \
 	PATH="$(abspath $(VENV))/bin:$$PATH" scripts/check
 
 check: test

@@ -15,6 +15,7 @@ from modelyard.backends import backend_for
 from modelyard.backends.fake import InMemoryBackend
 from modelyard.cli.app import app
 from modelyard.config import Workspace, init_workspace, load_workspace
+from modelyard.errors import NotFound
 from modelyard.k8s import InMemoryCluster, ObjectKey
 from modelyard.observe.usage import UsageSample
 from modelyard.registry import Registry
@@ -170,7 +171,9 @@ def test_deploy_without_the_credentials_secret_says_how_to_make_it(
 
 
 def test_dry_run_with_nothing_registered_says_so(workspace_dir: Path) -> None:
-    args = ["deploy", MODEL, "--backend", "kubernetes", "--dry-run", "-w", str(workspace_dir)]
-    shown = CliRunner().invoke(app, args)
-    assert shown.exit_code != 0
-    assert "no version of 'ctr' is registered" in shown.output
+    from modelyard.backends.kubernetes import KubernetesBackend
+
+    ws = load_workspace(workspace_dir)  # its local registry: reachable here, and empty
+    backend = KubernetesBackend(ws, cluster=InMemoryCluster(), registry=Registry.for_workspace(ws))
+    with pytest.raises(NotFound, match="no version of 'ctr' is registered"):
+        backend.deploy(MODEL, dry_run=True)

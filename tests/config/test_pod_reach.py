@@ -152,7 +152,8 @@ def test_render_refuses_the_local_defaults_and_writes_nothing(root: Path, tmp_pa
 def test_pods_get_the_s3_endpoint_and_the_credentials_file_path(root: Path, tmp_path: Path) -> None:
     _settings(root, REACHABLE + "s3:\n  endpoint_url: http://minio.storage.svc:9000\n")
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["render", "--out", str(out), "-w", str(root)])
+    args = ["render", "--out", str(out), "-w", str(root), "--version", "ctr=1"]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     jobs = [yaml.safe_load(p.read_text()) for p in out.rglob("*.yaml") if "job" in p.name]
     assert jobs

@@ -84,6 +84,10 @@ def test_a_production_model_survives_a_node_drain(zoo: Workspace, make_workspace
     )  # fmt: skip
     with pytest.raises(RenderError, match=r"replicas\.max: a production model runs at least 2"):
         render_workspace(load_workspace(root, env={}), versions={"solo": 1})
+    fixed = root / "models" / "solo" / "deploy.yaml"
+    fixed.write_text("replicas: {min: 1, max: 1}\nautoscaling: {enabled: false}\n")
+    with pytest.raises(RenderError, match=r"replicas\.max"):  # without an HPA too
+        render_workspace(load_workspace(root, env={}), versions={"solo": 1})
 
 
 def test_probes_wait_for_a_busy_server_and_the_sidecar_outlasts_its_drain(

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 from typer.testing import CliRunner
+from zoo_versions import pins
 
 from modelyard.cli import app
 from modelyard.config import Workspace, load_workspace
@@ -130,15 +131,15 @@ def test_gpu_training_resources_carry_over_with_their_toleration(zoo: Workspace)
 
 
 def test_apply_of_the_models_never_prunes_a_notebook(zoo: Workspace) -> None:
-    cluster = InMemoryCluster()
-    apply_workspace(cluster, zoo)
+    cluster = InMemoryCluster().with_credentials("ml")
+    apply_workspace(cluster, zoo, versions=pins(zoo.models))
     for obj in notebook_objects(
         RenderContext.of(zoo), zoo.model("ranker"), read_folder(zoo.model("ranker"))
     ):
         cluster.apply(obj)
     # every model removed from the specs: its objects are pruned, the notebook's are not
     shutil.rmtree(zoo.root / "models")
-    plan = workspace_plan(cluster, load_workspace(zoo.root, env={}), prune=True)
+    plan = workspace_plan(cluster, load_workspace(zoo.root, env={}), prune=True, versions={})
     pruned = {key.name for key in (c.key for c in plan.prunes)}
     assert "ranker" in pruned  # the model's Service goes ...
     assert "ranker-notebook" not in pruned  # ... the notebook's stays
@@ -165,11 +166,11 @@ def test_render_notebook_alone_emits_only_the_notebook(zoo_dir: Path) -> None:
 def test_render_a_model_with_its_notebook_into_a_folder(zoo_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     args = ["render", "ranker", "--notebook", "ranker", "--check", "--out", str(out)]
-    done = runner.invoke(app, [*args, "-w", str(zoo_dir)])
+    done = runner.invoke(app, [*args, "-w", str(zoo_dir), "--version", "ranker=3"])
     assert done.exit_code == 0, done.output
     assert "1 model(s) and 1 notebook(s)" in done.output
     top = yaml.safe_load((out / "kustomization.yaml").read_text())
-    assert top["resources"] == ["notebooks/ranker", "ranker"]
+    assert top["resources"] == ["_workspace", "notebooks/ranker", "ranker"]
     assert (out / "notebooks" / "ranker" / "statefulset-ranker-notebook.yaml").is_file()
     assert (out / "ranker" / "rollout-ranker.yaml").is_file()
 

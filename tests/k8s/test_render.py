@@ -287,3 +287,22 @@ def test_render_unknown_model_is_not_found(zoo: Workspace, model_id: str) -> Non
 
     with pytest.raises(NotFound, match="nope"):
         render_workspace(zoo, [model_id], pins(zoo.models))
+
+
+def test_rendered_yaml_has_no_anchors_or_aliases(zoo: Workspace) -> None:
+    """A selector or probe shared between objects is written out in full each time, never as
+    ``&id001``/``*id001`` (which kubectl reads but reviewers and some tools do not)."""
+    from modelyard.k8s import to_documents
+
+    text = to_documents(all_objects(render_workspace(zoo, versions=pins(zoo.models))))
+    assert "matchLabels" in text
+    assert re.search(r"[&*]id\d{3}", text) is None
+
+
+def test_the_writer_never_anchors_a_shared_dict() -> None:
+    from modelyard.k8s.output import to_yaml
+
+    selector = {"matchLabels": {"app": "ctr"}}
+    text = to_yaml({"a": {"selector": selector}, "b": {"selector": selector}})
+    assert re.search(r"[&*]id\d{3}", text) is None
+    assert text.count("app: ctr") == 2

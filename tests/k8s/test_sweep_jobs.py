@@ -21,7 +21,7 @@ def test_one_valid_job_per_trial_with_its_params_and_parent(
 
     assert [j["metadata"]["name"] for j in jobs] == ["ctr-sweep-01234567-0", "ctr-sweep-01234567-1"]
     assert [p for j in jobs for p in validator.problems(j)] == []
-    plain = job(ctx, entry)["spec"]["template"]["spec"]["containers"][0]
+    plain = job(ctx, entry, read_folder(entry))["spec"]["template"]["spec"]["containers"][0]
     for number, (manifest, params) in enumerate(zip(jobs, draws, strict=True)):
         pod = manifest["spec"]["template"]
         assert pod["metadata"]["labels"][TRIAL_LABEL] == str(number)

@@ -334,4 +334,10 @@ def pod_template(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def by_kind_name(documents: Iterator[Mapping[str, Any]]) -> dict[tuple[str, str], Any]:
-    return {(d["kind"], d["metadata"]["name"]): d for d in documents if d and "metadata" in d}
+    """Objects by (kind, name); a template with ``generateName`` is keyed by that prefix."""
+    found = {}
+    for doc in documents:
+        if doc and "metadata" in doc:
+            meta = doc["metadata"]
+            found[(doc["kind"], meta.get("name") or meta["generateName"])] = doc
+    return found

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import Any as BuiltImage  # the fixture type of tests/runtimes/conftest.py
 
 import pytest
 
 import modelyard
+from image_bed import BuiltImage
 
 HALF_GB = 500_000_000
 # a cold machine makes the base (mmdebstrap) and builds the image in the first test's set-up

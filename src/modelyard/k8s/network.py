@@ -42,6 +42,20 @@ LOCAL_SCHEMES = frozenset({"", "file", "sqlite"})
 HTTPS = [{"protocol": "TCP", "port": 443}]
 
 
+def ingress_gateway_peers(ctx: RenderContext) -> list[dict[str, Any]]:
+    """The ingress gateway's pods as a NetworkPolicy peer, when ``kubernetes.gateway`` routes
+    outside traffic in ([] otherwise: nothing from outside the mesh is meant to arrive)."""
+    k8s = ctx.settings.kubernetes
+    if k8s.gateway is None:
+        return []
+    return [
+        {
+            "namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: k8s.ingress_gateway_namespace}},
+            "podSelector": {"matchLabels": dict(k8s.ingress_gateway_labels)},
+        }
+    ]
+
+
 def server_policy(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
     """Ingress to the server pods: callers of the same namespace and of
     ``kubernetes.caller_namespaces``, the ingress gateway when ``kubernetes.gateway`` routes
@@ -57,15 +71,7 @@ def server_policy(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
         {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: namespace}}}
         for namespace in k8s.caller_namespaces
     ]
-    if k8s.gateway is not None:
-        callers.append(
-            {
-                "namespaceSelector": {
-                    "matchLabels": {NAMESPACE_LABEL: k8s.ingress_gateway_namespace}
-                },
-                "podSelector": {"matchLabels": dict(k8s.ingress_gateway_labels)},
-            }
-        )
+    callers += ingress_gateway_peers(ctx)
     scrape_ports = _server_port() + [
         {"protocol": "TCP", "port": port} for port in ISTIO_METRICS_PORTS
     ]

@@ -27,7 +27,12 @@ _Base: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class _Dumper(_Base):  # type: ignore[misc, valid-type]
-    """Safe dumper that writes multi-line strings (scripts, files) as literal blocks."""
+    """Safe dumper that writes multi-line strings (scripts, files) as literal blocks, and
+    never anchors or aliases: a shared dict (a selector, a probe) is written out in full
+    wherever it appears, as kubectl, kustomize and every reviewer expect."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:

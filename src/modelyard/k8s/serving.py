@@ -93,6 +93,15 @@ def pod_template(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
 def min_replicas(entry: ModelEntry) -> int:
     """``replicas.min``, at least :data:`PRODUCTION_MIN_REPLICAS` in production, at least 1."""
     floor = PRODUCTION_MIN_REPLICAS if entry.spec.state == "production" else 1
+    if entry.deploy.replicas.max < floor:
+        raise RenderError(
+            entry.id,
+            str(entry.dir / "deploy.yaml"),
+            "replicas.max",
+            f"a {entry.spec.state} model runs at least {floor} replicas on Kubernetes (one "
+            f"node drain must not take it down), got max {entry.deploy.replicas.max}; "
+            f"write max: {floor} or more",
+        )
     return max(entry.deploy.replicas.min, floor)
 
 
@@ -268,15 +277,6 @@ def autoscaler(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any] | None:
         else {"apiVersion": "apps/v1", "kind": "Deployment", "name": entry.id}
     )
     low = min_replicas(entry)
-    if entry.deploy.replicas.max < low:
-        raise RenderError(
-            entry.id,
-            str(entry.dir / "deploy.yaml"),
-            "replicas.max",
-            f"a {entry.spec.state} model runs at least {low} replicas on Kubernetes (one "
-            f"node drain must not take it down), got max {entry.deploy.replicas.max}; "
-            f"write max: {low} or more",
-        )
     spec: dict[str, Any] = {
         "scaleTargetRef": target_ref,
         "minReplicas": low,

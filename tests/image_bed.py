@@ -1,6 +1,7 @@
-"""Fixtures of the image tests: podman with the repository's containers.conf, the Debian base
-made from Debian's packages (scripts/make-base-image, once per machine), and one real build of
-the sklearn-cpu image per session (podman's store keeps it across sessions, by tag).
+"""Fixtures of the image and pod tests (registered in tests/conftest.py): podman with the
+repository's containers.conf, the Debian base made from Debian's packages
+(scripts/make-base-image, once per machine), and one real build of the sklearn-cpu image per
+session (podman's store keeps it across sessions, by tag).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 
 from modelyard.config import init_workspace
 
-REPO = Path(__file__).parents[2]
+REPO = Path(__file__).parents[1]
 BASE = "localhost/modelyard-base:bookworm"
 
 
