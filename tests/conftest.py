@@ -39,6 +39,8 @@ SLOW_FILES = (
     "serving/test_serving_launch.py",
     "evaluation/test_evaluate.py",
     "backends/test_lifecycle.py",
+    "backends/test_logs_events.py",
+    "backends/test_python_api.py",
 )
 
 

@@ -24,11 +24,25 @@ def test_top_level_api() -> None:
         "NotFound",
         "Unavailable",
         "__version__",
+        "abort",
+        "deploy",
+        "evaluate",
+        "events",
+        "history",
         "load_workspace",
+        "logs",
+        "pause",
+        "promote",
+        "resume",
+        "rollback",
+        "status",
+        "sweep",
         "train",
+        "tune",
     ]
     for name in modelyard.__all__:
         assert hasattr(modelyard, name)
+    assert {"DeploymentEvent", "LogText"} <= set(modelyard.backends.__all__)
 
 
 def test_package_apis() -> None:
@@ -67,6 +81,16 @@ def _imported_by(argv: list[str], cwd: Path | None = None) -> tuple[list[str], s
     )
     line = next((x for x in done.stdout.splitlines() if x.startswith("HEAVY ")), "")
     return eval(line[6:]) if line else ["?"], done.stdout + done.stderr
+
+
+def test_importing_modelyard_and_its_api_names_stays_light() -> None:
+    code = (
+        "import sys, modelyard\n"
+        "modelyard.deploy, modelyard.rollback, modelyard.logs, modelyard.tune\n"
+        f"print('HEAVY', [m for m in {HEAVY!r} if m in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "HEAVY []" in done.stdout, done.stdout + done.stderr
 
 
 @pytest.mark.parametrize(

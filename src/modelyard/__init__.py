@@ -1,7 +1,9 @@
 """modelyard: two small files per model, then train, track, register, serve and ship it.
 
-The Python API mirrors the CLI. Heavy modules load on first use, so importing modelyard is
-cheap.
+The Python API mirrors the CLI: ``train``, ``sweep``, ``deploy``, ``rollback``, ``promote``,
+``pause``, ``resume``, ``abort``, ``status``, ``history``, ``evaluate``, ``logs``, ``events`` and
+``tune`` (see ``modelyard/lifecycle.py``), with the backends' typed records as results and the
+same errors. Heavy modules load on first use, so importing modelyard is cheap.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelyard._lazy import lazy_names
 from modelyard.errors import (
     ConfigError,
     Conflict,
@@ -21,6 +24,21 @@ from modelyard.errors import (
 
 if TYPE_CHECKING:
     from modelyard.config import Workspace
+    from modelyard.lifecycle import (
+        abort,
+        deploy,
+        evaluate,
+        events,
+        history,
+        logs,
+        pause,
+        promote,
+        resume,
+        rollback,
+        status,
+        sweep,
+        tune,
+    )
     from modelyard.workflows import TrainResult
 
 __version__ = "0.1.0"
@@ -34,9 +52,30 @@ __all__ = [
     "NotFound",
     "Unavailable",
     "__version__",
+    "abort",
+    "deploy",
+    "evaluate",
+    "events",
+    "history",
     "load_workspace",
+    "logs",
+    "pause",
+    "promote",
+    "resume",
+    "rollback",
+    "status",
+    "sweep",
     "train",
+    "tune",
 ]
+
+# the lifecycle functions load with their module on first use (PEP 562)
+_WHERE = dict.fromkeys(
+    ("abort", "deploy", "evaluate", "events", "history", "logs", "pause", "promote", "resume",
+     "rollback", "status", "sweep", "tune"),
+    "lifecycle",
+)  # fmt: skip
+__getattr__, __dir__ = lazy_names(__name__, _WHERE, __all__)
 
 
 def load_workspace(workspace: Path | str = ".") -> Workspace:

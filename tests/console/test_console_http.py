@@ -49,3 +49,16 @@ def test_the_pages_show_the_rollback(ui: Console, yard: Yard) -> None:
     assert "rolled_back" in page
     assert "http://127.0.0.1:3000/d/modelyard-model-ctr" in page
     assert "http://127.0.0.1:5000/#/experiments/" in page
+
+
+def test_the_model_page_links_to_its_logs_and_events(ui: Console, yard: Yard) -> None:
+    page = httpx.get(f"{ui.url}/models/ctr", timeout=30).text
+    assert 'href="/models/ctr/logs"' in page
+    logs = httpx.get(f"{ui.url}/models/ctr/logs", timeout=30)
+    assert logs.status_code == 200
+    assert "server of ctr" in logs.text
+    assert "server started: version 1" in logs.text
+    assert "rolled back" in logs.text  # the rollback is among the events
+    bad = httpx.get(f"{ui.url}/models/ctr/logs?version=x1", timeout=30)
+    assert bad.status_code == 400
+    assert httpx.get(f"{ui.url}/models/nope/logs", timeout=30).status_code == 404

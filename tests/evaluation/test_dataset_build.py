@@ -101,3 +101,40 @@ def test_outcomes_without_a_column_are_refused(eval_dir: Path, tmp_path: Path) -
     assert done.returncode == 2
     assert f"{outcomes}: column 'outcome' is missing" in " ".join(done.stderr.split())
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "row", "value"),
+    [
+        ("request_id,outcome,timestamp\nreq-0,1,t\nreq-1,0,t\nreq-2,yes,t\n", 2, "'yes'"),
+        ("request_id,outcome,timestamp\nreq-0,,t\nreq-1,0,t\n", 0, "empty"),
+        ("request_id,outcome,timestamp\nreq-0,1,t\nreq-1,inf,t\n", 1, "inf"),
+    ],
+)
+def test_garbage_outcomes_are_exit_2_with_file_column_and_row(
+    eval_dir: Path, tmp_path: Path, content: str, row: int, value: str
+) -> None:
+    # issue 20: a non-number outcome was an "unexpected ValueError" (exit 1, a traceback)
+    outcomes = tmp_path / "outcomes.csv"
+    outcomes.write_text(content)
+    out = tmp_path / "train.parquet"
+    done = _build(eval_dir, outcomes, out)
+    message = " ".join(done.stderr.split())
+    assert done.returncode == 2, done.stderr
+    assert f"{outcomes}: column 'outcome'" in message
+    assert f"row {row}" in message
+    assert value in message
+    assert "unexpected" not in message
+    assert not out.exists()
+
+
+def test_no_match_at_all_warns_how_ids_are_made(eval_dir: Path, tmp_path: Path) -> None:
+    # issue 20: a caller who sent only the OIP `id` got zero rows and no word about it
+    outcomes = tmp_path / "outcomes.csv"
+    outcomes.write_text("request_id,outcome,timestamp\nnever-served,1,t\n")
+    done = _build(eval_dir, outcomes, tmp_path / "train.parquet")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["matched_requests"] == 0
+    assert "x-request-id" in report["warning"]
+    assert "OIP body's id" in report["warning"]

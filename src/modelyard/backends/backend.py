@@ -110,6 +110,35 @@ class RolloutStatus:
     """The backend's own, richer view (the local RolloutView; the live Rollout object)."""
 
 
+@dataclass(frozen=True)
+class DeploymentEvent:
+    """One thing that happened to a model's deployment, on any backend: a server started or
+    exited (with why: ``killed by signal 9 (SIGKILL)``, ``OOMKilled``), a rollout step or
+    analysis, a rollback, a Kubernetes event of one of its pods."""
+
+    at: float
+    """Unix seconds."""
+    kind: str
+    """``server_started``, ``server_exited``, a rollout event's kind, or ``k8s:<reason>``."""
+    message: str
+    """One line for a person."""
+    detail: dict[str, Any] = field(default_factory=dict, compare=False)
+    """The event's fields (``memory: true`` on an exit put down to memory)."""
+
+
+@dataclass(frozen=True)
+class LogText:
+    """The text of one log: a training run's, a server's, a pod's container."""
+
+    source: str
+    """What wrote it, for a heading (``run 3f2a…``, ``server of ctr``, ``pod ctr-7d9``)."""
+    text: str
+    path: str | None = None
+    """The local file it came from (``logs --follow`` reads on from there), if any."""
+    end: int = 0
+    """Bytes of ``path`` read for ``text``: where ``--follow`` goes on reading."""
+
+
 class Backend(Protocol):
     """Where a workspace's models are trained and served."""
 
@@ -153,4 +182,16 @@ class Backend(Protocol):
 
     def usage(self, model_id: str, *, since: float | None = None) -> list[UsageSample]:
         """CPU and memory samples of the model's servers and training jobs, oldest first."""
+        ...
+
+    def events(self, model_id: str, *, since: float | None = None) -> list[DeploymentEvent]:
+        """What happened to the model's deployment (starts, exits and why, rollout steps and
+        analyses, rollbacks, evictions), oldest first."""
+        ...
+
+    def logs(
+        self, model_id: str, *, run_id: str | None = None, tail_lines: int | None = 200
+    ) -> list[LogText]:
+        """The training run's log when ``run_id`` is given (kept after every process is
+        gone), else the logs of the model's servers; the last ``tail_lines`` of each."""
         ...

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 from modelyard.backends.backend import (
     BackendName,
     Command,
+    DeploymentEvent,
     DeployResult,
+    LogText,
     Revision,
     RevisionOutcome,
     RollbackResult,
@@ -41,6 +43,10 @@ class InMemoryBackend:
     production: dict[str, str] = field(default_factory=dict)
     paused: dict[str, bool] = field(default_factory=dict)
     trained: dict[str, int] = field(default_factory=dict)
+    event_log: dict[str, list[DeploymentEvent]] = field(default_factory=dict)
+    """Events per model beyond the revisions' (a test adds restarts here)."""
+    log_texts: dict[str, list[LogText]] = field(default_factory=dict)
+    """Server logs per model, and run logs under ``run:<id>``."""
 
     def _revs(self, model_id: str) -> list[Revision]:
         return self.revisions.setdefault(model_id, [])
@@ -145,3 +151,20 @@ class InMemoryBackend:
             (s for s in self.samples if s.subject in subjects and (since is None or s.at >= since)),
             key=lambda s: s.at,
         )
+
+    def events(self, model_id: str, *, since: float | None = None) -> list[DeploymentEvent]:
+        found = [
+            DeploymentEvent(r.created_at, f"revision_{r.outcome}", f"revision {r.revision}", {})
+            for r in self._revs(model_id)
+        ]
+        found.extend(self.event_log.get(model_id, []))
+        found.sort(key=lambda e: e.at)
+        return [e for e in found if since is None or e.at >= since]
+
+    def logs(
+        self, model_id: str, *, run_id: str | None = None, tail_lines: int | None = 200
+    ) -> list[LogText]:
+        key = f"run:{run_id}" if run_id is not None else model_id
+        if run_id is not None and key not in self.log_texts:
+            raise NotFound(f"run {run_id} of {model_id!r} has no log")
+        return list(self.log_texts.get(key, []))

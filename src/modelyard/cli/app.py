@@ -41,6 +41,7 @@ def _register() -> None:
         "console_cmds",
         "images_cmds",
         "notebook_cmds",
+        "logs_cmds",
     ):
         try:
             module = __import__(f"modelyard.cli.{name}", fromlist=["register"])

@@ -6,11 +6,10 @@ only, so moving the store (or reading the Backend seam instead) is a one-line ch
 
 from __future__ import annotations
 
-import difflib
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,7 +19,7 @@ from modelyard.cli.output import console, emit, print_json
 if TYPE_CHECKING:
     from modelyard.backends import Backend
     from modelyard.capacity.sources import UsageSource
-    from modelyard.config import ModelEntry, Workspace
+    from modelyard.config import Workspace
     from modelyard.observe.usage import UsageSample
 
 WorkspaceOpt = Annotated[
@@ -141,6 +140,10 @@ def tune(
     write: Annotated[
         bool, typer.Option("--write", help="Edit deploy.yaml; print the diff.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="With --write: lower requests even on a short history."),
+    ] = False,
     replay: Annotated[
         bool, typer.Option("--replay", help="Replay trace FILES through every policy, hourly.")
     ] = False,
@@ -157,21 +160,14 @@ def tune(
     if replay:
         _replay([Path(t) for t in targets or []], trace_format, memory_capacity_gib, as_json)
         return
+    from modelyard.backends import backend_for
+    from modelyard.backends.tuning import tune_models
     from modelyard.config import load_workspace
 
     ws = load_workspace(workspace)
-    ids = targets or sorted(ws.models)
-    entries = [ws.model(i) for i in ids]
-    source = _usage_source(ws)
-    from modelyard.capacity.advice import WEEK_S, tune_row
-    from modelyard.observe.usage import serving_subject
-
-    now = time.time()
-    rows = [
-        tune_row(entry, source.usage(serving_subject(entry.id), since=now - WEEK_S), now)
-        for entry in entries
-    ]
-    diffs = [_write(entry, row) for entry, row in zip(entries, rows, strict=True)] if write else []
+    advice = tune_models(ws, backend_for(ws), targets or (), write=write, force=force)
+    rows = [a.row for a in advice]
+    diffs = [a.diff for a in advice]
     if as_json:
         print_json({"models": rows, "written": [d for d in diffs if d]})
         return
@@ -179,25 +175,6 @@ def tune(
     for diff in diffs:
         if diff:
             console.print(diff, highlight=False, markup=False)
-
-
-def _write(entry: ModelEntry, row: dict[str, Any]) -> str:
-    from modelyard.capacity import edit_resources
-
-    rec = row.get("recommended")
-    if not rec:
-        return ""
-    path = entry.dir / "deploy.yaml"
-    before = path.read_text() if path.exists() else ""
-    after = edit_resources(before, rec["cpu"], rec["memory"], path=str(path))
-    if after == before:
-        return ""
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(after)
-    tmp.replace(path)
-    return "".join(
-        difflib.unified_diff(before.splitlines(True), after.splitlines(True), str(path), str(path))
-    )
 
 
 def _replay(paths: list[Path], fmt: TraceFormat, memory_capacity_gib: float, as_json: bool) -> None:

@@ -141,6 +141,16 @@ def dataset_build(
         "outcomes_without_prediction": report.outcomes_without_prediction,
         "log_files": report.log_files,
     }
+    if report.matched_requests == 0 and report.outcomes_without_prediction:
+        # the probe of issue 20: ids the server never logged (fixed in the server since)
+        warning = (
+            "no outcome matched a logged prediction: the outcomes' request_id must be the id "
+            "the server answered with (its x-request-id header: the one sent, else the OIP "
+            "body's id, else a generated one)"
+        )
+        summary["warning"] = warning
+        if not as_json:
+            console.print(f"warning: {warning}", markup=False, highlight=False)
     emit(
         as_json,
         summary,

@@ -30,6 +30,7 @@ from modelyard.config.bounds import (
     MAX_GPUS,
     MAX_RATE,
 )
+from modelyard.config.cron import BadSchedule, Cron
 from modelyard.config.ids import InvalidModelId, parse_model_id
 from modelyard.config.quantity import Cpu, Duration, Memory, cpu_millis, memory_bytes
 
@@ -340,8 +341,7 @@ class Training(Strict):
     @field_validator("entrypoint")
     @classmethod
     def _inside(cls, value: str) -> str:
-        path = PurePosixPath(value.replace("\\", "/"))
-        if not value or path.is_absolute() or ".." in path.parts or value.startswith("~"):
+        if not _held_inside(value):
             raise ValueError(
                 f"{value!r} must be a path relative to the model's folder, such as 'train.py', "
                 "with no '..' and not absolute: the script lives next to model.yaml"
@@ -351,8 +351,11 @@ class Training(Strict):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
-        if value is not None and len(value.split()) != 5:
-            raise ValueError(f"{value!r} is not a cron schedule of five fields like '0 3 * * *'")
+        if value is not None:
+            try:  # each field's range too, by the parser the scheduler fires with
+                Cron.parse(value)
+            except BadSchedule as exc:
+                raise ValueError(str(exc)) from None
         return value
 
     @model_validator(mode="after")
@@ -379,10 +382,21 @@ class Gate(Strict):
     """How much worse than production the metric may be (absolute); unset skips the check."""
 
 
+def _held_inside(value: str) -> bool:
+    """Whether a path stays inside the folder it is relative to (no '..', not absolute)."""
+    path = PurePosixPath(value.replace("\\", "/"))
+    return bool(value) and not path.is_absolute() and ".." not in path.parts and value[0] != "~"
+
+
+def _is_uri(value: str) -> bool:
+    return "://" in value or value.startswith("mlflow-artifacts:")
+
+
 class Evaluation(Strict):
     dataset: str | None = None
     """Held-out evaluation dataset (Parquet or CSV): a path relative to the model folder or the
-    workspace, or an artifact-store URI. modelyard evaluates every version on it."""
+    workspace (no '..', not absolute), or an artifact-store URI (``s3://``,
+    ``mlflow-artifacts:/``). modelyard evaluates every version on it."""
     label: str = "label"
     """Column of the evaluation dataset that holds the observed outcome (0 or 1)."""
     features: list[str] | None = None
@@ -401,6 +415,17 @@ class Evaluation(Strict):
     """Metrics recorded for every version."""
     gate: Gate | None = None
     """Condition a new version must meet before it may be deployed."""
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset_inside(cls, value: str | None) -> str | None:
+        if value is not None and not _is_uri(value) and not _held_inside(value):
+            raise ValueError(
+                f"{value!r} must be a path relative to the model's folder or the workspace, "
+                "such as 'eval.parquet', with no '..' and not absolute, or an artifact-store "
+                "URI such as 's3://bucket/eval.parquet'"
+            )
+        return value
 
 
 class Warmup(Strict):

@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from modelyard.console.data import ConsoleData
-from modelyard.console.pages import index_page, layout, model_page
+from modelyard.console.pages import index_page, layout, logs_page, model_page
 from modelyard.errors import ConfigError, Conflict, ModelyardError, NotFound, Unavailable
 
 if TYPE_CHECKING:
@@ -82,6 +82,18 @@ def build_app(data: ConsoleData, token: str) -> Starlette:
         Route(
             "/models/{model_id}",
             page(lambda r: model_page(data, r.path_params["model_id"])),
+            methods=["GET"],
+        ),
+        Route(
+            "/models/{model_id}/logs",
+            page(
+                lambda r: logs_page(
+                    data,
+                    r.path_params["model_id"],
+                    r.query_params.get("run"),
+                    r.query_params.get("version"),
+                )
+            ),
             methods=["GET"],
         ),
         Route("/models/{model_id}/{action}", act, methods=["POST"]),

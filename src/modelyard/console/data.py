@@ -128,6 +128,25 @@ class ConsoleData:
             for r in revisions
         ]
 
+    def logs(
+        self, model_id: str, run_id: str | None = None, version: int | None = None
+    ) -> dict[str, Any]:
+        """``modelyard logs`` for a page: a run's log, or the servers' logs and every event."""
+        from modelyard.backends.model_logs import model_logs
+
+        self.entry(model_id)
+        if run_id is not None or version is not None:
+            found = model_logs(self.backend, self.workspace, model_id, run_id=run_id,
+                               version=version)  # fmt: skip
+            events = []
+        else:
+            found = model_logs(self.backend, self.workspace, model_id, server=True)
+            events = self.backend.events(model_id)
+        return {
+            "logs": [{"source": log.source, "text": log.text} for log in found.logs],
+            "events": [{"at": e.at, "message": e.message} for e in events],
+        }
+
     def usage(self, model_id: str, days: float = 7.0) -> list[UsageSample]:
         """The model's server samples of the last ``days``, oldest first."""
         since = self.clock() - days * 86400

@@ -144,6 +144,7 @@ def model_page(data: ConsoleData, model_id: str) -> str:
     body += "".join(
         f"<p>{link(url, 'Grafana: ' + name)}</p>" for name, url in data.dashboards(model_id)
     )
+    body += f"<p>{link(f'/models/{model_id}/logs', 'Logs and events')}</p>"
     body += _deployment_section(model_id, dep)
     body += "<h2>History</h2>" + table(
         ["revision", "version", "by", "at", "outcome", "reason"],
@@ -160,7 +161,7 @@ def model_page(data: ConsoleData, model_id: str) -> str:
         ),
         "never deployed",
     )
-    body += _versions_section(data.versions(model_id))
+    body += _versions_section(model_id, data.versions(model_id))
     body += _usage_section(data, model_id)
     return layout(model_id, body, data)
 
@@ -211,7 +212,34 @@ def _deployment_section(model_id: str, dep: dict[str, Any]) -> str:
     )
 
 
-def _versions_section(versions: list[dict[str, Any]]) -> str:
+def _run_cells(model_id: str, v: dict[str, Any]) -> str:
+    """The version's MLflow run, and its training log (``modelyard logs --version``)."""
+    run = link(v["run_url"], (v["run_id"] or "-")[:12])
+    if not v["run_id"]:
+        return run
+    return run + " · " + link(f"/models/{model_id}/logs?version={v['version']}", "log")
+
+
+def logs_page(data: ConsoleData, model_id: str, run_id: str | None, version: str | None) -> str:
+    """``modelyard logs`` in the browser: a run's log, or the servers' logs and the events."""
+    from modelyard.errors import ConfigError
+
+    if version is not None and not version.isdigit():
+        raise ConfigError(f"version {version[:40]!r} is not a version number")
+    found = data.logs(model_id, run_id, int(version) if version else None)
+    body = f"<h2>{link(f'/models/{model_id}', model_id)}: logs and events</h2>"
+    for log in found["logs"]:
+        body += f"<h3>{cell(log['source'])}</h3><pre>{escape(log['text']) or '(empty)'}</pre>"
+    if found["events"] or not found["logs"]:
+        body += "<h2>Events</h2>" + table(
+            ["at", "event"],
+            ([when(e["at"]), cell(e["message"])] for e in reversed(found["events"])),
+            "no events yet",
+        )
+    return layout(f"{model_id} logs", body, data)
+
+
+def _versions_section(model_id: str, versions: list[dict[str, Any]]) -> str:
     rows = []
     for v in versions:
         figures = ", ".join(f"{cell(k)} {cell(x)}" for k, x in sorted(v["evaluation"].items()))
@@ -222,7 +250,7 @@ def _versions_section(versions: list[dict[str, Any]]) -> str:
                 cell(", ".join(v["aliases"])),
                 _marked(v["gate"]),
                 figures or "-",
-                link(v["run_url"], (v["run_id"] or "-")[:12]),
+                _run_cells(model_id, v),
                 cell(v["sha256"][:12]),
             ]
         )

@@ -78,8 +78,8 @@ def dataset_path(workspace: Workspace, entry: ModelEntry, scratch: Path | None =
 
         target = scratch or Path(tempfile.mkdtemp(prefix="modelyard-eval-"))
         return Registry.for_workspace(workspace).tracking.download(named, target)
-    candidates = [Path(named)] if Path(named).is_absolute() else [entry.dir / named]
-    candidates.append(workspace.root / named)
+    # config refuses '..' and absolute paths: the file is the model's or the workspace's
+    candidates = [entry.dir / named, workspace.root / named]
     for candidate in candidates:
         if candidate.is_file():
             return candidate

@@ -11,6 +11,7 @@ PyArrow. Shadow answers are left out: they were never served.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,16 +85,32 @@ def _latest_outcomes(table: Any, path: Path | str) -> dict[str, float]:
             raise DatasetError(path, column, "is missing", "columns request_id, outcome, timestamp")
     if table.num_rows == 0:
         raise DatasetError(path, None, "has no rows", "at least one outcome")
-    outcomes = np.asarray(table.column("outcome").to_numpy(zero_copy_only=False), dtype=float)
-    if np.isnan(outcomes).any():
-        raise DatasetError(path, "outcome", "has empty or NaN values", "a number per row")
+    outcomes = _outcome_values(path, table.column("outcome").to_pylist())
     stamps = table.column("timestamp").cast("string").to_pylist()
     ids = [str(rid) for rid in table.column("request_id").to_pylist()]
     latest: dict[str, tuple[str, float]] = {}
-    for rid, outcome, stamp in zip(ids, outcomes.tolist(), stamps, strict=True):
+    for rid, outcome, stamp in zip(ids, outcomes, stamps, strict=True):
         if rid not in latest or str(stamp) >= latest[rid][0]:
             latest[rid] = (str(stamp), outcome)
     return {rid: outcome for rid, (_, outcome) in latest.items()}
+
+
+def _outcome_values(path: Path | str, values: list[Any]) -> list[float]:
+    """Each row's outcome as a finite number, or a :class:`DatasetError` naming the first bad
+    row (counted from 0, as the evaluation dataset's checks count)."""
+    numbers: list[float] = []
+    for row, value in enumerate(values):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number):
+            shown = "empty" if value is None or value == "" else repr(value)
+            raise DatasetError(
+                path, "outcome", f"row {row} is {shown}", "a finite number per row (0 or 1)"
+            )
+        numbers.append(number)
+    return numbers
 
 
 def _score(row: Any) -> float:

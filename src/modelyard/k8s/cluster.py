@@ -112,6 +112,20 @@ class Cluster(Protocol):
         """``metrics.k8s.io`` PodMetrics of the pods carrying every label of ``selector``."""
         ...
 
+    def pods(self, namespace: str, selector: Mapping[str, str]) -> list[dict[str, Any]]:
+        """Pods carrying every label of ``selector`` (with their container statuses)."""
+        ...
+
+    def pod_log(
+        self, namespace: str, pod: str, *, tail_lines: int | None = None, previous: bool = False
+    ) -> str:
+        """The log of the pod's (first) container; ``previous``: of its last terminated one."""
+        ...
+
+    def event_list(self, namespace: str, name: str) -> list[dict[str, Any]]:
+        """Core v1 Events whose ``involvedObject.name`` is ``name``."""
+        ...
+
 
 def merge_patch(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
     """RFC 7386 JSON merge patch of ``target`` (in place): None deletes, dicts merge."""
@@ -137,6 +151,12 @@ class InMemoryCluster:
     calls: list[tuple[str, str]] = field(default_factory=list)
     metrics: list[dict[str, Any]] = field(default_factory=list)
     """PodMetrics objects that :meth:`pod_metrics` serves (a test puts them here)."""
+    pod_objects: list[dict[str, Any]] = field(default_factory=list)
+    """Pods that :meth:`pods` serves (a test puts them here, as the kubelet would report)."""
+    logs: dict[tuple[str, str, bool], str] = field(default_factory=dict)
+    """``(namespace, pod, previous)`` -> the container's log text."""
+    event_objects: list[dict[str, Any]] = field(default_factory=list)
+    """Core v1 Event objects that :meth:`event_list` serves."""
     _uids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def with_credentials(self, namespace: str) -> InMemoryCluster:
@@ -213,4 +233,30 @@ class InMemoryCluster:
             for m in self.metrics
             if m["metadata"].get("namespace") == namespace
             and all((m["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
+        ]
+
+    def pods(self, namespace: str, selector: Mapping[str, str]) -> list[dict[str, Any]]:
+        return [
+            copy.deepcopy(p)
+            for p in self.pod_objects
+            if p["metadata"].get("namespace") == namespace
+            and all((p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
+        ]
+
+    def pod_log(
+        self, namespace: str, pod: str, *, tail_lines: int | None = None, previous: bool = False
+    ) -> str:
+        found = self.logs.get((namespace, pod, previous))
+        if found is None:  # as the API server answers for a pod or a container that is not there
+            which = "previous terminated container" if previous else "pod"
+            raise NotFound(f"{namespace}/{pod}: no {which} log")
+        lines = found.splitlines(keepends=True)
+        return "".join(lines[-tail_lines:] if tail_lines else lines)
+
+    def event_list(self, namespace: str, name: str) -> list[dict[str, Any]]:
+        return [
+            copy.deepcopy(e)
+            for e in self.event_objects
+            if e["metadata"].get("namespace") == namespace
+            and (e.get("involvedObject") or {}).get("name") == name
         ]

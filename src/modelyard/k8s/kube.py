@@ -176,6 +176,40 @@ class KubeCluster:
         )
         return [obj.to_dict() if hasattr(obj, "to_dict") else dict(obj) for obj in found]
 
+    def pods(self, namespace: str, selector: Mapping[str, str]) -> list[dict[str, Any]]:
+        from lightkube.resources.core_v1 import Pod
+
+        found = _translate(
+            lambda: list(self._client.list(Pod, namespace=namespace, labels=dict(selector))),
+            f"list pods of {dict(selector)}",
+        )
+        return [pod.to_dict() for pod in found]
+
+    def pod_log(
+        self, namespace: str, pod: str, *, tail_lines: int | None = None, previous: bool = False
+    ) -> str:
+        return "".join(
+            _translate(
+                lambda: list(
+                    self._client.log(
+                        pod, namespace=namespace, tail_lines=tail_lines, previous=previous
+                    )
+                ),
+                f"logs of {pod}",
+            )
+        )
+
+    def event_list(self, namespace: str, name: str) -> list[dict[str, Any]]:
+        from lightkube.resources.core_v1 import Event
+
+        found = _translate(
+            lambda: list(
+                self._client.list(Event, namespace=namespace, fields={"involvedObject.name": name})
+            ),
+            f"events of {name}",
+        )
+        return [e.to_dict() for e in found]
+
     # -- what a training run needs -------------------------------------------------------
 
     def create(self, obj: Mapping[str, Any]) -> None:

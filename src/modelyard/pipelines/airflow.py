@@ -24,7 +24,7 @@ from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG
 
 MODELYARD = {command!r}
-WORKSPACE = {workspace!r}
+WORKSPACE = {workspace!r}  # one shell word, quoted by shlex.quote
 
 with DAG(
     dag_id={dag_id!r},
@@ -41,7 +41,7 @@ with DAG(
             task_id=step,
             bash_command=(
                 f"{{MODELYARD}} pipeline run {model_id} --step {{step}} "
-                f"--run-key '{{{{{{{{ run_id }}}}}}}}' -w '{{WORKSPACE}}'"
+                f"--run-key '{{{{{{{{ run_id }}}}}}}}' -w {{WORKSPACE}}"
             ),
         )
         for step in {steps!r}
@@ -61,7 +61,9 @@ def dag_source(workspace: Workspace, entry: ModelEntry, command: str = "modelyar
     return TEMPLATE.format(
         model_id=spec.id,
         command=command,
-        workspace=str(workspace.root.resolve()),
+        # quoted for the shell here, where the path is known, so that a quote in it cannot
+        # end the word (the task's command is a bash command line)
+        workspace=shlex.quote(str(workspace.root.resolve())),
         dag_id=dag_id(spec.id),
         description=spec.description or f"modelyard pipeline of {spec.id}",
         schedule=spec.training.schedule,

@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable, Sequence
 
 from modelyard.config import Workspace
+from modelyard.config.cron import Cron
 from modelyard.errors import ModelyardError
-from modelyard.pipelines.cron import Cron
 from modelyard.pipelines.engine import (
     Clock,
     PipelineBusy,

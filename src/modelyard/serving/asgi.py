@@ -5,7 +5,9 @@ cost more per request than the model call itself. ``POST`` to the two inference 
 therefore matched here with string operations and answered straight through ``send``;
 everything else (other paths, other methods on these paths) goes to the Starlette app, whose
 routes call the same handlers. The body is read within ``request_limits.max_body``: a larger
-one is answered 413 before it is parsed (see ``limits.py``).
+one is answered 413 before it is parsed (see ``limits.py``). Headers over ``MAX_HEADER_BYTES``
+are answered 431 here, on every route, whichever HTTP parser uvicorn runs (httptools sets no
+bound of its own).
 """
 
 from __future__ import annotations
@@ -15,8 +17,15 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
-from modelyard.serving.limits import BodyTooLarge, declared_length, read_body
-from modelyard.serving.protocol import InferenceApi, Reply
+from modelyard.serving.errors import HeadersTooLarge
+from modelyard.serving.limits import (
+    MAX_HEADER_BYTES,
+    BodyTooLarge,
+    declared_length,
+    headers_too_large,
+    read_body,
+)
+from modelyard.serving.protocol import InferenceApi, Reply, error_reply
 
 _V1, _V2 = "/v1/models/", "/v2/models/"
 
@@ -43,6 +52,15 @@ class ModelServerApp(Starlette):
         self.inference = api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (size := headers_too_large(scope["headers"])):
+            exc = HeadersTooLarge(
+                f"the request headers are {size:,} bytes, above the limit of "
+                f"{MAX_HEADER_BYTES:,}; send fewer or shorter headers"
+            )
+            reply = error_reply(exc)
+            reply.headers.append((b"connection", b"close"))
+            await _send(send, reply)
+            return
         if scope["type"] == "http" and scope["method"] == "POST":
             route = match_inference(scope["path"])
             if route is not None:

@@ -19,6 +19,7 @@ import numpy as np
 import orjson
 
 from modelyard.serving.errors import BadRequest, PayloadTooLarge
+from modelyard.serving.limits import MAX_REQUEST_ID_CHARS
 from modelyard.serving.signature import Signature
 
 DATATYPES: dict[str, np.dtype[Any]] = {
@@ -97,11 +98,23 @@ def decode_v2(
     _check_outputs(payload.get("outputs"), outputs)
     request_id = payload.get("id")
     parameters = payload.get("parameters") or {}
-    if request_id is not None and not isinstance(request_id, str):
-        raise BadRequest("'id' must be a string")
+    if request_id is not None:
+        _check_id(request_id)
     if not isinstance(parameters, dict):
         raise BadRequest("'parameters' must be an object")
     return InferRequest(_rows_from_tensors(tensors, sig), request_id, parameters)
+
+
+def _check_id(request_id: Any) -> None:
+    # the body's id becomes the request id (a response header, the prediction log's key)
+    if not isinstance(request_id, str):
+        raise BadRequest("'id' must be a string")
+    if len(request_id) > MAX_REQUEST_ID_CHARS:
+        raise BadRequest(
+            f"'id' is {len(request_id):,} characters; send at most {MAX_REQUEST_ID_CHARS}"
+        )
+    if not request_id.isprintable():
+        raise BadRequest("'id' holds control characters; send printable text")
 
 
 def _tensor(
@@ -122,7 +135,7 @@ def _tensor(
         )
     if max_rows is not None and shape and shape[0] > max_rows:
         raise _too_many_rows(f"input {name!r}", shape[0], max_rows)
-    if datatype not in DATATYPES:
+    if not isinstance(datatype, str) or datatype not in DATATYPES:
         raise BadRequest(
             f"input {name!r}: unknown datatype {datatype!r}; use one of {list(DATATYPES)}"
         )

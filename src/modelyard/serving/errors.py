@@ -36,6 +36,10 @@ class PayloadTooLarge(BadRequest):
     """The request is over ``request_limits`` (body size or rows): split it and resend."""
 
 
+class HeadersTooLarge(BadRequest):
+    """The request's headers are over ``MAX_HEADER_BYTES``: send fewer or shorter headers."""
+
+
 class Unauthorized(ModelyardError):
     """The admin API needs ``Authorization: Bearer <token>``."""
 
@@ -79,6 +83,7 @@ _STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (PayloadTooLarge, 413),
+    (HeadersTooLarge, 431),
     (ConfigError, 400),
     (Unavailable, 503),
     (IntegrityError, 500),

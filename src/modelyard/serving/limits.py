@@ -25,6 +25,22 @@ DRAIN_FACTOR = 4
 OFF_LOOP_DECODE_BYTES = 64 * 1024
 """Bodies above this are decoded in a worker thread, so that the event loop keeps answering."""
 
+MAX_REQUEST_ID_CHARS = 256
+"""Longest request id (``x-request-id`` header or the OIP body's ``id``) the server accepts;
+a longer one is refused with 400 rather than cut, since a cut id would no longer join with the
+caller's outcomes."""
+
+MAX_HEADER_BYTES = 32 * 1024
+"""Most bytes of request headers (names and values together); more is answered 431."""
+
+
+def headers_too_large(headers: list[tuple[bytes, bytes]]) -> int | None:
+    """The size of the headers when it is above ``MAX_HEADER_BYTES``, else None."""
+    size = 0
+    for key, value in headers:
+        size += len(key) + len(value)
+    return size if size > MAX_HEADER_BYTES else None
+
 
 @dataclass(frozen=True)
 class RequestLimits:

@@ -154,6 +154,105 @@ def _schemas() -> dict[str, Any]:
     }
 
 
+def _write(
+    method: str, summary: str, body: str | None, *params: str, admin: bool = False
+) -> dict[str, Any]:
+    """A route that changes something: the errors it may answer, and its body if any."""
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "parameters": _params(*params),
+        "responses": {
+            "200": {"description": "OK", "content": {"application/json": {}}},
+            **dict.fromkeys(("400", "401", "403", "404", "409", "503"), _ERROR),
+        },
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": True, **_json(body)}
+    if admin:
+        operation["security"] = [{"admin": []}]
+    return {method: operation}
+
+
+def _admin_paths() -> dict[str, Any]:
+    """The admin API (``Authorization: Bearer <token>``; see ``admin_models.py``)."""
+    base = "/admin/models/{name}"
+    read: dict[str, Any] = {"security": [{"admin": []}]}
+    describe = _get("Admin: the versions served", _json("admin_view"), "name", **{"401": _ERROR,
+                    "403": _ERROR, "404": _ERROR})  # fmt: skip
+    stats = _get("Admin: every version's counters", {"description": "OK"}, "name",
+                 **{"401": _ERROR, "403": _ERROR, "404": _ERROR})  # fmt: skip
+    describe["get"].update(read)
+    stats["get"].update(read)
+    return {
+        base: describe,
+        f"{base}/stats": stats,
+        f"{base}/versions": _write(
+            "post", "Admin: load a version", "add_version", "name", admin=True
+        ),
+        f"{base}/versions/{{version}}": _write(
+            "delete", "Admin: unload a version", None, "name", "version", admin=True
+        ),
+        f"{base}/traffic": _write(
+            "put", "Admin: the canary's share", "set_traffic", "name", admin=True
+        ),
+        f"{base}/promote": _write(
+            "post", "Admin: make a version the primary", "promote", "name", admin=True
+        ),
+    }
+
+
+def _admin_schemas() -> dict[str, Any]:
+    share = {"type": "number", "minimum": 0, "maximum": 1}
+    outcome = {
+        "type": "object",
+        "required": ["request_id", "outcome"],
+        "properties": {
+            "request_id": {"type": "string"},
+            "outcome": {
+                "oneOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"}}]
+            },
+        },
+    }
+    return {
+        "feedback_request": {
+            "type": "object",
+            "required": ["outcomes"],
+            "properties": {"outcomes": {"type": "array", "items": outcome}},
+        },
+        "add_version": {
+            "type": "object",
+            "required": ["version"],
+            "additionalProperties": False,
+            "properties": {
+                "version": {"type": "string", "minLength": 1},
+                "role": {"type": "string", "enum": ["canary", "shadow"]},
+                "canary_share": share,
+                "method": {
+                    "type": "string",
+                    "enum": ["predict", "predict_proba"],
+                    "nullable": True,
+                },
+            },
+        },
+        "set_traffic": {
+            "type": "object",
+            "required": ["canary_share"],
+            "additionalProperties": False,
+            "properties": {"canary_share": share},
+        },
+        "promote": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"version": {"type": "string", "nullable": True}},
+        },
+        "admin_view": {
+            "type": "object",
+            "required": ["model", "versions"],
+            "properties": {"model": {"type": "string"}, "versions": {"type": "array"}},
+        },
+    }
+
+
 def openapi_document(model: str, version: str) -> dict[str, Any]:
     """The OpenAPI 3.0 document of a server serving ``model``."""
     ready = _json("ready")
@@ -184,6 +283,10 @@ def openapi_document(model: str, version: str) -> dict[str, Any]:
             "Inference on a version", "inference_request", "inference_response", "name", "version"
         ),
         "/v1/models/{name}:predict": _infer("v1 predict", "v1_request", "v1_response", "name"),
+        "/v2/models/{name}/feedback": _write(
+            "post", "Observed outcomes of answered requests", "feedback_request", "name"
+        ),
+        **_admin_paths(),
         "/metrics": {
             "get": {
                 "summary": "Prometheus metrics",
@@ -195,5 +298,8 @@ def openapi_document(model: str, version: str) -> dict[str, Any]:
         "openapi": "3.0.3",
         "info": {"title": f"modelyard model server ({model})", "version": version},
         "paths": paths,
-        "components": {"schemas": _schemas()},
+        "components": {
+            "schemas": {**_schemas(), **_admin_schemas()},
+            "securitySchemes": {"admin": {"type": "http", "scheme": "bearer"}},
+        },
     }

@@ -11,10 +11,8 @@ request is counted under its code.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, NamedTuple
 
@@ -25,9 +23,10 @@ from starlette.responses import Response
 
 from modelyard.errors import ModelyardError
 from modelyard.serving.codec import datatype_of, decode_v1, decode_v2, encode_v1, encode_v2
-from modelyard.serving.dataplane import DataPlane
+from modelyard.serving.dataplane import DataPlane, Decode, RequestIds
 from modelyard.serving.errors import BadRequest, ModelNotFound, retry_after_header, status_for
 from modelyard.serving.limits import (
+    MAX_REQUEST_ID_CHARS,
     OFF_LOOP_DECODE_BYTES,
     BodyTooLarge,
     declared_length,
@@ -89,20 +88,6 @@ def guarded(handler: Handler) -> Handler:
     return wrapper
 
 
-class RequestIds:
-    """Request ids for requests that bring none: a random prefix per process plus a counter.
-
-    As unique as a ``uuid4`` in practice (32 hex digits), at a fraction of the cost.
-    """
-
-    def __init__(self) -> None:
-        self._prefix = uuid.uuid4().hex[:16]
-        self._counter = itertools.count()
-
-    def next(self) -> str:
-        return f"{self._prefix}{next(self._counter):016x}"
-
-
 class InferenceApi:
     """The inference and metadata endpoints of the one model this app serves."""
 
@@ -111,7 +96,7 @@ class InferenceApi:
         self.model = plane.deployment.name
         self.metrics = metrics
         self.server_version = server_version
-        self._ids = RequestIds()
+        self._ids: RequestIds = plane.ids
         self._in_flight = metrics.in_flight.labels(self.model)
         self._client_header = (plane.limiter.header or "").encode() or None
         self._outcomes: dict[tuple[str, str, int], tuple[Any, Any]] = {}
@@ -147,14 +132,14 @@ class InferenceApi:
         request_ids: list[str | None] = []
         max_rows = self.limits.max_rows
 
-        async def decode(target: ModelVersion) -> np.ndarray:
+        async def decode(target: ModelVersion) -> tuple[np.ndarray, str | None]:
             args = (body, target.runtime.signature, (target.output_name,), length, max_rows)
             if len(body) > OFF_LOOP_DECODE_BYTES:  # a large body would hold up the loop
                 req = await asyncio.to_thread(decode_v2, *args)
             else:
                 req = decode_v2(*args)
             request_ids.append(req.id)
-            return req.rows
+            return req.rows, req.id
 
         def encode(target: ModelVersion, result: np.ndarray) -> bytes:
             rid = request_ids[0] if request_ids else None
@@ -169,10 +154,11 @@ class InferenceApi:
 
         max_rows = self.limits.max_rows
 
-        async def decode(target: ModelVersion) -> np.ndarray:
+        async def decode(target: ModelVersion) -> tuple[np.ndarray, str | None]:
+            sig = target.runtime.signature
             if len(body) > OFF_LOOP_DECODE_BYTES:
-                return await asyncio.to_thread(decode_v1, body, target.runtime.signature, max_rows)
-            return decode_v1(body, target.runtime.signature, max_rows)
+                return await asyncio.to_thread(decode_v1, body, sig, max_rows), None
+            return decode_v1(body, sig, max_rows), None
 
         return await self._serve(name, None, headers, decode, lambda _v, result: encode_v1(result))
 
@@ -208,7 +194,7 @@ class InferenceApi:
         name: str,
         version: str | None,
         headers: Iterable[tuple[bytes, bytes]],
-        decode: Callable[[ModelVersion], Awaitable[np.ndarray]],
+        decode: Decode,
         encode: Callable[[ModelVersion, np.ndarray], bytes],
     ) -> Reply:
         started = time.perf_counter()
@@ -220,11 +206,15 @@ class InferenceApi:
                 request_id = value.decode("latin-1") or None
             elif key == client_header:
                 client_key = value.decode("latin-1")
-        if request_id is None:
-            request_id = self._ids.next()
         self._in_flight.inc()
         version_label, role = "none", "none"
         try:
+            if request_id is not None and len(request_id) > MAX_REQUEST_ID_CHARS:
+                size, request_id = len(request_id), None  # never echoed back
+                raise BadRequest(
+                    f"the x-request-id header is {size:,} characters; "
+                    f"send at most {MAX_REQUEST_ID_CHARS}"
+                )
             self._check_model(name)
             answer = await self.plane.infer(version, client_key, decode, request_id)
             version_label, role = answer.version.name, answer.version.role
@@ -232,13 +222,13 @@ class InferenceApi:
                 200,
                 [
                     _CONTENT_TYPE,
-                    (b"x-request-id", request_id.encode("latin-1")),
+                    (b"x-request-id", answer.request_id.encode("latin-1", "replace")),
                     (b"x-model-version", version_label.encode()),
                 ],
                 encode(answer.version, answer.result),
             )
         except Exception as exc:
-            reply = error_reply(exc, request_id)
+            reply = error_reply(exc, request_id or self._ids.next())
             self._count_refusal(exc)
         finally:
             self._in_flight.dec()

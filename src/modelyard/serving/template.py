@@ -55,12 +55,33 @@ def warm(spec_path: Path | None) -> None:
     runtime.unload()
 
 
+_LOGS: dict[int, str] = {}
+"""Each forked server's log, so that its exit status can be written beside it."""
+
+
+def exits_path(log: str | os.PathLike[str]) -> str:
+    """Where the template records how the servers logging to ``log`` ended (JSON lines)."""
+    return f"{os.fspath(log)}.exits"
+
+
+def _record_exit(pid: int, status: int) -> None:
+    # the supervisor is not these servers' parent, so only the template can say why one
+    # ended (a `kill -9` shows as "killed by signal 9" in `modelyard logs --server`)
+    log = _LOGS.pop(pid, None)
+    if log is None:
+        return
+    code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.waitstatus_to_exitcode(status)
+    with contextlib.suppress(OSError), open(exits_path(log), "a", encoding="utf-8") as out:
+        out.write(json.dumps({"pid": pid, "returncode": code}) + "\n")
+
+
 def _reap(signum: int = 0, frame: object = None) -> None:
     with contextlib.suppress(ChildProcessError):
         while True:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
                 return
+            _record_exit(pid, status)
 
 
 def _child(spec: str, log: str) -> None:
@@ -120,9 +141,15 @@ def main(argv: list[str]) -> int:
             continue
         sys.stdout.flush()
         sys.stderr.flush()
+        # SIGCHLD waits until the child's log is known, so a child that dies at once is
+        # still recorded
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
         pid = os.fork()
         if pid == 0:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
             _child(spec, log)
+        _LOGS[pid] = log
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
         _answer({"pid": pid})
     return 0
 

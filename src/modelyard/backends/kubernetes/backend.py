@@ -21,7 +21,9 @@ from modelyard.backends.backend import (
     BackendName,
     Command,
     DeployAction,
+    DeploymentEvent,
     DeployResult,
+    LogText,
     Revision,
     RevisionOutcome,
     RollbackResult,
@@ -340,6 +342,44 @@ class KubernetesBackend:
         found = self.cluster.pod_metrics(self.namespace, {"modelyard.dev/model": model_id})
         samples = samples_of(model_id, found)
         return [s for s in samples if since is None or s.at >= since]
+
+    def events(self, model_id: str, *, since: float | None = None) -> list[DeploymentEvent]:
+        """The revisions' story (deploys, promotions, rollbacks: the history ConfigMap), the
+        pods' restarts and why, and the Events of the pods and the model's workload."""
+        from modelyard.backends.kubernetes.podlogs import pod_events
+
+        self.workspace.model(model_id)
+        found = [
+            DeploymentEvent(
+                r.created_at,
+                f"revision_{r.outcome}",
+                f"revision {r.revision}: version {r.version} {r.outcome.replace('_', ' ')}"
+                + (f" ({r.reason})" if r.reason else "")
+                + (f" by {r.created_by}" if r.created_by else ""),
+                {"revision": r.revision, "version": r.version},
+            )
+            for r in self._history(model_id)
+        ]
+        workload = self._workload(model_id)
+        names = [workload[0].name] if workload is not None else []
+        found.extend(pod_events(self.cluster, self.namespace, model_id, names))
+        found.sort(key=lambda e: e.at)
+        return [e for e in found if since is None or e.at >= since]
+
+    def logs(
+        self, model_id: str, *, run_id: str | None = None, tail_lines: int | None = 200
+    ) -> list[LogText]:
+        """A run's log from MLflow (the Job's pod logged it there), else the serving pods'."""
+        from modelyard.backends.kubernetes.podlogs import pod_logs
+
+        self.workspace.model(model_id)
+        if run_id is not None:
+            from modelyard.workflows.runlogs import run_log_text
+
+            _, text = run_log_text(self.workspace, model_id, run_id)
+            kept = "".join(text.splitlines(keepends=True)[-tail_lines:]) if tail_lines else text
+            return [LogText(f"run {run_id}", kept)]
+        return pod_logs(self.cluster, self.namespace, model_id, tail_lines)
 
 
 def _completed(live: dict[str, Any] | None) -> bool:

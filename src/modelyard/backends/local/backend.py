@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 from modelyard.backends.backend import (
     BackendName,
     Command,
+    DeploymentEvent,
     DeployResult,
+    LogText,
     Revision,
     RollbackResult,
     RolloutStatus,
@@ -97,3 +99,24 @@ class LocalBackend:
             *store.usage(training_subject(model_id), since=since),
         ]
         return sorted(samples, key=lambda s: s.at)
+
+    def events(self, model_id: str, *, since: float | None = None) -> list[DeploymentEvent]:
+        from modelyard.backends.local.logs import deployment_events
+
+        self.workspace.model(model_id)
+        return deployment_events(operations.store_for(self.workspace), model_id, since)
+
+    def logs(
+        self, model_id: str, *, run_id: str | None = None, tail_lines: int | None = 200
+    ) -> list[LogText]:
+        from modelyard.backends.local.logs import server_logs
+
+        self.workspace.model(model_id)
+        if run_id is not None:
+            from modelyard.workflows.runlogs import run_log_text
+
+            name, text = run_log_text(self.workspace, model_id, run_id)
+            kept = "".join(text.splitlines(keepends=True)[-tail_lines:]) if tail_lines else text
+            # a finished run's log: its MLflow artifact (logged when the run closed)
+            return [LogText(f"run {run_id} ({name})", kept)]
+        return server_logs(self.workspace, model_id, tail_lines)

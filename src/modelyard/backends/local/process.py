@@ -90,6 +90,10 @@ class _Server:
     def exit_note(self) -> str:
         return ""
 
+    def returncode(self) -> int | None:
+        """How the process ended (negative: the signal), None when unknown or running."""
+        return None
+
 
 class _Child(_Server):
     """A server process that is this process's child (``Popen``)."""
@@ -142,6 +146,9 @@ class _Child(_Server):
     def exit_note(self) -> str:
         code = self._proc.returncode if self._proc else None
         return f" with code {code}"
+
+    def returncode(self) -> int | None:
+        return self._proc.poll() if self._proc else None
 
     def wait_ready(self, timeout_s: float = 60.0) -> float:
         """Block until the server reports ready; returns the seconds it took."""
@@ -238,6 +245,25 @@ class WatchedServer(_Server):
 
     def wait_ready(self, timeout_s: float = 60.0) -> float:
         return _wait_ready(self, self.model_id, timeout_s)
+
+    def returncode(self, wait_s: float = 2.0) -> int | None:
+        """What the template that forked it recorded (it reaps the server, not us); waits a
+        little for the record. None for a server adopted from an earlier supervisor."""
+        if self.log_path is None or self.pid is None:
+            return None
+        from modelyard.serving.template import exits_path
+
+        deadline = time.monotonic() + wait_s
+        while True:
+            with contextlib.suppress(OSError):
+                for line in Path(exits_path(self.log_path)).read_text().splitlines():
+                    with contextlib.suppress(ValueError, KeyError, TypeError):
+                        record = json.loads(line)
+                        if record["pid"] == self.pid:
+                            return int(record["returncode"])
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
 
     def stop(self, grace_s: float = 10.0) -> int | None:
         assert self.pid is not None

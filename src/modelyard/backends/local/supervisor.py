@@ -13,6 +13,7 @@ Run as ``python -m modelyard.backends.local.supervisor <workspace> <model-id>``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -29,6 +30,7 @@ from modelyard.backends.local.actuator import ServerActuator
 from modelyard.backends.local.aliases import apply_pending
 from modelyard.backends.local.controller import RolloutController
 from modelyard.backends.local.locks import rollout_lock, supervisor_lock
+from modelyard.backends.local.logs import describe, exit_reason
 from modelyard.backends.local.operations import cache_fetcher, production_marker
 from modelyard.backends.local.process import (
     READY_PATH,
@@ -41,7 +43,7 @@ from modelyard.backends.local.process import (
 )
 from modelyard.backends.local.records import Deployment, Revision
 from modelyard.backends.local.state import StateError, StateStore
-from modelyard.config import Workspace, load_workspace, parse_model_id
+from modelyard.config import ModelEntry, Workspace, load_workspace, memory_bytes, parse_model_id
 from modelyard.errors import ModelyardError
 from modelyard.jobs import ProcessTreeSampler
 from modelyard.observe.usage import UsageSample, serving_subject
@@ -58,6 +60,16 @@ STABLE_AFTER = 30.0
 MAX_START_FAILURES = 5
 """Consecutive failed starts (or deaths within STABLE_AFTER of a start) before giving up."""
 LOG_TAIL_CHARS = 1500
+MEMORY_KILL_SHARE = 0.9
+"""A SIGKILL with the last RSS sample above this share of the memory limit counts as an OOM."""
+
+
+def memory_limit_bytes(entry: ModelEntry) -> float:
+    """The server's memory limit (``deploy.yaml``'s limit, else its request)."""
+    res = entry.deploy.resources
+    return float(memory_bytes(res.limits.memory or res.memory))
+
+
 USAGE_EVERY = 10.0
 """Seconds between two samples of the server's CPU and memory in the usage history."""
 
@@ -98,6 +110,9 @@ class Supervisor:
         self._converged: tuple[object, ...] | None = None
         self._sampler: tuple[int, ProcessTreeSampler] | None = None
         self._next_usage = 0.0
+        self._last_rss = 0
+        """The server's latest RSS sample (bytes): a SIGKILL near the limit is put down to
+        memory (the kernel's OOM killer sends SIGKILL and leaves no other trace here)."""
         self.max_start_failures = max_start_failures
         self._failures = 0
         """Consecutive failed starts and early deaths; reset once a server stays up."""
@@ -260,6 +275,10 @@ class Supervisor:
             return False
         self._first_start_served()  # before "serving": whoever waits for it sees it active
         self._set(status="serving", pid=server.pid, port=port)
+        self._event(
+            "server_started",
+            {"pid": server.pid, "port": port, "version": deployment.primary_version},
+        )
         self.server = server
         self._started_at = time.monotonic()
         self._attach(server)
@@ -382,6 +401,7 @@ class Supervisor:
             return True
         if self.server is not None:
             log.warning("the server of %s died; restarting", self.model_id)
+            self._record_exit(self.server)
             self._crash_counts(self.server)
             if time.monotonic() - self._started_at <= STABLE_AFTER:
                 self._failures += 1
@@ -392,6 +412,36 @@ class Supervisor:
         if time.monotonic() < self._next_start or self.stopping:
             return False
         return self._start_server()
+
+    def _event(self, kind: str, detail: dict[str, object]) -> None:
+        """Record a server event in the deployment's history (``modelyard logs``)."""
+        try:
+            current = self.store.current_revision(self.model_id)
+            revision = current.revision if current is not None else 0
+            self.store.append_event(self.model_id, revision, kind, detail)
+        except ModelyardError as exc:  # the history is for people; serving goes on
+            log.warning("%s: could not record %s: %s", self.model_id, kind, exc)
+
+    def _record_exit(self, server: Server) -> None:
+        """Say why the server ended: in its log (``logs --server``) and as an event."""
+        code = server.returncode()
+        reason = exit_reason(code)
+        limit = memory_limit_bytes(self.workspace.model(self.model_id))
+        memory = code == -signal.SIGKILL and self._last_rss >= MEMORY_KILL_SHARE * limit
+        detail: dict[str, object] = {
+            "pid": server.pid,
+            "reason": reason,
+            "memory": memory,
+            "rss_bytes": self._last_rss,
+            "version": self._deployment().primary_version,
+        }
+        self._event("server_exited", detail)
+        if server.log_path is not None:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            line = f"{stamp} [modelyard supervisor] {describe('server_exited', detail)}\n"
+            with contextlib.suppress(OSError), server.log_path.open("a") as out:
+                out.write(line)
+        self._last_rss = 0
 
     # ------------------------------------------------------------------ rollout
 
@@ -410,6 +460,7 @@ class Supervisor:
             self._next_usage = now + 1.0
             return
         cpu_percent, rss = self._sampler[1].read()
+        self._last_rss = rss
         self.store.record_usage(
             UsageSample(usage_subject(self.model_id), time.time(), cpu_percent / 100, rss)
         )

@@ -3,6 +3,10 @@
 Only what a scheduler needs: the latest fire time at or before a moment. Fields take ``*``,
 numbers, ranges ``a-b``, lists ``a,b`` and steps ``*/n`` or ``a-b/n``; as in cron, when both
 day fields are restricted a day matches either.
+
+It lives in ``config``, the bottom layer, so that ``model.yaml``'s ``training.schedule`` is
+checked field by field when the workspace loads (``"99 99 * * *"`` is refused there, with its
+line), by the same parser the scheduler fires with.
 """
 
 from __future__ import annotations
@@ -14,6 +18,20 @@ from modelyard.errors import ConfigError
 
 _BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
 _NAMES = ("minute", "hour", "day of month", "month", "day of week")
+_MONTH_DAYS = {
+    1: 31,
+    2: 29,
+    3: 31,
+    4: 30,
+    5: 31,
+    6: 30,
+    7: 31,
+    8: 31,
+    9: 30,
+    10: 31,
+    11: 30,
+    12: 31,
+}
 
 
 class BadSchedule(ConfigError):
@@ -37,8 +55,13 @@ def _field(text: str, index: int, expr: str) -> frozenset[int]:
             raise BadSchedule(
                 f"schedule {expr!r}: {_NAMES[index]} {part!r} is not a number"
             ) from None
-        if index == 4 and end == 7:  # 7 is Sunday too
-            end, values = 6, values | {0}
+        if index == 4 and end == 7 and step >= 1:  # 7 is Sunday too
+            if start == 7:
+                start = end = 0
+            else:
+                end = 6
+                if start >= 0 and (7 - start) % step == 0:
+                    values.add(0)
         if not (low <= start <= end <= high) or step < 1:
             raise BadSchedule(
                 f"schedule {expr!r}: {_NAMES[index]} {part!r} is outside {low}-{high}"
@@ -67,7 +90,12 @@ class Cron:
         if len(parts) != 5:
             raise BadSchedule(f"schedule {expr!r} needs five fields, like '0 3 * * *'")
         minute, hour, day, month, weekday = (_field(t, i, expr) for i, t in enumerate(parts))
-        return cls(expr, minute, hour, day, month, weekday, parts[2] == "*", parts[4] == "*")
+        any_day, any_weekday = parts[2] == "*", parts[4] == "*"
+        if any_weekday and not any_day and min(day) > max(_MONTH_DAYS[m] for m in month):
+            raise BadSchedule(
+                f"schedule {expr!r} never fires: no month it names has day {min(day)}"
+            )
+        return cls(expr, minute, hour, day, month, weekday, any_day, any_weekday)
 
     def _day_matches(self, day: dt.datetime) -> bool:
         in_month = day.day in self.days
