@@ -280,6 +280,13 @@ class PodRun:
             podman(*self.argv(container, detach=True))
             self.started.append(f"{self.name}-{container['name']}")
 
+    def restart(self) -> None:
+        """The kubelet's restart of a crashed container: a new container of the same spec on
+        the same volumes (an emptyDir outlives its containers, so a cache in it is kept)."""
+        for container in self.spec["containers"]:
+            podman("rm", "--force", "--time", "2", f"{self.name}-{container['name']}", check=False)
+            podman(*self.argv(container, detach=True))
+
     def readiness_url(self) -> str:
         container = self.spec["containers"][0]
         probe = container["readinessProbe"]["httpGet"]
