@@ -24,7 +24,7 @@ from prometheus_client import Counter, Gauge
 
 from modelyard.observe import names
 from modelyard.serving.metrics import ServingMetrics
-from modelyard.serving.predlog import PredictionLog, PredictionRecord
+from modelyard.serving.predlog import BufferedSink, PredictionLog, PredictionRecord
 from modelyard.serving.source import PredictionLogOptions
 from modelyard.streams import KafkaEndpoint, encode_prediction
 from modelyard.streams.client import make_producer
@@ -43,7 +43,7 @@ _YIELD_SECONDS = 0.0001
 ProducerFactory = Callable[[KafkaEndpoint, dict[str, Any]], Any]
 
 
-class KafkaPredictionLog:
+class KafkaPredictionLog(BufferedSink):
     """A :class:`~modelyard.serving.predlog.PredictionSink` that writes to a Kafka topic."""
 
     def __init__(
@@ -97,16 +97,6 @@ class KafkaPredictionLog:
     def start(self) -> None:
         self.spill.start()
         self._thread.start()
-
-    def record(self, rec: PredictionRecord) -> None:
-        """Queue a record without blocking; counts a drop when the buffer is full."""
-        if self.options.sample_rate < 1.0 and self._random.random() >= self.options.sample_rate:
-            return
-        if len(self._queue) >= self.options.buffer:
-            self.dropped += 1
-            self._metrics.log_dropped.labels(self.model).inc()
-            return
-        self._queue.append(rec)
 
     def close(self) -> None:
         """Send what is queued, wait up to the delivery timeout, spill what is left."""

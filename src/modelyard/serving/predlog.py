@@ -51,7 +51,29 @@ class PredictionSink(Protocol):
     def close(self) -> None: ...
 
 
-class PredictionLog:
+class BufferedSink:
+    """The request path of every prediction sink: sample, queue without blocking, and count a
+    drop when the bounded buffer is full. A sink's thread drains ``_queue``."""
+
+    model: str
+    options: PredictionLogOptions
+    dropped: int
+    _metrics: ServingMetrics
+    _queue: deque[PredictionRecord]
+    _random: random.Random
+
+    def record(self, rec: PredictionRecord) -> None:
+        """Queue a record without blocking; counts a drop when the buffer is full."""
+        if self.options.sample_rate < 1.0 and self._random.random() >= self.options.sample_rate:
+            return
+        if len(self._queue) >= self.options.buffer:
+            self.dropped += 1
+            self._metrics.log_dropped.labels(self.model).inc()
+            return
+        self._queue.append(rec)
+
+
+class PredictionLog(BufferedSink):
     """Buffer plus writer thread for one model's prediction log."""
 
     def __init__(self, model: str, options: PredictionLogOptions, metrics: ServingMetrics) -> None:
@@ -72,16 +94,6 @@ class PredictionLog:
 
     def start(self) -> None:
         self._thread.start()
-
-    def record(self, rec: PredictionRecord) -> None:
-        """Queue a record without blocking; counts a drop when the buffer is full."""
-        if self.options.sample_rate < 1.0 and self._random.random() >= self.options.sample_rate:
-            return
-        if len(self._queue) >= self.options.buffer:
-            self.dropped += 1
-            self._metrics.log_dropped.labels(self.model).inc()
-            return
-        self._queue.append(rec)
 
     def close(self) -> None:
         """Stop the writer and flush every queued record."""
