@@ -76,6 +76,7 @@ def main() -> None:
     from modelyard.tracking import Tracking
 
     Tracking(f"sqlite:///{template}", str(work / "unused")).client.search_experiments()
+    (work / "registry").mkdir()
     with remote_registry(work / "registry", template) as registry:
         host = work / "host"
         init_workspace(host)
@@ -159,7 +160,7 @@ def main() -> None:
     lines = [
         "# bench/pods: the rendered server pod, start to ready",
         "",
-        f"load average at start: {load[0]:.2f}; {args.rounds} rounds, medians",
+        f"load average at the end: {load[0]:.2f}; {args.rounds} rounds, medians",
         "",
         "| start | seconds | ratio to `modelyard serve` from the local cache |",
         "|---|---|---|",
