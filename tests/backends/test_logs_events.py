@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from modelyard.config import Workspace, load_workspace
 from modelyard.errors import ConfigError, NotFound
 from modelyard.k8s import InMemoryCluster
 from modelyard.registry import Registry
+from waiting import wait_until
 
 
 def _cli(root: Path, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -79,33 +79,23 @@ def test_bad_log_requests_say_what_is_wrong(
     assert says in " ".join(done.stderr.split())
 
 
-def _wait(what: str, check, timeout_s: float = 90.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 def test_a_kill_9_of_the_server_shows_in_its_log_and_events(yard: Workspace) -> None:
     backend = backend_for(yard, "local")
     store = StateStore.for_workspace(yard.root)
     backend.deploy("ctr", 1, by="test")
     try:
-        first = _wait(
-            "the server",
+        first = wait_until(
             lambda: (d := store.get_deployment("ctr")) and d.status == "serving" and d.pid,
+            "the server",
         )
         os.kill(first, signal.SIGKILL)
-        _wait(
-            "the restart",
+        wait_until(
             lambda: (
                 (d := store.get_deployment("ctr"))
                 and d.status == "serving"
                 and d.pid not in (None, first)
             ),
+            "the restart",
         )
         exits = [e for e in backend.events("ctr") if e.kind == "server_exited"]
         assert len(exits) == 1

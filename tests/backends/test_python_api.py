@@ -4,7 +4,6 @@ with the backends' typed records as results and the same errors, on a real local
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from modelyard.backends import DeploymentEvent, DeployResult, Revision, RolloutS
 from modelyard.backends.model_logs import ModelLogs
 from modelyard.backends.tuning import TuneAdvice
 from modelyard.evaluation import Evaluation
+from waiting import wait_until
 
 
 @pytest.fixture
@@ -29,23 +29,15 @@ def root(trained_workspace_dir: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def _until(check, what: str, timeout_s: float = 90.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-    return found
-
-
 def test_the_lifecycle_from_python(root: Path) -> None:
     first = modelyard.deploy("ctr", 1, workspace=root, by="notebook")
     assert isinstance(first, DeployResult)
     assert first.action == "started"
     try:
-        _until(lambda: modelyard.status("ctr", workspace=root).serving == "1", "version 1")
+        wait_until(lambda: modelyard.status("ctr", workspace=root).serving == "1", "version 1")
         second = modelyard.deploy("ctr", 2, workspace=root, by="notebook")
         assert second.action == "rollout"
-        _until(
+        wait_until(
             lambda: modelyard.status("ctr", workspace=root).phase in ("shadow", "canary"),
             "the rollout to be steerable",
         )
@@ -55,7 +47,7 @@ def test_the_lifecycle_from_python(root: Path) -> None:
         assert not modelyard.resume("ctr", workspace=root, by="notebook").paused
         promoted = modelyard.promote("ctr", workspace=root, by="notebook")
         assert promoted.rollout_version == "2"
-        _until(lambda: modelyard.status("ctr", workspace=root).serving == "2", "version 2")
+        wait_until(lambda: modelyard.status("ctr", workspace=root).serving == "2", "version 2")
         back = modelyard.rollback("ctr", workspace=root, by="notebook")
         assert back.version == "1"
         revisions = modelyard.history("ctr", workspace=root)
