@@ -110,17 +110,20 @@ def test_the_container_runs_modelyard_notebook_with_the_tracking_env_and_a_token
     assert volume["secret"]["items"] == [{"key": "token", "path": token_file.name}]
 
 
-def test_the_image_is_the_runtime_image(zoo: Workspace) -> None:
+def test_the_image_is_the_runtimes_notebook_variant(zoo: Workspace) -> None:
+    """A runtime that names its own image runs it; otherwise the notebook pod runs the image
+    ``images build --notebook`` makes (the runtime's tag, in its ``-notebook`` repository)."""
     _, sts = _objects(zoo, "onnx-scorer")
     (container,) = sts["spec"]["template"]["spec"]["containers"]
     assert container["image"] == zoo.runtimes["onnx-cpu"].image
     assert container["imagePullPolicy"] == "IfNotPresent"  # pinned by digest
     _, sts = _objects(zoo, "ranker")
     (container,) = sts["spec"]["template"]["spec"]["containers"]
-    runtime_image = image_for(
-        "sklearn-cpu", zoo.runtimes["sklearn-cpu"], "registry.example.com/zoo"
+    notebook_image = image_for(
+        "sklearn-cpu", zoo.runtimes["sklearn-cpu"], "registry.example.com/zoo", notebook=True
     )
-    assert container["image"] == runtime_image
+    assert container["image"] == notebook_image
+    assert "sklearn-cpu-notebook:" in notebook_image
 
 
 def test_gpu_training_resources_carry_over_with_their_toleration(zoo: Workspace) -> None:

@@ -69,10 +69,13 @@ class RenderContext:
             pinned_images=pinned_images(ws.state_dir),
         )
 
-    def image(self, entry: ModelEntry) -> str:
-        """The runtime's image, else its built tag or pushed digest (``images build``)."""
+    def image(self, entry: ModelEntry, *, notebook: bool = False) -> str:
+        """The runtime's image, else its built tag or pushed digest (``images build``); with
+        ``notebook``, the variant with the notebook layer (``images build --notebook``)."""
         name = entry.spec.runtime
-        return image_for(name, self.runtimes[name], self.image_registry, self.pinned_images)
+        return image_for(
+            name, self.runtimes[name], self.image_registry, self.pinned_images, notebook=notebook
+        )
 
     def version(self, entry: ModelEntry) -> int:
         """The registry version ``entry``'s server pods serve: always pinned.

@@ -58,17 +58,6 @@ def token_secret_name(entry: ModelEntry) -> str:
     return f"{entry.id}-notebook-token"
 
 
-def notebook_image(image: str) -> str:
-    """The image a notebook pod runs, given the model's runtime image.
-
-    Hook for ``modelyard images build --notebook``, which adds the notebook layer (JupyterLab,
-    ipykernel) to a runtime image under a ``-notebook`` variant tag: the reconciliation of the
-    two names belongs here, and only here. Until then it is the runtime image itself, which
-    must hold ``modelyard[notebook]``.
-    """
-    return image
-
-
 def notebook_labels(ctx: RenderContext, entry: ModelEntry) -> dict[str, str]:
     """The model's labels without the one ``apply`` prunes by (see the module docstring)."""
     found = labels(ctx, entry, COMPONENT)
@@ -101,7 +90,8 @@ def _probe(failures: int) -> dict[str, Any]:
 
 
 def notebook_container(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
-    image = notebook_image(ctx.image(entry))
+    # the runtime image with the notebook layer (JupyterLab, ipykernel, nbclient)
+    image = ctx.image(entry, notebook=True)
     return {
         "name": COMPONENT,
         "image": image,
