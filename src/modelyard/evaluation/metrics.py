@@ -1,10 +1,10 @@
-"""The evaluation metrics of a binary classifier's scores, computed by modelyard itself.
+"""The evaluation metrics of a binary classifier's scores.
 
-Pure numpy, so that the numbers do not depend on what the training script imported:
-log loss, ROC AUC (the Mann-Whitney statistic with tied scores counted half, which is the
-area under the ROC curve), expected calibration error over equal-width bins, the
-predicted/observed click-rate ratio, and accuracy and recall at a threshold. ``docs/
-evaluation.md`` gives each definition.
+Log loss and ROC AUC are scikit-learn's (a core dependency, and what the example's
+``train.py`` logs its training-set figures with, so the two compare like for like); expected
+calibration error over equal-width bins, the predicted/observed click-rate ratio, and accuracy
+and recall at a threshold are a line of numpy each. ``docs/evaluation.md`` gives each
+definition.
 """
 
 from __future__ import annotations
@@ -30,28 +30,25 @@ class Timing:
 
 
 def log_loss(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Mean negative log-likelihood; scores clipped to [eps, 1 - eps] as scikit-learn does."""
-    eps = np.finfo(scores.dtype).eps
-    p = np.clip(scores, eps, 1 - eps)
-    return float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)))
+    """Mean negative log-likelihood of scores in [0, 1], clipped to [eps, 1 - eps] by
+    scikit-learn; defined when every label is the same class too."""
+    from sklearn import metrics  # lazily: seconds of import that most commands never need
+
+    # labels=[0, 1]: scikit-learn infers the classes from the labels otherwise, and refuses
+    # a set of one class, where the loss is still well defined
+    return float(metrics.log_loss(labels, scores, labels=[0, 1]))
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """P(score of a random positive > score of a random negative), ties counted half."""
-    positives = int(labels.sum())
-    negatives = labels.size - positives
-    if positives == 0 or negatives == 0:
+    """P(score of a random positive > score of a random negative), ties counted half; NaN
+    when the labels hold one class only (there is no pair to rank)."""
+    positives = int(np.count_nonzero(labels == 1))
+    if positives in (0, labels.size):
+        # scikit-learn warns (an error under the tests' filterwarnings) and returns NaN
         return float("nan")
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(scores.size, dtype=np.float64)
-    sorted_scores = scores[order]
-    # average rank (1-based) of each run of equal scores
-    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
-    ends = np.r_[starts[1:], scores.size]
-    run_ranks = (starts + ends + 1) / 2.0
-    ranks[order] = np.repeat(run_ranks, ends - starts)
-    rank_sum = ranks[labels == 1].sum()
-    return float((rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives))
+    from sklearn import metrics
+
+    return float(metrics.roc_auc_score(labels, scores))
 
 
 def expected_calibration_error(
