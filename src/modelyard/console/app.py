@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from modelyard.console.data import ConsoleData
-from modelyard.console.pages import index_page, layout, logs_page, model_page
+from modelyard.console.pages import error_page, index_page, logs_page, model_page
 from modelyard.errors import ConfigError, Conflict, ModelyardError, NotFound, Unavailable
 
 if TYPE_CHECKING:
@@ -56,8 +56,7 @@ def build_app(data: ConsoleData, token: str) -> Starlette:
                 code = status_for(exc)
                 if code == 500:
                     log.exception("console page %s", request.url.path)
-                body = layout("error", f"<h2>{code}</h2><p>{_text(exc)}</p>", data)
-                return HTMLResponse(body, status_code=code)
+                return HTMLResponse(error_page(data, code, str(exc)), status_code=code)
 
         return endpoint
 
@@ -100,12 +99,6 @@ def build_app(data: ConsoleData, token: str) -> Starlette:
         Route("/healthz", lambda _r: JSONResponse({"ok": True}), methods=["GET"]),
     ]
     return Starlette(routes=routes)
-
-
-def _text(error: Exception) -> str:
-    from html import escape
-
-    return escape(str(error))
 
 
 class PortInUse(Unavailable):

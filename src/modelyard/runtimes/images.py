@@ -57,10 +57,10 @@ POD_REQUIREMENTS: tuple[str, ...] = (
 workstation-only ones below, with the MLflow *client* (``mlflow-skinny``, which talks to a
 tracking server) in place of the full server, and boto3 for ``s3://`` artifacts."""
 WORKSTATION_ONLY: frozenset[str] = frozenset(
-    {"mlflow", "lightkube", "ruamel-yaml", "grafana-foundation-sdk"}
+    {"mlflow", "lightkube", "ruamel-yaml", "grafana-foundation-sdk", "jinja2"}
 )
 """modelyard dependencies a pod never imports: the MLflow server and its SQLite store, the
-Kubernetes client, the deploy.yaml editor, the dashboard builder."""
+Kubernetes client, the deploy.yaml editor, the dashboard builder, the console's templates."""
 NOTEBOOK_REQUIREMENTS: tuple[str, ...] = ("jupyterlab>=4.0", "nbclient>=0.10", "ipykernel>=6.29")
 """The notebook layer of ``images build --notebook``."""
 
