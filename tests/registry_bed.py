@@ -21,7 +21,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -29,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from waiting import wait_until
 
 BUCKET = "modelyard"
 ACCESS_KEY = "modelyard-test"
@@ -122,16 +123,19 @@ def _tool(name: str, package: str) -> str:
 
 
 def _wait(what: str, ready: Any, proc: subprocess.Popen[bytes], log: Path) -> None:
-    """Poll ``ready()`` until it is true; fail at the deadline or if ``proc`` exits."""
-    deadline = time.monotonic() + READY_S
-    while not ready():
+    """Poll ``ready()`` until it is true; fail at the deadline or as soon as ``proc`` exits."""
+
+    def up() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"{what} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(
-                f"{what} not ready after {READY_S:.0f} s:\n{log.read_text()[-3000:]}"
-            )
-        time.sleep(0.2)  # a poll interval, not a wait for time to pass: the deadline fails
+        return bool(ready())
+
+    wait_until(
+        up,
+        lambda: f"{what} to be ready:\n{log.read_text()[-3000:]}",
+        timeout_s=READY_S,
+        every_s=0.2,
+    )
 
 
 def _start_seaweedfs(

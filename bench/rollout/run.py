@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))  # for tests/waiting.py
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "backends"))
 
 from rollout_harness import FAST, MODEL, ClientLoop, register_base, wait_rollout

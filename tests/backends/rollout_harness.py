@@ -17,6 +17,7 @@ from modelyard.backends.local.operations import rollout_view
 from modelyard.config import Workspace
 from modelyard.registry import Registry
 from modelyard.rollout import RolloutPlan, RolloutState, Thresholds
+from waiting import wait_until
 
 MODEL = "ctr"
 
@@ -111,13 +112,16 @@ def wait_rollout(
     workspace: Workspace, revision: int | None, timeout: float = 90.0, phase: str | None = None
 ) -> RolloutState:
     """Wait until the rollout of ``revision`` ends (or reaches ``phase``)."""
-    deadline = time.monotonic() + timeout
-    state = None
-    while time.monotonic() < deadline:
+    last: list[RolloutState | None] = [None]
+
+    def ended() -> RolloutState | None:
         view = rollout_view(workspace, MODEL)
-        state = view.state
+        state = last[0] = view.state
         ours = state is not None and view.revision == revision
         if ours and state is not None and (state.terminal or state.phase.value == phase):
             return state
-        time.sleep(0.1)
-    raise AssertionError(f"rollout of revision {revision} did not end in time: {state}")
+        return None
+
+    return wait_until(
+        ended, lambda: f"the rollout of revision {revision} to end; last: {last[0]}", timeout
+    )

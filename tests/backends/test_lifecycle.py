@@ -7,7 +7,6 @@ Kubernetes backend (the in-memory cluster), through the Backend seam. On both, t
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from modelyard.config import Workspace, init_workspace, load_workspace
 from modelyard.errors import NotFound
 from modelyard.k8s import InMemoryCluster
 from modelyard.testing.faults import register_variant
+from waiting import wait_until
 
 
 @dataclass
@@ -36,15 +36,19 @@ def _production(workspace: Workspace, expected: str, timeout_s: float = 60.0) ->
 
     The steering commands do not import MLflow: they record the alias move, and the
     supervisor (or a helper process) applies it, so the alias follows within a loop turn.
-    Polled with a bounded deadline; returns what it last saw."""
+    Polled; fails at the deadline, naming what it last saw."""
     uri = workspace.tracking_uri
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    deadline = time.monotonic() + timeout_s
-    while True:
-        seen = str(client.get_model_version_by_alias(MODEL, "production").version)
-        if seen == expected or time.monotonic() > deadline:
-            return seen
-        time.sleep(0.05)
+
+    def seen() -> str:
+        return str(client.get_model_version_by_alias(MODEL, "production").version)
+
+    return wait_until(
+        lambda: found if (found := seen()) == expected else None,
+        lambda: f"production to name version {expected}; it names {seen()}",
+        timeout_s,
+        every_s=0.05,
+    )
 
 
 def _fresh(tmp: Path) -> Workspace:
@@ -68,13 +72,11 @@ def lifecycle(
     backend = backend_for(workspace, "local")
 
     def settle() -> None:  # shadow (2 min in the example's deploy.yaml) is steerable
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            status = backend.status(MODEL)
-            if status.phase in ("shadow", "canary"):
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"the rollout never reached shadow: {backend.status(MODEL)}")
+        wait_until(
+            lambda: backend.status(MODEL).phase in ("shadow", "canary"),
+            lambda: f"the rollout to reach shadow: {backend.status(MODEL)}",
+            90,
+        )
 
     try:
         yield Lifecycle(workspace, backend, settle)

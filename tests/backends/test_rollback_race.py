@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from rollout_harness import MODEL, register_base
@@ -19,6 +18,7 @@ from rollout_harness import MODEL, register_base
 from modelyard.backends.local.locks import rollout_lock
 from modelyard.backends.local.state import StateStore
 from modelyard.config import Workspace
+from waiting import wait_until
 
 
 def _holds_open(pid: int, path: Path) -> bool:
@@ -46,11 +46,12 @@ def test_two_rollbacks_at_once_serialise(workspace: Workspace, tmp_path: Path) -
     lock = rollout_lock(workspace.state_dir, MODEL)
     with lock.hold():
         racers = [_rollback(workspace), _rollback(workspace)]
-        deadline = time.monotonic() + 120
-        while not all(_holds_open(p.pid, lock.path) for p in racers):
+
+        def both_wait() -> bool:
             assert all(p.poll() is None for p in racers), [p.communicate() for p in racers]
-            assert time.monotonic() < deadline, "the rollbacks never reached the lock"
-            time.sleep(0.01)
+            return all(_holds_open(p.pid, lock.path) for p in racers)
+
+        wait_until(both_wait, "both rollbacks to reach the lock", 120, every_s=0.01)
     results = [(p.wait(120), *p.communicate()) for p in racers]
     codes = sorted(code for code, _, _ in results)
     assert codes == [0, 4], results

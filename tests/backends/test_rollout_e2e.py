@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -34,6 +33,7 @@ from modelyard.config import Workspace, init_workspace, load_workspace
 from modelyard.rollout import Phase
 from modelyard.testing.faults import register_variant
 from modelyard.workflows.serve import admin_token
+from waiting import wait_until
 
 NO_SHADOW = replace(FAST, shadow=None)
 
@@ -182,19 +182,17 @@ def test_killed_server_comes_back_with_the_same_weights(yard: Workspace) -> None
     assert before.pid is not None
     assert _served(yard)[str(version)] == ("canary", 0.5)
     os.kill(before.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 90
-    restored = None
-    while time.monotonic() < deadline:
+
+    def restored() -> bool:
         now = store.get_deployment(MODEL)
-        if now is not None and now.status == "serving" and now.pid != before.pid:
-            try:
-                restored = _served(yard).get(str(version))
-            except httpx.HTTPError:
-                restored = None
-            if restored == ("canary", 0.5):
-                break
-        time.sleep(0.1)
-    assert restored == ("canary", 0.5)
+        if now is None or now.status != "serving" or now.pid == before.pid:
+            return False
+        try:
+            return _served(yard).get(str(version)) == ("canary", 0.5)
+        except httpx.HTTPError:
+            return False
+
+    wait_until(restored, "a restarted server with the canary at 0.5", 90)
     # the crash counts against the canary: it is in the history of this rollout
     crashes = [e for e in store.events(MODEL, result.revision) if e.kind == "server_crashed"]
     assert len(crashes) == 1
@@ -216,10 +214,9 @@ def test_restarted_controller_resumes_the_rollout(yard: Workspace) -> None:
     wait_rollout(yard, result.revision, phase="shadow")
     lock = supervisor_lock(yard.state_dir, MODEL)
     os.kill(int(lock.path.read_text()), signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while supervisor_running(yard, MODEL) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not supervisor_running(yard, MODEL)
+    wait_until(
+        lambda: not supervisor_running(yard, MODEL), "the supervisor to be gone", 10, every_s=0.05
+    )
     # rollout status says so: a dead supervisor, a stalled rollout, never "time left 0.0s"
     status = _cli(yard, "rollout", "status", MODEL)
     assert status["supervisor"]["dead"] is True  # type: ignore[call-overload,index]

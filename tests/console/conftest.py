@@ -11,7 +11,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -31,6 +30,7 @@ from modelyard.observe.prometheus import free_port
 from modelyard.rollout import Phase
 from modelyard.testing.faults import register_variant
 from modelyard.workflows.serve import admin_token
+from waiting import wait_until
 
 
 @pytest.fixture(scope="package")
@@ -69,17 +69,16 @@ def ui(yard: Yard) -> Iterator[Console]:
     command += ["--mlflow-url", "http://127.0.0.1:5000", "--grafana-url", "http://127.0.0.1:3000"]
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+
+    def answers() -> bool:
+        assert process.poll() is None, (root.parent / "ui.log").read_text()
+        try:
+            return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     try:
-        while True:
-            assert process.poll() is None, (root.parent / "ui.log").read_text()
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "modelyard ui did not answer in 120 s"
-            time.sleep(0.1)
+        wait_until(answers, "modelyard ui to answer", 120)
         yield Console(url, admin_token(yard.workspace))
     finally:
         process.terminate()

@@ -23,6 +23,7 @@ from modelyard.backends.local.operations import supervisor_running
 from modelyard.config import Workspace, init_workspace, load_workspace
 from modelyard.pipelines import PipelineHistory
 from modelyard.pipelines.daemon import scheduler_running
+from waiting import wait_until
 
 
 def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -58,13 +59,12 @@ def _workspace(
 
 def _scraped(url: str, deadline_s: float = 120.0) -> list[dict[str, object]]:
     query = 'up{job="modelyard", model_server="ctr"} == 1'
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
+
+    def result() -> list[dict[str, object]]:
         reply = httpx.get(f"{url}/api/v1/query", params={"query": query}, timeout=10).json()
-        if reply["data"]["result"]:
-            return reply["data"]["result"]  # type: ignore[no-any-return]
-        time.sleep(0.5)
-    raise AssertionError(f"{url} never scraped the ctr server")
+        return reply["data"]["result"]  # type: ignore[no-any-return]
+
+    return wait_until(result, f"{url} to scrape the ctr server", deadline_s, every_s=0.5)
 
 
 def test_up_starts_a_prometheus_over_the_servers_and_down_stops_it(

@@ -8,7 +8,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.predlog import PredictionLog, PredictionRecord
 from modelyard.serving.source import PredictionLogOptions
 from modelyard.testing.tansu import TansuBroker
+from waiting import wait_until
 
 STAMP = "2026-12-01T10:00:00"
 
@@ -73,22 +73,30 @@ def _metric(client: httpx.Client, name: str) -> float:
 
 
 def _wait_metric(client: httpx.Client, names: tuple[str, ...], total: float, what: str) -> None:
-    deadline = time.monotonic() + 60
-    while sum(_metric(client, n) for n in names) < total:
-        assert time.monotonic() < deadline, f"{what}: {total} never reached"
-        time.sleep(0.05)
+    def seen() -> float:
+        return sum(_metric(client, n) for n in names)
+
+    wait_until(
+        lambda: seen() >= total,
+        lambda: f"{what} to reach {total} (at {seen()})",
+        timeout_s=60,
+        every_s=0.05,
+    )
+
+
+def _forwarded(client: httpx.Client) -> float:
+    wanted = 'modelyard_feedback_forwarded_total{model="ctr",result="delivered"}'
+    lines = client.get("/metrics").text.splitlines()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(wanted))
 
 
 def _wait_forwarded(client: httpx.Client, total: int) -> None:
-    wanted = 'modelyard_feedback_forwarded_total{model="ctr",result="delivered"}'
-    deadline = time.monotonic() + 60
-    while True:
-        lines = client.get("/metrics").text.splitlines()
-        count = sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(wanted))
-        if count >= total:
-            return
-        assert time.monotonic() < deadline, f"only {count} of {total} outcomes forwarded"
-        time.sleep(0.05)
+    wait_until(
+        lambda: _forwarded(client) >= total,
+        lambda: f"{total} outcomes forwarded (only {_forwarded(client)})",
+        timeout_s=60,
+        every_s=0.05,
+    )
 
 
 DELIVERED = "modelyard_prediction_log_delivered_total"

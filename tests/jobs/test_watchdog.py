@@ -12,12 +12,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
 
 from modelyard.jobs import JobSpec, LocalRunner
+from waiting import wait_until
 
 SCRIPT = """
 import os, subprocess, sys, time
@@ -43,14 +43,8 @@ def _running(proc: psutil.Process) -> bool:
         return False
 
 
-def _wait_gone(procs: list[psutil.Process], timeout_s: float) -> list[psutil.Process]:
-    """The processes still running after waiting up to ``timeout_s`` for them to exit."""
-    deadline = time.monotonic() + timeout_s
-    alive = [p for p in procs if _running(p)]
-    while alive and time.monotonic() < deadline:
-        psutil.wait_procs(alive, timeout=0.1)  # returns as soon as they exit
-        alive = [p for p in alive if _running(p)]
-    return alive
+def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
+    return [p for p in procs if _running(p)]
 
 
 def test_kill_9_of_the_parent_stops_the_script_and_its_children(tmp_path: Path) -> None:
@@ -70,8 +64,13 @@ def test_kill_9_of_the_parent_stops_the_script_and_its_children(tmp_path: Path) 
         assert all(_running(p) for p in procs)
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait(timeout=30)
-        left = _wait_gone(procs, timeout_s=30)
-        assert left == [], f"orphans left running: {left}"
+        # not our children (the script's parent was killed): nothing tells us when they go
+        wait_until(
+            lambda: not _alive(procs),
+            lambda: f"the script's processes to exit; orphans left running: {_alive(procs)}",
+            timeout_s=30,
+            every_s=0.05,
+        )
     finally:
         parent.kill()
         for proc in procs:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ import pytest
 from serving_harness import Running
 
 from modelyard.observe import prometheus
+from waiting import wait_until
 
 SCRAPE_INTERVAL_S = 1.0
 RATE_WINDOW = "15s"
@@ -69,14 +69,21 @@ class Stack:
     def wait_for(
         self, expr: str, ok: Callable[[list[dict[str, Any]]], bool] = bool
     ) -> list[dict[str, Any]]:
-        """Poll ``expr`` until ``ok(result)``, within a bounded deadline."""
-        deadline = time.monotonic() + DEADLINE_S
-        while True:
-            result = self.query(expr)
-            if ok(result):
-                return result
-            assert time.monotonic() < deadline, f"no expected result for {expr!r}: {result}"
-            time.sleep(SCRAPE_INTERVAL_S / 2)
+        """Poll ``expr`` until ``ok(result)``; fail at a bounded deadline."""
+        last: list[list[dict[str, Any]]] = [[]]
+
+        def answered() -> tuple[list[dict[str, Any]]] | None:
+            last[0] = self.query(expr)
+            # a tuple, truthy even when ok() accepts an empty result
+            return (last[0],) if ok(last[0]) else None
+
+        (result,) = wait_until(
+            answered,
+            lambda: f"an expected result for {expr!r}; last: {last[0]}",
+            timeout_s=DEADLINE_S,
+            every_s=SCRAPE_INTERVAL_S / 2,
+        )
+        return result
 
 
 def post_feedback(server: Running, outcomes: list[dict[str, Any]]) -> httpx.Response:

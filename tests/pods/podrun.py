@@ -26,13 +26,14 @@ import base64
 import os
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from waiting import wait_until
 
 PODMAN_CONF = Path(__file__).resolve().parents[2] / "scripts" / "containers.conf"
 
@@ -297,18 +298,18 @@ class PodRun:
 
     def wait_ready(self, deadline_s: float = 180) -> None:
         """Poll the readiness probe as the kubelet does; fail with the logs at the deadline."""
-        url, end = self.readiness_url(), time.monotonic() + deadline_s
-        while time.monotonic() < end:
+        url = self.readiness_url()
+
+        def ready() -> bool:
             if not self.running():
                 raise RuntimeError(f"the server container exited:\n{self.logs()}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as answer:
-                    if answer.status == 200:
-                        return
+                    return bool(answer.status == 200)
             except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.25)
-        raise TimeoutError(f"{url} not ready after {deadline_s} s:\n{self.logs()}")
+                return False
+
+        wait_until(ready, lambda: f"{url} to be ready:\n{self.logs()}", deadline_s, every_s=0.25)
 
     def running(self) -> bool:
         name = f"{self.name}-{self.spec['containers'][0]['name']}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ import httpx
 import uvicorn
 
 from modelyard.serving import ModelSource, ServerOptions, create_app
+from waiting import wait_until
 
 
 @dataclass
@@ -44,15 +44,15 @@ def serve(
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     running = Running(f"http://127.0.0.1:{port}", app, server)
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
+    wait_until(lambda: server.started, "the server to start", 60, every_s=0.02)
     if wait_ready:
         with running.client() as client:
-            while client.get("/v2/health/ready").status_code != 200:
-                assert time.monotonic() < deadline, "model did not become ready"
-                time.sleep(0.05)
+            wait_until(
+                lambda: client.get("/v2/health/ready").status_code == 200,
+                "the model to become ready",
+                60,
+                every_s=0.05,
+            )
     try:
         yield running
     finally:

@@ -7,7 +7,6 @@ header accepted, zero prediction-log rows under the body's ids). A real server o
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pyarrow.dataset as ds
@@ -17,6 +16,7 @@ from serving_harness import Running, serve
 
 from modelyard.serving import ModelSource, PredictionLogOptions, ServerOptions
 from modelyard.serving.protocol import MAX_REQUEST_ID_CHARS
+from waiting import wait_until
 
 
 def _v2(datatype: object = "FP64", **extra: object) -> dict[str, object]:
@@ -128,13 +128,19 @@ def test_the_oip_id_is_the_request_id_when_no_header_is_sent(logged) -> None:
         assert r.headers["x-request-id"] == "hdr"
         assert r.json()["id"] == "body"
     wanted = {*ids, "hdr"}
-    deadline = time.monotonic() + 30
-    logged_ids: set[str] = set()
-    while not wanted <= logged_ids:  # the writer flushes every 0.1 s
-        assert time.monotonic() < deadline, f"not logged: {sorted(wanted - logged_ids)}"
-        time.sleep(0.05)
-        if (log_dir / "model=m").is_dir():
-            table = ds.dataset(log_dir / "model=m", format="parquet", partitioning="hive")
-            logged_ids = set(table.to_table().column("request_id").to_pylist())
+
+    def logged() -> set[str]:
+        if not (log_dir / "model=m").is_dir():
+            return set()
+        table = ds.dataset(log_dir / "model=m", format="parquet", partitioning="hive")
+        return set(table.to_table().column("request_id").to_pylist())
+
+    wait_until(  # the writer flushes every 0.1 s
+        lambda: wanted <= logged(),
+        lambda: f"every id to be logged; not logged: {sorted(wanted - logged())}",
+        30,
+        every_s=0.05,
+    )
+    logged_ids = logged()
     assert "hdr" in logged_ids
     assert "body" not in logged_ids

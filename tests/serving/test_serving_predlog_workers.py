@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ from serving_fakes import OffsetModel, write_model
 from serving_harness import serve
 
 from modelyard.serving import ModelSource, PredictionLogOptions, ServerOptions
+from waiting import wait_until
 
 
 def test_every_answered_request_is_logged(tmp_path):
@@ -72,16 +72,15 @@ def test_two_workers_aggregate_metrics(tmp_path):
         # both workers are ready when 20 readiness checks in a row, each on a new connection
         # (the kernel spreads them over the workers), answer 200: were one still warming up,
         # about half would reach it
-        deadline, in_a_row = time.monotonic() + 90, 0
-        while in_a_row < 20:
+        def ready() -> bool:
             try:
-                ready = httpx.get(f"{url}/v2/health/ready").status_code == 200
+                return httpx.get(f"{url}/v2/health/ready").status_code == 200
             except httpx.TransportError:
-                ready = False
-            in_a_row = in_a_row + 1 if ready else 0
-            assert time.monotonic() < deadline, "workers did not become ready"
-            if not ready:
-                time.sleep(0.05)
+                return False
+
+        wait_until(
+            lambda: all(ready() for _ in range(20)), "both workers to be ready", 90, every_s=0.05
+        )
         for _ in range(40):  # a new connection each time, spread over the workers
             assert (
                 httpx.post(f"{url}/v1/models/m:predict", json={"instances": [[1, 2]]}).status_code

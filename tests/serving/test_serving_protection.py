@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import httpx
 import pytest
@@ -21,6 +20,7 @@ from modelyard.serving import (
 from modelyard.serving.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from modelyard.serving.errors import RateLimited, Shed
 from modelyard.serving.limiter import RateLimiter
+from waiting import wait_until
 
 
 class Clock:
@@ -143,11 +143,18 @@ def test_breaker_opens_sheds_and_recovers_over_http(tmp_path):
         finally:
             serving_fakes.FAIL.clear()
         # shed until the cooldown ends; then the first request is the probe, which succeeds
-        deadline, shed_while_open = time.monotonic() + 10, 1
-        while (reply := client.post("/v1/models/m:predict", json=body)).status_code == 503:
-            assert time.monotonic() < deadline, "the breaker never let a probe through"
-            shed_while_open += 1
-            time.sleep(0.02)  # a shed request is cheap; do not flood the server meanwhile
+        shed: list[httpx.Response] = []
+
+        def probed() -> httpx.Response | None:
+            reply = client.post("/v1/models/m:predict", json=body)
+            if reply.status_code == 503:
+                shed.append(reply)
+                return None
+            return reply
+
+        # every 0.02 s: a shed request is cheap; do not flood the server meanwhile
+        reply = wait_until(probed, "the breaker to let a probe through", 10, every_s=0.02)
+        shed_while_open = 1 + len(shed)
         assert reply.status_code == 200  # the probe
         assert client.post("/v1/models/m:predict", json=body).status_code == 200
         text = client.get("/metrics").text
@@ -179,10 +186,12 @@ def test_queue_timeout_sheds_with_503(tmp_path):
         )
         blocked.start()
         try:
-            deadline = time.monotonic() + 10
-            while 'modelyard_in_flight{model="g"} 1.0' not in client.get("/metrics").text:
-                assert time.monotonic() < deadline
-                time.sleep(0.01)
+            wait_until(
+                lambda: 'modelyard_in_flight{model="g"} 1.0' in client.get("/metrics").text,
+                "the first request to be in flight",
+                10,
+                every_s=0.01,
+            )
             r = client.post("/v1/models/g:predict", json=body)
             assert r.status_code == 503
             assert "retry-after" in r.headers

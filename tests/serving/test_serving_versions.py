@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import httpx
 import pytest
@@ -11,6 +10,7 @@ from serving_fakes import OffsetModel, write_model
 from serving_harness import serve
 
 from modelyard.serving import BatchingOptions, ModelSource, ServerOptions
+from waiting import wait_until
 
 TOKEN = "s3cret"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
@@ -99,12 +99,11 @@ def test_canary_weight_splits_traffic_and_promote(versions):
 
 
 def _wait_stats(c: httpx.Client, version: str, key: str, value: int) -> dict:
-    deadline = time.monotonic() + 20
-    while True:
+    def reached() -> dict | None:
         stats = c.get("/admin/models/m/stats", headers=AUTH).json()["versions"][version]
-        if stats[key] >= value or time.monotonic() > deadline:
-            return stats
-        time.sleep(0.05)
+        return stats if stats[key] >= value else None
+
+    return wait_until(reached, f"{key} of version {version} to reach {value}", 20, every_s=0.05)
 
 
 def test_shadow_is_mirrored_compared_and_never_answers(versions):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import serving_fakes
 from serving_fakes import GatedModel, write_model
 from serving_harness import serve
 
 from modelyard.serving import ModelSource
+from waiting import wait_until
 
 
 def test_not_ready_until_warm(tmp_path):
@@ -24,10 +23,12 @@ def test_not_ready_until_warm(tmp_path):
             assert r.status_code == 503
             assert "retry-after" in r.headers
             serving_fakes.WARM.set()
-            deadline = time.monotonic() + 30
-            while client.get("/v2/health/ready").status_code != 200:
-                assert time.monotonic() < deadline
-                time.sleep(0.02)
+            wait_until(
+                lambda: client.get("/v2/health/ready").status_code == 200,
+                "the warm-up to end",
+                30,
+                every_s=0.02,
+            )
             r = client.post("/v1/models/slow:predict", json={"instances": [[1, 2, 3]]})
             assert r.json() == {"predictions": [6.0]}
     finally:

@@ -3,7 +3,6 @@ exactly, when the broker is gone."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from modelyard.serving.predlog import PredictionRecord
 from modelyard.serving.source import PredictionLogOptions
 from modelyard.streams import PREDICTION_SCHEMA, SCHEMA_VERSION, read_topic
 from modelyard.testing.tansu import TansuBroker
+from waiting import wait_until
 
 
 def _records(n: int, start: int = 0) -> list[PredictionRecord]:
@@ -96,18 +96,22 @@ def test_with_the_broker_killed_records_are_spilled_and_counted_until_it_is_back
     sink = _sink(broker, spill, metrics)
     for rec in _records(20):
         sink.record(rec)
-    deadline = time.monotonic() + 30
-    while _metric(metrics, "modelyard_prediction_log_delivered_total") < 20:
-        assert time.monotonic() < deadline, "the first 20 records were never acknowledged"
-        time.sleep(0.02)
+    wait_until(
+        lambda: _metric(metrics, "modelyard_prediction_log_delivered_total") >= 20,
+        "the first 20 records to be acknowledged",
+        30,
+        every_s=0.02,
+    )
     broker.stop()
     late = _records(30, start=20)
     for rec in late:
         sink.record(rec)
-    deadline = time.monotonic() + 30
-    while _metric(metrics, "modelyard_prediction_log_spilled_total") < 30:
-        assert time.monotonic() < deadline, "records for a dead broker were not spilled"
-        time.sleep(0.02)
+    wait_until(
+        lambda: _metric(metrics, "modelyard_prediction_log_spilled_total") >= 30,
+        "the records for a dead broker to be spilled",
+        30,
+        every_s=0.02,
+    )
     assert _metric(metrics, "modelyard_prediction_log_broker_up") == 0
     # a broker back on the same address: the sink reconnects and delivers again (records
     # sent before it has reconnected may still spill: each one is either on the topic or
@@ -115,14 +119,17 @@ def test_with_the_broker_killed_records_are_spilled_and_counted_until_it_is_back
     sent = [r.request_id for r in late]
     with TansuBroker(tmp_path / "tansu-again.log", port=broker.port).running() as again:
         again.create_topic("preds")
-        deadline = time.monotonic() + 60
         more = iter(_records(10_000, start=50))
-        while _metric(metrics, "modelyard_prediction_log_delivered_total") == 20:
-            assert time.monotonic() < deadline, "the sink did not deliver to the new broker"
-            rec = next(more)
+
+        def delivered_again() -> bool:
+            if _metric(metrics, "modelyard_prediction_log_delivered_total") != 20:
+                return True
+            rec = next(more)  # keep sending until one reaches the new broker
             sent.append(rec.request_id)
             sink.record(rec)
-            time.sleep(0.05)
+            return False
+
+        wait_until(delivered_again, "the sink to deliver to the new broker", 60, every_s=0.05)
         sink.close()
         assert _metric(metrics, "modelyard_prediction_log_broker_up") == 1
         on_topic = [

@@ -16,7 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ import pytest
 
 from modelyard.config import init_workspace, load_workspace
 from modelyard.registry import Registry
+from waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -63,18 +63,17 @@ def tracking_server(tmp_path: Path) -> Iterator[str]:
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
+
+    def healthy() -> bool:
+        assert proc.poll() is None, (tmp_path / "mlflow-server.log").read_text()[-3000:]
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
+                return bool(answer.status == 200)
+        except OSError:
+            return False
+
     try:
-        while True:
-            assert proc.poll() is None, (tmp_path / "mlflow-server.log").read_text()[-3000:]
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "mlflow server was not ready in 300 s"
-            time.sleep(0.2)
+        wait_until(healthy, "the mlflow server to be ready", timeout_s=300, every_s=0.2)
         yield url
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
