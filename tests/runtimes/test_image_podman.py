@@ -55,7 +55,7 @@ def test_the_image_holds_what_serve_and_train_import(
 ) -> None:
     probe = (
         "import getpass, os, sklearn, mlflow.sklearn, boto3, skops.io, pyarrow.parquet, uvicorn;"
-        "import modelyard.serving.app, modelyard.workflows.training;"
+        "import modelyard.serving.rest.app, modelyard.workflows.training;"
         "print(getpass.getuser(), os.getuid(), os.environ['HOME'])"
     )
     done = _run(podman, sklearn_image.tag, "python", "-c", probe)

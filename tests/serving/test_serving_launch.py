@@ -19,10 +19,10 @@ import pytest
 from modelyard.errors import ConfigError, IntegrityError, NotFound
 from modelyard.registry import cache, tree_sha256
 from modelyard.serving import ServerOptions
-from modelyard.serving.admin_client import AdminClient, ServerUnreachable
-from modelyard.serving.launch import LaunchSpec, cache_loader, read_spec, write_spec
-from modelyard.serving.skops_files import load_skops
-from modelyard.serving.source import PredictionLogOptions, RateLimitOptions
+from modelyard.serving.admin.client import AdminClient, ServerUnreachable
+from modelyard.serving.options import PredictionLogOptions, RateLimitOptions
+from modelyard.serving.process.launch import LaunchSpec, cache_loader, read_spec, write_spec
+from modelyard.serving.runtimes.skops_files import load_skops
 
 # Runs the real entry point; once uvicorn has shut down gracefully on SIGTERM it re-raises the
 # signal to the handler that was there before, which writes what the process imported.
@@ -239,7 +239,7 @@ def test_skops_trusts_estimators_and_refuses_functions(tmp_path):
     np.testing.assert_allclose(load_skops(good).predict_proba(x), model.predict_proba(x))
     bad = tmp_path / "bad.skops"
     skops.io.dump(FunctionTransformer(func=os.getcwd), bad)
-    from modelyard.serving.errors import ModelLoadError
+    from modelyard.serving.protocol.errors import ModelLoadError
 
     with pytest.raises(ModelLoadError, match="getcwd"):
         load_skops(bad)

@@ -33,6 +33,7 @@ from modelyard.config.bounds import (
 from modelyard.config.cron import BadSchedule, Cron
 from modelyard.config.ids import InvalidModelId, parse_model_id
 from modelyard.config.quantity import Cpu, Duration, Memory, cpu_millis, memory_bytes
+from modelyard.frameworks import framework_names
 
 IMAGE_DIGEST = re.compile(r"^[^\s@]+@sha256:[0-9a-f]{64}$")
 
@@ -212,7 +213,8 @@ class Runtime(Strict):
     python: str = "3.11"
     """Python version of the environment."""
     framework: str = "sklearn"
-    """Framework the runtime is made for (sklearn, onnx, pytorch, xgboost, lightgbm, pyfunc)."""
+    """Framework the runtime is made for: a name from the framework table
+    (``modelyard.frameworks``)."""
     packages: list[str] = []
     """Pinned packages installed in the environment, e.g. ``scikit-learn>=1.5``."""
     cuda: str | None = None
@@ -457,8 +459,9 @@ class ModelSpec(Strict):
     """One line on what the model does."""
     state: Literal["development", "staging", "production", "deprecated"] = "development"
     """Lifecycle state; ``modelyard up`` serves staging and production models."""
-    framework: Literal["sklearn", "onnx", "pytorch", "xgboost", "lightgbm", "pyfunc"] = "sklearn"
-    """Framework of the trained model."""
+    framework: str = "sklearn"
+    """Framework of the trained model: a name from the framework table (sklearn, onnx,
+    pytorch, xgboost, lightgbm, pyfunc, or one an installed runtime package registers)."""
     runtime: str = "sklearn-cpu"
     """Runtime from ``runtimes.yaml`` that trains and serves the model."""
     training: Training = Training()
@@ -475,6 +478,17 @@ class ModelSpec(Strict):
             return parse_model_id(value)
         except InvalidModelId as exc:
             raise ValueError(str(exc)) from exc
+
+    @field_validator("framework")
+    @classmethod
+    def _framework(cls, value: str) -> str:
+        known = framework_names()
+        if value not in known:
+            raise ValueError(
+                f"unknown framework {value!r}: expected one of {', '.join(known)}, or install "
+                "the package whose runtime registers it (entry points 'modelyard.runtimes')"
+            )
+        return value
 
 
 # --------------------------------------------------------------------------- deploy.yaml

@@ -26,7 +26,8 @@ from modelyard.evaluation.dataset import (
 from modelyard.evaluation.fit import FitFinding, fit_findings
 from modelyard.evaluation.metrics import classification_metrics, prefixed, timing
 from modelyard.registry import ModelVersion, Registry
-from modelyard.serving.runtime import ModelRuntime, runtime_for
+from modelyard.serving.runtimes.base import ModelRuntime
+from modelyard.serving.runtimes.registry import runtime_for
 
 EVAL_TAG_PREFIX = "modelyard.eval."
 BATCH_ROWS = 4096

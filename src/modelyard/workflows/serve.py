@@ -21,8 +21,8 @@ from modelyard.registry import cache
 
 if TYPE_CHECKING:
     from modelyard.config import ModelEntry, Workspace
-    from modelyard.serving.launch import LaunchSpec
-    from modelyard.serving.source import ServerOptions
+    from modelyard.serving.options import ServerOptions
+    from modelyard.serving.process.launch import LaunchSpec
 
 TOKEN_ENV = "MODELYARD_ADMIN_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 TOKEN_FILE_ENV = "MODELYARD_ADMIN_TOKEN_FILE"  # noqa: S105 - the name of a variable
@@ -68,7 +68,7 @@ def _token_from_file(path: Path) -> str:
 
 def options_for(workspace: Workspace, entry: ModelEntry) -> ServerOptions:
     """The server's options from the model's ``deploy.yaml`` and the workspace."""
-    from modelyard.serving.source import ServerOptions
+    from modelyard.serving.options import ServerOptions
     from modelyard.streams import KafkaEndpoint
 
     log_dir: Path | None = None
@@ -106,7 +106,7 @@ def launch_spec(
     workers: int = 1,
 ) -> LaunchSpec:
     """The launch spec of a server for ``version`` of ``entry`` (which must be cached)."""
-    from modelyard.serving.launch import LaunchSpec
+    from modelyard.serving.process.launch import LaunchSpec
 
     warmup = entry.spec.serving.warmup
     return LaunchSpec(
@@ -162,11 +162,11 @@ def serve(
     """
     entry = workspace.model(model_id)
     if version is not None and alias is None and cache.has(cache_dir(workspace), model_id, version):
-        from modelyard.serving.launch import serve_cached
+        from modelyard.serving.process.launch import serve_cached
 
         serve_cached(launch_spec(workspace, entry, version, host, port, workers))
         return
-    from modelyard.serving.launch import exec_server
+    from modelyard.serving.process.launch import exec_server
 
     number = fetch(workspace, model_id, version, alias)
     spec = launch_spec(workspace, entry, number, host, port, workers)

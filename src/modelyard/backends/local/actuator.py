@@ -32,7 +32,7 @@ from modelyard.rollout import (
     VersionLoaded,
     VersionStats,
 )
-from modelyard.serving.admin_client import AdminClient, AdminRefused
+from modelyard.serving.admin.client import AdminClient, AdminRefused
 
 
 @dataclass(frozen=True)

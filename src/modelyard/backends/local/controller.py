@@ -33,7 +33,7 @@ from modelyard.rollout import (
     advance,
     reconcile,
 )
-from modelyard.serving.admin_client import ServerUnreachable
+from modelyard.serving.admin.client import ServerUnreachable
 
 log = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ from modelyard.rollout import (
     advance,
     new_rollout,
 )
-from modelyard.serving.admin_client import ServerUnreachable
+from modelyard.serving.admin.client import ServerUnreachable
 from modelyard.workflows.serve import admin_token, ensure_cached
 
 SERVED_STATES = ("production", "staging")

@@ -48,7 +48,7 @@ from modelyard.errors import ModelyardError
 from modelyard.jobs import ProcessTreeSampler
 from modelyard.observe.usage import UsageSample, serving_subject
 from modelyard.rollout import Metrics, ServerCrashed
-from modelyard.serving.launch import write_spec
+from modelyard.serving.process.launch import write_spec
 from modelyard.workflows.serve import admin_token, ensure_cached, launch_spec, spec_path
 
 log = logging.getLogger("modelyard.supervisor")
