@@ -16,10 +16,10 @@ from modelyard.backends.fake import InMemoryBackend
 from modelyard.cli.app import app
 from modelyard.config import Workspace, init_workspace, load_workspace
 from modelyard.errors import NotFound
+from modelyard.faults.models import register_variant
 from modelyard.k8s import InMemoryCluster, ObjectKey
 from modelyard.observe.usage import UsageSample
 from modelyard.registry import Registry
-from modelyard.testing.faults import register_variant
 from registry_bed import POD_REACHABLE_ENV
 
 

@@ -19,8 +19,8 @@ from rollout_harness import MODEL, register_base
 from modelyard.backends import Backend, backend_for
 from modelyard.config import Workspace, init_workspace, load_workspace
 from modelyard.errors import NotFound
+from modelyard.faults.models import register_variant
 from modelyard.k8s import InMemoryCluster
-from modelyard.testing.faults import register_variant
 
 
 @dataclass

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from math import ceil
 
 from modelyard.config import ModelEntry, NodeClass, Runtime, Workspace, WorkspaceSettings
+from modelyard.environments import image_for, pinned_images
 from modelyard.errors import ConfigError
-from modelyard.runtimes import image_for, pinned_images
 
 MANAGED_BY = "modelyard"
 """Value of ``app.kubernetes.io/managed-by`` on everything modelyard renders."""
