@@ -12,7 +12,6 @@ from rollout_harness import MODEL, register_base
 from typer.testing import CliRunner
 
 from modelyard.backends import backend_for
-from modelyard.backends.fake import InMemoryBackend
 from modelyard.cli.app import app
 from modelyard.config import Workspace, init_workspace, load_workspace
 from modelyard.errors import NotFound
@@ -119,18 +118,6 @@ def test_usage_comes_from_the_metrics_api_in_cores_and_bytes(
     )
     backend = backend_for(ws, "kubernetes", cluster=cluster)
     assert backend.usage(MODEL) == [UsageSample(f"server:{MODEL}", 1767225600.0, 0.25, 64 * 2**20)]
-
-
-def test_the_in_memory_backend_keeps_revisions_like_the_real_ones() -> None:
-    fake = InMemoryBackend(clock=lambda: 1.0)
-    assert fake.deploy("m", 1).action == "started"
-    assert fake.deploy("m", 2).action == "rollout"
-    assert fake.rollout("m", "promote").serving == "2"
-    assert fake.rollback("m").version == "1"
-    assert fake.production == {"m": "1"}
-    assert [r.outcome for r in fake.history("m")] == ["superseded", "rolled_back", "active"]
-    fake.samples.append(UsageSample("train:m", 5.0, 1.5, 2**30))
-    assert fake.usage("m", since=1.0) == [UsageSample("train:m", 5.0, 1.5, 2**30)]
 
 
 def test_a_new_version_is_a_new_pod_template(workspace_dir: Path, tmp_path: Path) -> None:

@@ -28,9 +28,10 @@ from modelyard.backends.local.locks import rollout_lock, supervisor_lock
 from modelyard.backends.local.records import Deployment, Revision, RolloutEvent
 from modelyard.backends.local.sink_health import PredictionLogHealth, read_health
 from modelyard.backends.local.state import StateStore
+from modelyard.backends.revisions import RolloutInProgress
 from modelyard.config import Workspace
 from modelyard.config.ids import parse_model_id
-from modelyard.errors import Conflict, IntegrityError, ModelyardError, NotFound, Unavailable
+from modelyard.errors import Conflict, IntegrityError, ModelyardError, Unavailable
 from modelyard.rollout import (
     Event,
     RolloutPlan,
@@ -48,10 +49,6 @@ from modelyard.serving.admin.client import ServerUnreachable
 from modelyard.workflows.serve import admin_token, ensure_cached
 
 SERVED_STATES = ("production", "staging")
-
-
-class NothingToRollBack(NotFound):
-    """The model has no earlier revision that served."""
 
 
 class DeployFailed(ModelyardError):
@@ -277,17 +274,17 @@ def deploy(
                     )
                 )
             action: Literal["started", "rollout", "unchanged"] = "started"
+        elif (running := controller.unfinished()) is not None:
+            # whichever version is asked for, as on every backend (Revisions.deploy_action)
+            raise RolloutInProgress(
+                f"a rollout of {model_id} version {running[1].version} is in progress "
+                f"({running[1].status}); promote, abort or roll it back first"
+            )
         elif primary == number:
             revision, action = store.current_revision(model_id), "unchanged"
         else:
-            running = controller.unfinished()
-            if running is not None:
-                raise Conflict(
-                    f"a rollout of {model_id} version {running[1].version} is in progress "
-                    f"({running[1].status}); promote, abort or roll it back first"
-                )
             rollout_plan = plan or RolloutPlan.from_config(entry.deploy.rollout)
-            now = time.time()
+            now = controller.clock.now()
             state = new_rollout(
                 rollout_plan, model=model_id, version=number, current=primary, now=now
             )
@@ -406,39 +403,28 @@ def rollback(workspace: Workspace, model_id: str, *, by: str = "") -> RollbackRe
                     f"took effect while this rollback waited; nothing was changed: see "
                     "`modelyard history`, then roll back again if you still mean to"
                 )
-            previous = store.previous_revision(model_id)
-            if current is None or previous is None:
-                raise NothingToRollBack(
-                    f"model {model_id!r} has no earlier revision that served; "
-                    "see `modelyard history`"
-                )
-            reason = f"rollback of revision {current.revision} to {previous.revision}"
             with store.transaction():
-                made = store.add_revision(
-                    model_id, previous.version, outcome="active", reason=reason, by=by or None
-                )
-                store.set_revision_outcome(model_id, current.revision, "rolled_back", reason)
-                detail = {"version": previous.version, "from": current.version, "by": by}
+                done = store.roll_back(model_id, by=by or None)  # NothingToRollBack: none
+                made, old = done.made, done.rolled_back
+                detail = {"version": made.version, "from": old.version, "by": by}
                 store.append_event(model_id, made.revision, "rolled_back", detail)
                 deployment = store.get_deployment(model_id) or Deployment(model_id, "stopped")
                 store.upsert_deployment(
                     replace(
                         deployment,
-                        primary_version=previous.version,
+                        primary_version=made.version,
                         canary_version=None,
                         canary_weight=0.0,
                         shadow_version=None,
                     )
                 )
             if controller.on_promoted is not None:
-                controller.on_promoted(previous.version)
+                controller.on_promoted(made.version)
             if controller.admin is not None:
                 # an unreachable server gets the routing from the supervisor when it is back
                 with contextlib.suppress(ServerUnreachable):
-                    controller.admin.promote(previous.version)
-            return RollbackResult(
-                model_id, previous.version, made.revision, current.revision, False
-            )
+                    controller.admin.promote(made.version)
+            return RollbackResult(model_id, made.version, made.revision, old.revision, False)
     finally:
         if controller.admin is not None:
             controller.admin.close()
