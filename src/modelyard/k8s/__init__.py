@@ -10,7 +10,7 @@ from __future__ import annotations
 from modelyard.k8s.apply import apply_workspace, describe, desired_objects, workspace_plan
 from modelyard.k8s.cluster import MANAGED_KINDS, Cluster, InMemoryCluster, Kind
 from modelyard.k8s.context import RenderContext, RenderError, label_value
-from modelyard.k8s.jobrun import JobCluster, run_training_job
+from modelyard.k8s.jobrun import run_training_job
 from modelyard.k8s.output import to_documents, write_tree
 from modelyard.k8s.plan import Change, ObjectKey, Plan, plan
 from modelyard.k8s.render import ModelManifests, all_objects, render_model, render_workspace
@@ -22,7 +22,6 @@ __all__ = [
     "Cluster",
     "InMemoryCluster",
     "InvalidManifests",
-    "JobCluster",
     "Kind",
     "ModelManifests",
     "ObjectKey",

@@ -125,9 +125,10 @@ class KubernetesBackend:
 
         parse_params(list(params), self.workspace.model(model_id).spec.training.params)
         overrides = {k.strip(): v for k, _, v in (p.partition("=") for p in params)}
-        cluster: Any = self.cluster
         echo: Callable[[str], None] = on_line if on_line is not None else print
-        code = run_training_job(self.workspace, model_id, overrides, cluster=cluster, echo=echo)
+        code = run_training_job(
+            self.workspace, model_id, overrides, cluster=self.cluster, echo=echo
+        )
         if code != 0:
             raise JobFailed(f"the training Job of {model_id!r} failed (exit code {code})", code)
         return TrainRun(model_id, "kubernetes")
