@@ -43,6 +43,7 @@ from modelyard.backends.local.process import (
 )
 from modelyard.backends.local.records import Deployment, Revision
 from modelyard.backends.local.state import StateError, StateStore
+from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.config import ModelEntry, Workspace, load_workspace, memory_bytes, parse_model_id
 from modelyard.errors import ModelyardError
 from modelyard.jobs import ProcessTreeSampler
@@ -94,8 +95,13 @@ class Supervisor:
         model_id: str,
         poll: float = 0.5,
         max_start_failures: int = MAX_START_FAILURES,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.workspace = workspace
+        self.clock = clock
+        """Backoff, "stable after" and the usage cadence are measured on its monotonic
+        reading; recorded times are its wall time."""
         self.model_id = model_id
         self.poll = poll
         self.store = StateStore.for_workspace(workspace)
@@ -261,7 +267,7 @@ class Supervisor:
             raise RuntimeError(f"{self.model_id} has no primary version to serve")
         port = deployment.port or free_port()
         self._set(status="starting", port=port)
-        started = time.monotonic()
+        started = self.clock.monotonic()
         try:
             server = self._launch(int(deployment.primary_version), port)
         except ModelyardError as exc:  # the version cannot be fetched or verified
@@ -280,7 +286,7 @@ class Supervisor:
             {"pid": server.pid, "port": port, "version": deployment.primary_version},
         )
         self.server = server
-        self._started_at = time.monotonic()
+        self._started_at = self.clock.monotonic()
         self._attach(server)
         log.info(
             "server of %s serving on %s (pid %s), ready %.2f s after its start",
@@ -336,7 +342,7 @@ class Supervisor:
         first = self._never_served()
         if first is None and self._failures < self.max_start_failures:
             log.warning("%s: start %d failed: %s", self.model_id, self._failures, why)
-            self._next_start = time.monotonic() + self._backoff
+            self._next_start = self.clock.monotonic() + self._backoff
             self._backoff = min(self._backoff * 2, BACKOFF_MAX)
             self._set(status="restarting", pid=None)
             return
@@ -392,10 +398,10 @@ class Supervisor:
             log.exception("%s: could not start the server template", self.model_id)
             self.template = None
 
-    def _keep_alive(self) -> bool:
+    def keep_alive(self) -> bool:
         """Restart a dead server (with backoff); whether one is serving now."""
         if self.server is not None and self.server.alive():
-            if time.monotonic() - self._started_at > STABLE_AFTER:
+            if self.clock.monotonic() - self._started_at > STABLE_AFTER:
                 self._backoff = BACKOFF_START
                 self._failures = 0
             return True
@@ -403,13 +409,13 @@ class Supervisor:
             log.warning("the server of %s died; restarting", self.model_id)
             self._record_exit(self.server)
             self._crash_counts(self.server)
-            if time.monotonic() - self._started_at <= STABLE_AFTER:
+            if self.clock.monotonic() - self._started_at <= STABLE_AFTER:
                 self._failures += 1
             self.server = None
-            self._next_start = time.monotonic() + self._backoff
+            self._next_start = self.clock.monotonic() + self._backoff
             self._backoff = min(self._backoff * 2, BACKOFF_MAX)
             self._set(status="restarting", pid=None)
-        if time.monotonic() < self._next_start or self.stopping:
+        if self.clock.monotonic() < self._next_start or self.stopping:
             return False
         return self._start_server()
 
@@ -437,7 +443,7 @@ class Supervisor:
         }
         self._event("server_exited", detail)
         if server.log_path is not None:
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock.now()))
             line = f"{stamp} [modelyard supervisor] {describe('server_exited', detail)}\n"
             with contextlib.suppress(OSError), server.log_path.open("a") as out:
                 out.write(line)
@@ -448,7 +454,7 @@ class Supervisor:
     def _record_usage(self) -> None:
         """Sample the server's process tree into the usage history every USAGE_EVERY s."""
         server = self.server
-        now = time.monotonic()
+        now = self.clock.monotonic()
         if server is None or server.pid is None or now < self._next_usage:
             return
         if self._sampler is None or self._sampler[0] != server.pid:
@@ -462,14 +468,14 @@ class Supervisor:
         cpu_percent, rss = self._sampler[1].read()
         self._last_rss = rss
         self.store.record_usage(
-            UsageSample(usage_subject(self.model_id), time.time(), cpu_percent / 100, rss)
+            UsageSample(usage_subject(self.model_id), self.clock.now(), cpu_percent / 100, rss)
         )
         self._next_usage = now + USAGE_EVERY
 
     def _once(self) -> None:
         if self.store.pending_aliases(self.model_id):
             self._apply_aliases()
-        if not self._keep_alive():
+        if not self.keep_alive():
             return
         self._record_usage()
         if self.controller is None:
