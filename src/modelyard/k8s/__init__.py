@@ -1,8 +1,11 @@
-"""The Kubernetes backend: pure rendering of specs into manifests (Argo Rollouts, Istio,
-Prometheus Operator, batch Jobs), validation against the official schemas, a pure apply plan,
-and server-side apply and prune through a small :class:`Cluster` seam.
+"""Kubernetes manifests and the cluster client: pure rendering of specs into manifests (Argo
+Rollouts, Istio, Prometheus Operator, batch Jobs), validation against the official schemas, a
+pure apply plan, server-side apply and prune, and training Jobs, all through the small
+:class:`Cluster` seam (:class:`InMemoryCluster` is its double, and runs Jobs).
 
-Only :mod:`modelyard.k8s.kube` imports the Kubernetes client, lazily.
+This is not the Kubernetes *backend*: that is :mod:`modelyard.backends.kubernetes`, which
+drives the lifecycle (deploy, rollout commands, rollback, history) with what is here. Only
+:mod:`modelyard.k8s.kube` imports the Kubernetes client, lazily.
 """
 
 from __future__ import annotations

@@ -15,14 +15,14 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from modelyard.backends.backend import Command, DeployResult, RollbackResult
-from modelyard.backends.local import aliases
-from modelyard.backends.local.actuator import ServerActuator
+from modelyard.backends.local.actuator import ServerActuator, cache_fetcher
+from modelyard.backends.local.aliases import production_marker
 from modelyard.backends.local.controller import NoRollout, RolloutController
 from modelyard.backends.local.locks import rollout_lock, supervisor_lock
 from modelyard.backends.local.records import Deployment, Revision, RolloutEvent
@@ -46,7 +46,7 @@ from modelyard.rollout import (
     new_rollout,
 )
 from modelyard.serving.admin.client import ServerUnreachable
-from modelyard.workflows.serve import admin_token, ensure_cached
+from modelyard.workflows.serve import admin_token
 
 SERVED_STATES = ("production", "staging")
 
@@ -83,16 +83,6 @@ def store_for(workspace: Workspace) -> StateStore:
     return StateStore.for_workspace(workspace)
 
 
-def cache_fetcher(workspace: Workspace, model_id: str) -> Callable[[str], None]:
-    """What runs before the server is asked to load a version: fetch it into the verified
-    cache (Registry.fetch, MLflow) unless the cache index records it already."""
-
-    def fetch(version: str) -> None:
-        ensure_cached(workspace, model_id, int(version))
-
-    return fetch
-
-
 def _admin(workspace: Workspace, deployment: Deployment | None) -> ServerActuator | None:
     if deployment is None or deployment.port is None or deployment.status != "serving":
         return None
@@ -103,29 +93,6 @@ def _admin(workspace: Workspace, deployment: Deployment | None) -> ServerActuato
         admin_token(workspace),
         timeout=60.0,
         prepare=cache_fetcher(workspace, deployment.model_id),
-    )
-
-
-def production_marker(
-    workspace: Workspace, model_id: str, *, hand_off: bool = False
-) -> Callable[[str], None]:
-    """What moves the registry's ``production`` alias when ``model_id`` gets a new primary.
-
-    The move is recorded in the state store, then applied here (this process builds a
-    Registry: MLflow) or, with ``hand_off``, by the running supervisor or a detached helper,
-    so that the caller never imports MLflow (``modelyard.backends.local.aliases``).
-    """
-    registry: list[object] = []
-
-    def registry_now() -> object:
-        if not registry:
-            from modelyard.registry import Registry
-
-            registry.append(Registry.for_workspace(workspace))
-        return registry[0]
-
-    return aliases.marker(
-        workspace.root, workspace.state_dir, model_id, now=None if hand_off else registry_now
     )
 
 

@@ -26,12 +26,11 @@ from types import FrameType
 import httpx
 import psutil
 
-from modelyard.backends.local.actuator import ServerActuator
-from modelyard.backends.local.aliases import apply_pending
+from modelyard.backends.local.actuator import ServerActuator, cache_fetcher
+from modelyard.backends.local.aliases import apply_pending, production_marker
 from modelyard.backends.local.controller import RolloutController
 from modelyard.backends.local.locks import rollout_lock, supervisor_lock
 from modelyard.backends.local.logs import describe, exit_reason
-from modelyard.backends.local.operations import cache_fetcher, production_marker
 from modelyard.backends.local.process import (
     READY_PATH,
     LaunchedServer,
