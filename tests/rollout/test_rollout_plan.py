@@ -123,6 +123,7 @@ ALLOWED = (
     "itertools",
     "typing",
     "modelyard.errors",
+    "modelyard.clock",  # the Clock protocol: the machine is given a clock, reads none itself
     "modelyard.config",
     "modelyard.rollout",
 )
