@@ -278,12 +278,13 @@ class Supervisor:
             server.stop(grace_s=2.0)
             self._start_failed(str(exc), server.log_path)
             return False
-        self._first_start_served()  # before "serving": whoever waits for it sees it active
-        self._set(status="serving", pid=server.pid, port=port)
+        # both before "serving": whoever waits for it sees the revision active and the start
+        self._first_start_served()
         self._event(
             "server_started",
             {"pid": server.pid, "port": port, "version": deployment.primary_version},
         )
+        self._set(status="serving", pid=server.pid, port=port)
         self.server = server
         self._started_at = self.clock.monotonic()
         self._attach(server)
