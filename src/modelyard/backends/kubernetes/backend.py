@@ -92,7 +92,7 @@ class KubernetesBackend:
         return Revisions(model_id, tuple(read_history(found)))
 
     def _save(self, revisions: Revisions) -> None:
-        """Write the history ConfigMap; the registry alias follows the active revision."""
+        """Write the revisions to the history ConfigMap."""
         self.cluster.apply(history_object(self.namespace, revisions.model_id, revisions.items))
 
     def _promoted(self, revisions: Revisions) -> None:
