@@ -31,9 +31,13 @@ def copy(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("module", "line", "contract"),
     [
-        ("serving/metrics.py", "import mlflow", "imports mlflow except the tracking adapter"),
+        (
+            "serving/dataplane/metrics.py",
+            "import mlflow",
+            "imports mlflow except the tracking adapter",
+        ),
         ("backends/kubernetes/usage.py", "import lightkube", "lightkube except the Kubernetes"),
-        ("serving/stats.py", "import modelyard.backends", "Layers run one way"),
+        ("serving/dataplane/stats.py", "import modelyard.backends", "Layers run one way"),
         ("clock.py", "import modelyard.config", "Layers run one way"),
         (
             "backends/local/state.py",
