@@ -93,9 +93,17 @@ class InferenceService(GRPCInferenceServiceServicer):
             )
             target = answer.version
             version_label, role = target.name, target.role
+            # as over REST: the message's id is echoed (OIP), the request id that the
+            # prediction log holds (the x-request-id metadata, else that id, else a new one)
+            # comes back as x-request-id
             response = encode_infer(
-                self.model, target.name, target.output_name, answer.result, answer.request_id
+                self.model,
+                target.name,
+                target.output_name,
+                answer.result,
+                request.id or answer.request_id,
             )
+            context.set_trailing_metadata((("x-request-id", answer.request_id),))
         except Exception as exc:
             status = status_for(exc)
             response = pb.ModelInferResponse()
