@@ -103,7 +103,8 @@ class InferenceService(GRPCInferenceServiceServicer):
                 answer.result,
                 request.id or answer.request_id,
             )
-            context.set_trailing_metadata((("x-request-id", answer.request_id),))
+            if _metadata_safe(answer.request_id):
+                context.set_trailing_metadata((("x-request-id", answer.request_id),))
         except Exception as exc:
             status = status_for(exc)
             response = pb.ModelInferResponse()
@@ -139,7 +140,9 @@ class InferenceService(GRPCInferenceServiceServicer):
         message = str(exc) if isinstance(exc, ModelyardError) else f"internal error: {exc!r}"
         context.set_code(_CODES[code])
         context.set_details(message)
-        trailing = [("x-request-id", request_id), *retry_after_header(exc).items()]
+        trailing = list(retry_after_header(exc).items())
+        if _metadata_safe(request_id):
+            trailing.append(("x-request-id", request_id))
         context.set_trailing_metadata(tuple(trailing))
         status = status_for(exc)
         if status == 429:
@@ -227,3 +230,9 @@ class InferenceService(GRPCInferenceServiceServicer):
         except Exception as exc:
             self._refuse(context, exc, self.plane.ids.next())
             return empty()
+
+
+def _metadata_safe(value: str) -> bool:
+    """Whether ``value`` may be a gRPC metadata value (printable ASCII); an id from the message
+    may be any text, and an invalid value would fail the whole call."""
+    return value.isascii() and value.isprintable()
