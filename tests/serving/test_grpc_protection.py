@@ -11,7 +11,6 @@ import pytest
 import serving_fakes
 from serving_fakes import FlakyModel, GatedModel, write_model
 from serving_harness import serve
-from waiting import wait_until
 
 from modelyard.serving import (
     BatchingOptions,
@@ -23,6 +22,7 @@ from modelyard.serving import (
 from modelyard.serving.protocol.limits import RequestLimits
 from modelyard.serving.protocol.oip import open_inference_grpc_pb2 as pb
 from modelyard.serving.protocol.oip.open_inference_grpc_pb2_grpc import GRPCInferenceServiceStub
+from waiting import wait_until
 
 
 def infer_message(rows: int = 1, features: int = 2, name: str = "m") -> pb.ModelInferRequest:

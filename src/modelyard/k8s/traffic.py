@@ -57,9 +57,11 @@ def virtual_service(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
         )
     if entry.deploy.grpc:
         # first: the primary route matches every port, and would send gRPC calls to port 80
-        grpc_port = {"number": GRPC_PORT}
-        grpc_route = [{**item, "destination": {**item["destination"], "port": dict(grpc_port)}}
-                      for item in route]  # fmt: skip
+        grpc_route = [
+            {**item, "destination": {**target, "port": {"number": GRPC_PORT}}}
+            for item in route
+            if isinstance(target := item["destination"], dict)
+        ]
         http.append({"name": GRPC_ROUTE, "match": [{"port": GRPC_PORT}], "route": grpc_route})
     http.append({"name": PRIMARY_ROUTE, "route": route})
     spec["http"] = http
