@@ -35,6 +35,10 @@ bench-serving: install
 	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(PY) bench/serving/run.py
 
+bench-serving-grpc: install
+	command -v h2load >/dev/null || (apt-get update -q && apt-get install -y -q wrk nghttp2-client)
+	$(PY) bench/serving/grpc_bench.py
+
 bench-coldstart: install
 	$(PY) bench/coldstart/run.py
 
