@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test check fmt bench-serving bench-coldstart bench-render bench-rollout bench-images bench-sweep clean
+.PHONY: install demo test check fmt bench-serving bench-serving-grpc bench-coldstart bench-render bench-rollout bench-images bench-sweep clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
