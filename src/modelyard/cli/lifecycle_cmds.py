@@ -309,9 +309,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+    grpc_port: Annotated[
+        int | None,
+        typer.Option(help="Also serve OIP v2 over gRPC on this port.", min=1, max=65535),
+    ] = None,
     workspace: WorkspaceOpt = Path(),
 ) -> None:
-    """Serve a registered version over HTTP (OIP v2 and v1 predict) until interrupted.
+    """Serve a registered version over HTTP (OIP v2 and v1 predict), and over gRPC (OIP v2)
+    with --grpc-port, until interrupted.
 
     The newest version is served when neither --version nor --alias is given. The artifacts'
     checksum is verified before the model is loaded.
@@ -323,8 +328,11 @@ def serve(
     if version is not None and alias is not None:
         raise ConfigError("give --version or --alias, not both")
     ws = load_workspace(workspace)
-    console.print(f"serving {model_id} on http://{host}:{port} (Ctrl-C stops)")
-    run_serve(ws, model_id, version, alias, host, port, workers)
+    if grpc_port is not None and grpc_port == port:
+        raise ConfigError(f"--grpc-port {grpc_port} is also --port; give gRPC a port of its own")
+    grpc = f" and grpc://{host}:{grpc_port}" if grpc_port is not None else ""
+    console.print(f"serving {model_id} on http://{host}:{port}{grpc} (Ctrl-C stops)")
+    run_serve(ws, model_id, version, alias, host, port, workers, grpc_port)
 
 
 def _run_row(view: RunView) -> dict[str, object]:

@@ -678,3 +678,6 @@ class DeploySpec(Strict):
     """Prediction logging."""
     request_limits: RequestLimits = RequestLimits()
     """Largest request the model server accepts (body size, rows)."""
+    grpc: bool = False
+    """Also serve the Open Inference Protocol v2 over gRPC (port 9000 in the pod and on the
+    Service, behind the same limits, breaker and canary weights as HTTP)."""

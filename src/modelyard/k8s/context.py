@@ -21,6 +21,8 @@ MANAGED_BY = "modelyard"
 FIELD_MANAGER = "modelyard"
 """Field manager name of server-side apply."""
 HTTP_PORT = 8080
+GRPC_PORT = 9000
+"""The server's gRPC port (container and Service), where ``deploy.yaml`` has ``grpc: true``."""
 """Port the model server listens on inside the pod."""
 DEFAULT_PROMETHEUS_URL = "http://prometheus-operated.monitoring.svc:9090"
 """Prometheus that Argo Rollouts' analysis queries (kube-prometheus-stack's default service)."""

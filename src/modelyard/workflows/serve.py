@@ -104,6 +104,7 @@ def launch_spec(
     host: str = "127.0.0.1",
     port: int = 8080,
     workers: int = 1,
+    grpc_port: int | None = None,
 ) -> LaunchSpec:
     """The launch spec of a server for ``version`` of ``entry`` (which must be cached)."""
     from modelyard.serving.process.launch import LaunchSpec
@@ -120,6 +121,7 @@ def launch_spec(
         host=host,
         port=port,
         workers=workers,
+        grpc_port=grpc_port,
         allow_pickle=entry.spec.serving.allow_pickle,
     )
 
@@ -153,8 +155,9 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8080,
     workers: int = 1,
+    grpc_port: int | None = None,
 ) -> None:
-    """Serve a version of ``model_id`` until interrupted.
+    """Serve a version of ``model_id`` until interrupted (over gRPC too with ``grpc_port``).
 
     A ``version`` the cache index records is served in this process, with no MLflow import.
     Otherwise the version is resolved and fetched through the registry, and this process
@@ -164,10 +167,10 @@ def serve(
     if version is not None and alias is None and cache.has(cache_dir(workspace), model_id, version):
         from modelyard.serving.process.launch import serve_cached
 
-        serve_cached(launch_spec(workspace, entry, version, host, port, workers))
+        serve_cached(launch_spec(workspace, entry, version, host, port, workers, grpc_port))
         return
     from modelyard.serving.process.launch import exec_server
 
     number = fetch(workspace, model_id, version, alias)
-    spec = launch_spec(workspace, entry, number, host, port, workers)
+    spec = launch_spec(workspace, entry, number, host, port, workers, grpc_port)
     exec_server(spec, spec_path(workspace, f"serve-{model_id}-{port}"))

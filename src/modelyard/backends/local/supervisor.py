@@ -48,7 +48,7 @@ from modelyard.errors import ModelyardError
 from modelyard.jobs import ProcessTreeSampler
 from modelyard.observe.usage import UsageSample, serving_subject
 from modelyard.rollout import Metrics, ServerCrashed
-from modelyard.serving.process.launch import write_spec
+from modelyard.serving.process.launch import read_spec, write_spec
 from modelyard.workflows.serve import admin_token, ensure_cached, launch_spec, spec_path
 
 log = logging.getLogger("modelyard.supervisor")
@@ -129,6 +129,8 @@ class Supervisor:
         """The pre-imported parent that forks this deployment's servers (no cold start)."""
         self.use_template = os.environ.get("MODELYARD_SERVER_TEMPLATE", "1") != "0"
         self._registry_obj: object | None = None
+        self._grpc: int | None = None
+        """The gRPC port of a ``grpc: true`` model, kept across its servers' restarts."""
 
     # ------------------------------------------------------------------ life
 
@@ -244,10 +246,13 @@ class Supervisor:
         on first use, warmed with this spec), else as a plain child process."""
         ensure_cached(self.workspace, self.model_id, version)  # Registry.fetch, here
         entry = self.workspace.model(self.model_id)
-        spec = launch_spec(self.workspace, entry, version, port=port)
+        grpc_port = self._grpc_port(entry)
+        spec = launch_spec(self.workspace, entry, version, port=port, grpc_port=grpc_port)
         path = write_spec(spec, spec_path(self.workspace, f"{self.model_id}.server"))
         logs = self.workspace.state_dir / "logs"
         log_path = logs / f"{self.model_id}-server.log"
+        if grpc_port is not None:
+            log.info("%s: gRPC on 127.0.0.1:%d", self.model_id, grpc_port)
         if self.use_template:
             if self.template is None or not self.template.alive():
                 self.template = ServerTemplate(path, logs / f"{self.model_id}-template.log")
@@ -259,6 +264,20 @@ class Supervisor:
         server = LaunchedServer(path, port, self.model_id, log_path)
         server.start()
         return server
+
+    def _grpc_port(self, entry: ModelEntry) -> int | None:
+        """The gRPC port of a ``grpc: true`` model: the one its last server had (its launch
+        spec says), so that callers keep their address across restarts; else a free one."""
+        if not entry.deploy.grpc:
+            return None
+        if self._grpc is None:
+            try:
+                previous = read_spec(spec_path(self.workspace, f"{self.model_id}.server"))
+                self._grpc = previous.grpc_port
+            except ModelyardError:  # no spec yet, or an unreadable one: a fresh port
+                self._grpc = None
+            self._grpc = self._grpc or free_port()
+        return self._grpc
 
     def _start_server(self) -> bool:
         deployment = self._deployment()
@@ -389,7 +408,8 @@ class Supervisor:
         try:
             ensure_cached(self.workspace, self.model_id, version)
             entry = self.workspace.model(self.model_id)
-            spec = launch_spec(self.workspace, entry, version, port=port)
+            grpc_port = self._grpc_port(entry)
+            spec = launch_spec(self.workspace, entry, version, port=port, grpc_port=grpc_port)
             path = write_spec(spec, spec_path(self.workspace, f"{self.model_id}.server"))
             logs = self.workspace.state_dir / "logs"
             self.template = ServerTemplate(path, logs / f"{self.model_id}-template.log")
