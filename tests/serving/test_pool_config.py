@@ -31,11 +31,15 @@ def test_a_model_names_its_pool_by_name_or_with_pinning(workspace_dir: Path) -> 
     assert ws.settings.pools["small"].memory == "2Gi"
     assert ws.settings.pools["small"].load_timeout == 3.0
     placement = ws.model("ctr").deploy.pool
-    assert placement is not None and (placement.name, placement.pinned) == ("small", False)
+    assert placement is not None
+    assert (placement.name, placement.pinned) == ("small", False)
 
-    deploy.write_text(deploy.read_text().replace("pool: small\n", "pool: {name: small, pinned: true}\n"))
+    deploy.write_text(
+        deploy.read_text().replace("pool: small\n", "pool: {name: small, pinned: true}\n")
+    )
     placement = load_workspace(workspace_dir).model("ctr").deploy.pool
-    assert placement is not None and (placement.name, placement.pinned) == ("small", True)
+    assert placement is not None
+    assert (placement.name, placement.pinned) == ("small", True)
 
 
 def test_an_unknown_pool_is_a_workspace_error_at_its_line(workspace_dir: Path) -> None:
