@@ -22,7 +22,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from modelyard.serving.dataplane.metrics import ServingMetrics
 from modelyard.serving.pool.pool import SERVER_VERSION, ModelPool, PoolMember
 from modelyard.serving.protocol.errors import (
     Forbidden,
@@ -97,8 +96,9 @@ class PoolApp(Starlette):
             self.pool.release(member)
 
 
-def create_pool_app(pool: ModelPool, metrics: ServingMetrics, admin_token: str | None) -> PoolApp:
+def create_pool_app(pool: ModelPool, admin_token: str | None) -> PoolApp:
     """The ASGI app of ``pool``; pinned models load in the background at start."""
+    metrics = pool.metrics
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

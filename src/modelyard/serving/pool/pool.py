@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from modelyard.serving.admin.api import AdminApi, Loader
@@ -111,6 +111,7 @@ class ModelPool:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.name = name
+        self.metrics = metrics
         self.budget_bytes = budget_bytes
         self.load_timeout_s = load_timeout_s
         self.members = {m.name: PoolMember(m, executor, metrics, loader) for m in models}
@@ -196,13 +197,18 @@ class ModelPool:
                     self.name, member.name, source.version,
                     grown / 2**20, member.load_seconds,
                 )  # fmt: skip
-                await self._make_room(0)  # the measurement may show the pool over budget
+                # the measurement may show the pool over budget; the model just loaded stays
+                await self._make_room(0, keep=member)
         finally:
             member.loading = None
 
-    async def _make_room(self, need_bytes: int) -> None:
-        loaded = [m for m in self.members.values() if m.loaded]
-        names = choose_evictions([m.resident() for m in loaded], need_bytes, self.budget_bytes)
+    async def _make_room(self, need_bytes: int, keep: PoolMember | None = None) -> None:
+        residents = [
+            replace(m.resident(), evictable=False) if m is keep else m.resident()
+            for m in self.members.values()
+            if m.loaded
+        ]
+        names = choose_evictions(residents, need_bytes, self.budget_bytes)
         for name in names:
             await self.evict(self.members[name])
         if names:

@@ -148,7 +148,7 @@ def serve_pool_cached(spec: PoolSpec) -> None:
         release=freed_memory_releaser(),
         loader=loader,
     )
-    app = create_pool_app(pool, metrics, spec.admin_token)
+    app = create_pool_app(pool, spec.admin_token)
     uvicorn.run(
         app,
         host=spec.host,
