@@ -28,7 +28,7 @@ from modelyard.serving.pool.app import create_pool_app
 from modelyard.serving.pool.measure import freed_memory_releaser, process_rss
 from modelyard.serving.pool.pool import ModelPool, PoolModel
 
-TOKEN = "pool-test-token"  # noqa: S105 - a test's token
+TOKEN = "pool-test-token"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
 ROW = {"inputs": [{"name": "input-0", "shape": [1, 4], "datatype": "FP64", "data": [1, 2, 3, 4]}]}
 
@@ -93,7 +93,7 @@ def test_a_canary_of_one_pooled_model_shifts_only_that_models_traffic(tmp_path: 
     pool = _pool([PoolModel(n, options) for n in ("m1", "m2", "m3")], versions)
     with serve_pool(pool) as client:
         before = {m: _answer(client, m) for m in ("m1", "m2", "m3")}
-        assert before == {m: (200, "1", 10.0) for m in ("m1", "m2", "m3")}
+        assert before == dict.fromkeys(("m1", "m2", "m3"), (200, "1", 10.0))
         added = client.post(
             "/admin/models/m1/versions",
             json={"version": "2", "role": "canary", "canary_share": 1.0},
