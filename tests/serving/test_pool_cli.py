@@ -1,0 +1,78 @@
+"""``modelyard serve --pool NAME`` end to end: a trained workspace's pooled model, resolved
+through the registry, served by the lean pool process, loaded at its first request."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+from typer.testing import CliRunner
+
+from modelyard.backends.local.process import free_port
+from modelyard.cli import app
+
+
+def _pooled_copy(trained: Path, tmp_path: Path, placement: str) -> Path:
+    root = tmp_path / "ws"
+    shutil.copytree(trained, root, symlinks=True)
+    with (root / "modelyard.yaml").open("a") as fh:
+        fh.write("pools:\n  small: {memory: 1Gi, load_timeout: 20s}\n")
+    with (root / "models" / "ctr" / "deploy.yaml").open("a") as fh:
+        fh.write(f"pool: {placement}\n")
+    return root
+
+
+def test_serve_pool_serves_the_pooled_model_and_reports_it(
+    trained_workspace_dir: Path, tmp_path: Path
+) -> None:
+    root = _pooled_copy(trained_workspace_dir, tmp_path, "small")
+    port = free_port()
+    argv = [sys.executable, "-m", "modelyard", "serve", "--pool", "small", "--port", str(port)]
+    child = subprocess.Popen([*argv, "-w", str(root)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert child.stderr is not None
+        for line in child.stderr:  # wait on uvicorn's own line
+            if "Application startup complete" in line:
+                break
+        assert child.poll() is None, "the pool server exited"
+        url = f"http://127.0.0.1:{port}"
+        rows = np.random.default_rng(1).normal(size=(3, 8))
+        first = httpx.post(f"{url}/v1/models/ctr:predict", json={"instances": rows.tolist()},
+                           timeout=60)  # fmt: skip
+        assert first.status_code == 200, first.text
+        assert first.headers["x-model-version"] == "2"  # the newest: no production alias
+        assert np.asarray(first.json()["predictions"]).shape == (3, 2)
+        token = (root / ".modelyard" / "admin-token").read_text().strip()
+        view = httpx.get(f"{url}/admin/pool", headers={"authorization": f"Bearer {token}"})
+        assert view.status_code == 200
+        (ctr,) = view.json()["models"]
+        assert (ctr["model"], ctr["loaded"], ctr["version"], ctr["loads"]) == ("ctr", True, "2", 1)
+        assert view.json()["memory_budget_bytes"] == 2**30
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(60) in (0, -signal.SIGTERM)  # uvicorn re-raises it when done
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
+def test_serve_pool_refuses_an_unknown_pool_and_a_model_with_it(
+    trained_workspace_dir: Path, tmp_path: Path
+) -> None:
+    root = _pooled_copy(trained_workspace_dir, tmp_path, "small")
+    before = time.time()
+    result = CliRunner().invoke(app, ["serve", "--pool", "big", "-w", str(root)])
+    assert result.exit_code == 2, result.output
+    assert "no pool 'big'" in result.output
+    assert "pools: small" in result.output
+    both = CliRunner().invoke(app, ["serve", "ctr", "--pool", "small", "-w", str(root)])
+    assert both.exit_code == 2
+    assert "one of the two" in both.output
+    assert not any(p.stat().st_mtime > before for p in (root / ".modelyard" / "run").glob("*"))
