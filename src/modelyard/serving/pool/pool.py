@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -175,15 +176,13 @@ class ModelPool:
                 source = await asyncio.to_thread(self._resolve, member.name)
                 measured = [m.memory_bytes for m in self.members.values() if m.loads]
                 await self._make_room(member.memory_bytes or typical_bytes(measured))
-                before = self._rss()
                 try:
-                    await member.deployment.start_primary(source)
+                    grown = await self._measured_load(member, source)
                 except Exception as exc:
                     member.last_error = f"{type(exc).__name__}: {exc}"
                     log.warning("pool %s: %s failed to load: %s", self.name, member.name, exc)
                     await member.deployment.close()
                     raise
-                grown = max(self._rss() - before, 0)
                 member.memory_bytes = max(member.memory_bytes, grown)
                 member.loaded, member.last_error = True, None
                 member.loads += 1
@@ -201,6 +200,24 @@ class ModelPool:
                 await self._make_room(0, keep=member)
         finally:
             member.loading = None
+
+    async def _measured_load(self, member: PoolMember, source: ModelSource) -> int:
+        """Load and warm ``member``'s primary; the RSS growth the load caused.
+
+        A load that imported code (the first model of a framework, or of a new estimator
+        family) grew the RSS by those modules too, which every later model shares and no
+        eviction frees: that load is undone and done again, and the second one is measured.
+        """
+        modules = len(sys.modules)
+        before = self._rss()
+        await member.deployment.start_primary(source)
+        if len(sys.modules) == modules:
+            return max(self._rss() - before, 0)
+        await member.deployment.close()
+        self._release()
+        before = self._rss()
+        await member.deployment.start_primary(source)
+        return max(self._rss() - before, 0)
 
     async def _make_room(self, need_bytes: int, keep: PoolMember | None = None) -> None:
         residents = [
