@@ -74,12 +74,15 @@ def fit_model(index: int) -> Any:
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
 
-    X, y = make_classification(n_samples=600, n_features=8, random_state=index)
+    X, y = make_classification(n_samples=2000, n_features=8, random_state=index)
     kind = index % 4
     if kind in (0, 1):
         return LogisticRegression(C=0.5 + index / 100).fit(X, y)
-    trees = 4 + (index % 23) * (3 if kind == 3 else 1)
-    return RandomForestClassifier(n_estimators=trees, max_depth=12, random_state=index).fit(X, y)
+    if kind == 2:  # a small forest: tens to hundreds of KB
+        trees = 3 + index % 13
+        return RandomForestClassifier(n_estimators=trees, max_depth=8, random_state=index).fit(X, y)
+    trees = 10 + (index % 23) * 2  # a full-depth forest: about 1 to 4 MB
+    return RandomForestClassifier(n_estimators=trees, random_state=index).fit(X, y)
 
 
 def make_workspace(work: Path, count: int) -> tuple[Path, list[str], dict[str, int]]:
