@@ -76,3 +76,46 @@ def test_serve_pool_refuses_an_unknown_pool_and_a_model_with_it(
     assert both.exit_code == 2
     assert "one of the two" in both.output
     assert not any(p.stat().st_mtime > before for p in (root / ".modelyard" / "run").glob("*"))
+
+
+def test_up_starts_one_pool_server_and_pools_shows_what_it_holds(
+    trained_workspace_dir: Path, tmp_path: Path
+) -> None:
+    import json
+
+    from modelyard.backends.local.backend import LocalBackend
+    from modelyard.backends.local.operations import supervisor_running
+    from modelyard.config import load_workspace
+
+    root = _pooled_copy(trained_workspace_dir, tmp_path, "{name: small, pinned: true}")
+    backend = LocalBackend(load_workspace(root))
+    try:
+        (result,) = backend.up()
+        assert (result.model_id, result.version, result.action) == ("ctr", "2", "started")
+        assert result.url is not None
+        again = backend.up()  # a second up finds the pool running
+        assert [(r.model_id, r.action, r.url) for r in again] == [("ctr", "unchanged", result.url)]
+        assert not supervisor_running(backend.workspace, "ctr")  # one pool server, no supervisor
+        rows = np.random.default_rng(2).normal(size=(2, 8))
+        reply = httpx.post(f"{result.url}/v1/models/ctr:predict", json={"instances": rows.tolist()})
+        assert reply.status_code == 200
+        shown = CliRunner().invoke(app, ["pools", "--json", "-w", str(root)])
+        assert shown.exit_code == 0, shown.output
+        (view,) = json.loads(shown.output)
+        assert (view["pool"], view["running"], view["loaded"]) == ("small", True, 1)
+        (ctr,) = view["models"]
+        assert (ctr["model"], ctr["loaded"], ctr["pinned"], ctr["evictions"]) == (
+            "ctr", True, True, 0,
+        )  # fmt: skip
+        assert ctr["memory_bytes"] > 0
+        table = CliRunner().invoke(app, ["pools", "-w", str(root)])
+        assert "pool small" in table.output
+        assert "ctr" in table.output
+    finally:
+        stopped = backend.down()
+    assert stopped == ["pool:small"]
+    try:
+        httpx.get(f"{result.url}/v2/health/live", timeout=2)
+        raise AssertionError("the pool server still answers after down")
+    except httpx.TransportError:
+        pass
