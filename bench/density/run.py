@@ -19,7 +19,8 @@ cache. Then, with every server process pinned to core 0 and the load generator t
   and the p99 of the same Zipf load with evictions happening.
 
 Prints Markdown with same-run ratios and writes ``bench/density/LATEST.md``.
-Usage: ``.venv/bin/python bench/density/run.py [--models 100] [--dedicated 10]``.
+Usage: ``.venv/bin/python bench/density/run.py [--models 100] [--dedicated 10] [--keep]
+[--workspace KEPT]`` (``--workspace`` reuses the models an earlier ``--keep`` run made).
 """
 
 from __future__ import annotations
@@ -128,6 +129,19 @@ def make_workspace(work: Path, count: int) -> tuple[Path, list[str], dict[str, i
         registry.register(ws.model(model_id), run_id, source, None, {})
         tracking.finish_run(run_id, True)
         registry.fetch(model_id, 1)
+    return root, ids, sizes
+
+
+def reuse_workspace(root: Path, count: int) -> tuple[Path, list[str], dict[str, int]]:
+    """The models of a workspace ``make_workspace`` made (kept with ``--keep``)."""
+    from modelyard.registry import cache
+
+    ids = [f"m{i:03d}" for i in range(count)]
+    cache_dir = cache.cache_dir_for(root / ".modelyard")
+    sizes = {}
+    for model_id in ids:
+        path = cache.lookup(cache_dir, model_id, 1).path
+        sizes[model_id] = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
     return root, ids, sizes
 
 
@@ -330,7 +344,7 @@ def run_evicted(
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    budget = max(need // 5, 64 * MiB)
+    budget = max(need // 5, MiB)  # below the 64Mi a modelyard.yaml pool may ask: a bench knob
     spec = pool_spec_path(root, ids, budget, port, work, "fifth")
     proc = subprocess.Popen(pinned([PY, "-m", "modelyard.serving", str(spec)], "0"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
@@ -415,16 +429,19 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--keep", action="store_true", help="keep the temporary workspace")
+    parser.add_argument("--workspace", type=Path, help="reuse a workspace an earlier run kept")
     args = parser.parse_args()
     args.load_avg = load_avg()
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     work = Path(tempfile.mkdtemp(prefix="modelyard-density-"))
     try:
         started = time.monotonic()
-        root, ids, sizes = make_workspace(work, args.models)
-        print(
-            f"set-up: {len(ids)} models registered and cached in {time.monotonic() - started:.0f} s"
-        )
+        if args.workspace is not None:  # a workspace kept by an earlier run (--keep)
+            root, ids, sizes = reuse_workspace(args.workspace, args.models)
+        else:
+            root, ids, sizes = make_workspace(work, args.models)
+        took = time.monotonic() - started
+        print(f"set-up: {len(ids)} models registered and cached in {took:.0f} s; {root}")
         pool = run_pool(root, ids, work, args)
         print(f"pool: {json.dumps(pool)}")
         dedicated = run_dedicated(root, ids, work, args)
@@ -432,7 +449,7 @@ def main() -> None:
         evicted = run_evicted(root, ids, work, args, pool["measured_models_bytes"])
         print(f"evicted: {json.dumps(evicted)}")
     finally:
-        if not args.keep:
+        if not args.keep and args.workspace is None:
             shutil.rmtree(work, ignore_errors=True)
     text = report(args, sizes, pool, dedicated, evicted)
     print(text)

@@ -12,10 +12,14 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from modelyard.backends.local.process import free_port
 from modelyard.cli import app
+
+# the session's trained workspace (two trainings) may be built inside this file's first test
+pytestmark = pytest.mark.timeout(900)
 
 
 def _pooled_copy(trained: Path, tmp_path: Path, placement: str) -> Path:

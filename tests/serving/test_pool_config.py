@@ -80,3 +80,23 @@ def test_a_bad_pool_placement_names_its_field(workspace_dir: Path) -> None:
     _append(deploy, "pool: {name: small, pined: true}\n")
     (issue,) = _issues(workspace_dir)
     assert issue.startswith(f"{deploy}:{_line_of(deploy, 'pined')}: pool.pined"), issue
+
+
+@pytest.mark.parametrize(
+    ("pool", "valid"),
+    [
+        ("small", True),
+        ({"name": "small", "pinned": True}, True),
+        ({"name": "small", "pined": True}, False),
+        ("Small_Pool", False),
+        (None, True),
+    ],
+)
+def test_the_exported_schema_accepts_both_forms_of_pool(pool: object, valid: bool) -> None:
+    import jsonschema
+
+    from modelyard.config.export import json_schemas
+
+    schema = json_schemas()["deploy.yaml"]
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors({"pool": pool}))
+    assert (not errors) == valid, errors

@@ -694,6 +694,23 @@ class PoolPlacement(Strict):
     """Keep the model loaded for the pool's whole life: loaded at start, never evicted."""
 
 
+_POOL_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "pattern": POOL_NAME},
+        {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "pattern": POOL_NAME},
+                "pinned": {"type": "boolean", "default": False},
+            },
+            "required": ["name"],
+            "additionalProperties": False,
+        },
+        {"type": "null"},
+    ]
+}
+
+
 class DeploySpec(Strict):
     resources: Resources = Resources()
     """Requests and limits of each replica."""
@@ -715,6 +732,8 @@ class DeploySpec(Strict):
     """Prediction logging."""
     request_limits: RequestLimits = RequestLimits()
     """Largest request the model server accepts (body size, rows)."""
-    pool: Annotated[PoolPlacement | None, BeforeValidator(_pool_by_name)] = None
+    pool: Annotated[
+        PoolPlacement | None, BeforeValidator(_pool_by_name), WithJsonSchema(_POOL_SCHEMA)
+    ] = None
     """Serve the model in a shared pool server (``pool: small``, or ``pool: {name: small,
     pinned: true}``) rather than in a server of its own; unset: a server of its own."""
