@@ -213,14 +213,20 @@ async def _load(
     latencies: list[float] = []
     body = infer_body()
     queue = iter(sequence)
-    errors = 0
+    errors = retries = 0
 
     async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal errors
+        nonlocal errors, retries
         for index in queue:
             url, model = targets[index]
             started = time.perf_counter()
-            reply = await client.post(f"{url}/v2/models/{model}/infer", content=body)
+            try:
+                reply = await client.post(f"{url}/v2/models/{model}/infer", content=body)
+            except httpx.TransportError:
+                # a kept-alive connection the server closed as it was reused (uvicorn drops
+                # idle ones after 5 s; a Zipf tail model idles longer): once more, on a new one
+                retries += 1
+                reply = await client.post(f"{url}/v2/models/{model}/infer", content=body)
             latencies.append(time.perf_counter() - started)
             if reply.status_code != 200:
                 errors += 1
@@ -228,8 +234,8 @@ async def _load(
     limits = httpx.Limits(max_connections=concurrency * 4)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-    if errors:
-        print(f"  ({errors} non-200 answers under load)")
+    if errors or retries:
+        print(f"  ({errors} non-200 answers, {retries} requests resent on a new connection)")
     return latencies
 
 
