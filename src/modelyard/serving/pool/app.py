@@ -27,6 +27,7 @@ from modelyard.serving.protocol.errors import (
     Forbidden,
     HeadersTooLarge,
     ModelNotFound,
+    NotReady,
     Unauthorized,
 )
 from modelyard.serving.protocol.http import Reply, error_reply, guarded, json_response
@@ -86,7 +87,8 @@ class PoolApp(Starlette):
         try:
             member = await self.pool.acquire(name)
         except Exception as exc:
-            api.metrics.shed.labels(name, "loading").inc()
+            if isinstance(exc, NotReady):  # counted as shed, as a one-model server's warm-up is
+                api.metrics.shed.labels(name, "loading").inc()
             return error_reply(exc)
         try:
             if is_v2:
