@@ -395,7 +395,8 @@ def report(args: argparse.Namespace, sizes: dict[str, int], pool: dict[str, Any]
         f"to core 0, the load generator to core 1; load average at the start {args.load_avg}. "
         f"Dedicated: {d} lean one-model servers (`python -m modelyard.serving SPEC.json`, one "
         f"process each) measured and **extrapolated linearly to {n}** (x{n / d:g}); 100 did not "
-        "fit beside the other work on this machine.",
+        "fit beside the other work on this machine. Times move with the machine's load (the "
+        "load average above); PSS does not.",
         "",
         "| | one pool | dedicated | pool / dedicated |",
         "|---|---|---|---|",
