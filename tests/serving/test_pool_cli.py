@@ -133,3 +133,15 @@ def test_up_starts_one_pool_server_and_pools_shows_what_it_holds(
         raise AssertionError("the pool server still answers after down")
     except httpx.TransportError:
         pass
+
+
+def test_prometheus_scrapes_a_pool_server_once() -> None:
+    from modelyard.backends.backend import DeployResult
+    from modelyard.cli.companions import server_ports
+
+    results = [
+        DeployResult("a", "1", None, "started", "http://127.0.0.1:9001"),
+        DeployResult("b", "4", None, "started", "http://127.0.0.1:9001"),  # same pool as a
+        DeployResult("c", "2", 3, "started", "http://127.0.0.1:9002"),
+    ]
+    assert server_ports(results) == {"a": 9001, "c": 9002}
