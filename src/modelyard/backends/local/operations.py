@@ -270,8 +270,9 @@ def up(workspace: Workspace, *, env: Mapping[str, str] | None = None) -> list[De
     """Start every deployment whose model.yaml state is production or staging."""
     results = []
     store = store_for(workspace)
+    results.extend(_up_pools(workspace))
     for model_id, entry in sorted(workspace.models.items()):
-        if entry.spec.state not in SERVED_STATES:
+        if entry.spec.state not in SERVED_STATES or entry.deploy.pool is not None:
             continue
         deployment = store.get_deployment(model_id)
         if deployment is not None and deployment.primary_version is not None:
@@ -293,13 +294,34 @@ def up(workspace: Workspace, *, env: Mapping[str, str] | None = None) -> list[De
     return results
 
 
+def _up_pools(workspace: Workspace) -> list[DeployResult]:
+    """Start one server per pool that a served model names (see ``pools.py``)."""
+    from modelyard.backends.local import pools
+
+    served = [m for m, e in sorted(workspace.models.items()) if e.spec.state in SERVED_STATES]
+    results = []
+    for pool, model_ids in sorted(pools.pooled_pools(workspace, served).items()):
+        run, started, versions = pools.start(workspace, pool)
+        action: Literal["started", "unchanged"] = "started" if started else "unchanged"
+        for model_id in model_ids:
+            results.append(DeployResult(model_id, str(versions[model_id]), None, action, run.url))
+    return results
+
+
 def down(
     workspace: Workspace, model_ids: list[str] | None = None, timeout: float = 60.0
 ) -> list[str]:
-    """Stop the supervisors (their servers drain first); returns the models stopped."""
+    """Stop the supervisors (their servers drain first); returns the models stopped. Without
+    model ids, the pool servers too (``pool:<name>``)."""
     import signal
 
+    from modelyard.backends.local import pools
+
     stopped: list[str] = []
+    if not model_ids:
+        stopped.extend(
+            f"pool:{p}" for p in sorted(workspace.settings.pools) if pools.stop(workspace, p)
+        )
     for model_id in [parse_model_id(m) for m in model_ids or sorted(workspace.models)]:
         lock = supervisor_lock(workspace.state_dir, model_id)
         if not lock.held_elsewhere():
