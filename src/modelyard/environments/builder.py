@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Protocol
 
 from modelyard.environments.images import CONTENT_LABEL
-from modelyard.errors import ConfigError, ModelyardError
+from modelyard.errors import ConfigError, TaskFailed
 
 CA_BUNDLE_DIR = Path("/etc/ssl/certs")
 BUILDERS = ("podman", "buildah")
 
 
-class ImageBuildError(ModelyardError):
+class ImageBuildError(TaskFailed):
     """The image builder failed; the message carries the end of its output."""
 
 

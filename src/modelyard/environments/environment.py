@@ -20,10 +20,10 @@ from pathlib import Path
 
 from modelyard.config import Runtime
 from modelyard.environments.images import image_spec
-from modelyard.errors import ModelyardError
+from modelyard.errors import TaskFailed
 
 
-class EnvironmentBuildError(ModelyardError):
+class EnvironmentBuildError(TaskFailed):
     """The runtime's environment could not be built."""
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from modelyard.config import Workspace
-from modelyard.errors import ModelyardError
+from modelyard.errors import ModelyardError, TaskFailed
 from modelyard.evaluation.dataset import (
     EvalDataset,
     check_feature_count,
@@ -33,7 +33,7 @@ EVAL_TAG_PREFIX = "modelyard.eval."
 BATCH_ROWS = 4096
 
 
-class EvaluationFailed(ModelyardError):
+class EvaluationFailed(TaskFailed):
     """The version could not be evaluated: it failed to load or to predict, or its answers
     are not probabilities."""
 

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from modelyard.errors import ConfigError, Conflict, ModelyardError, NotFound, Unavailable
+from modelyard.errors import ConfigError, Conflict, NotFound, Refused, Unavailable
 from modelyard.k8s.cluster import MANAGED_KINDS, Kind, readable_kind
 from modelyard.k8s.context import FIELD_MANAGER
 from modelyard.k8s.plan import ObjectKey
@@ -21,7 +21,7 @@ from modelyard.k8s.validate import CRD_GROUPS
 T = TypeVar("T")
 
 
-class KubeError(ModelyardError):
+class KubeError(Refused):
     """The Kubernetes API refused a request for a reason none of the bases covers."""
 
 

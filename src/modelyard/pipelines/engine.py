@@ -4,16 +4,20 @@ Every step's start and outcome is recorded in the pipeline history as it happens
 times from an injected clock, so a run can be read back (``pipeline history``) and tested
 without waiting. A run holds the model's pipeline lock: two runs of one model never overlap.
 One step of a named run can also be run alone (``--step`` with ``--run-key``), as the
-exported Airflow tasks do; it picks up the outputs of the steps before it.
+exported Airflow tasks do; it picks up the outputs of the steps before it. A run is an edge:
+whatever a step raises fails that step and the run (an unexpected exception with its
+traceback in ``.modelyard/logs/pipelines.log``), and never leaves a run "running".
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.config import Workspace
+from modelyard.entry import log_traceback
 from modelyard.errors import ConfigError, Conflict, ModelyardError
 from modelyard.pipelines.history import PipelineHistory, RunRecord
 from modelyard.pipelines.steps import (
@@ -41,6 +45,26 @@ class PipelineResult:
         return self.record.status == "ok"
 
 
+def pipeline_log(workspace: Workspace) -> Path:
+    """Where the tracebacks of unexpected failures in pipeline steps go."""
+    return workspace.state_dir / "logs" / "pipelines.log"
+
+
+def _guarded(step: Step, ctx: StepContext) -> str:
+    """Run ``step``; an exception that is not a modelyard error (a bug in a step, a library's
+    own error) becomes a :class:`StepFailed` that names it and where its traceback went, so
+    the history records the run as failed and the caller (the scheduler) goes on."""
+    try:
+        return step(ctx)
+    except ModelyardError:
+        raise
+    except Exception as exc:
+        path = pipeline_log(ctx.workspace)
+        written = log_traceback(exc, path, f"pipeline of {ctx.model_id}")
+        where = f"traceback in {path}" if written else f"its traceback could not go to {path}"
+        raise StepFailed(f"unexpected error {type(exc).__name__}: {exc} ({where})") from exc
+
+
 def history_for(workspace: Workspace) -> PipelineHistory:
     return PipelineHistory.for_state_dir(workspace.state_dir)
 
@@ -57,7 +81,7 @@ def execute(
     for name, step in steps:
         history.set_step(run, name, "running", clock.now())
         try:
-            detail = step(ctx)
+            detail = _guarded(step, ctx)
         except ModelyardError as exc:
             history.set_step(run, name, "failed", clock.now(), str(exc))
             history.set_outputs(run, ctx.outputs)

@@ -24,6 +24,7 @@ from pathlib import Path
 from modelyard.backends.local.locks import FileLock, run_dir, supervisor_lock
 from modelyard.backends.local.state import StateStore
 from modelyard.config import Workspace
+from modelyard.entry import run_main
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,11 @@ def production_marker(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Apply the pending alias moves of one model (``modelyard.entry.run_main`` is its edge)."""
+    return run_main(lambda: _main(argv), prog="modelyard.aliases")
+
+
+def _main(argv: list[str] | None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
         print("usage: python -m modelyard.backends.local.aliases WORKSPACE MODEL", file=sys.stderr)

@@ -31,7 +31,7 @@ from modelyard.backends.local.state import StateStore
 from modelyard.backends.revisions import RolloutInProgress
 from modelyard.config import Workspace
 from modelyard.config.ids import parse_model_id
-from modelyard.errors import Conflict, IntegrityError, ModelyardError, Unavailable
+from modelyard.errors import Conflict, IntegrityError, TaskFailed, Unavailable
 from modelyard.rollout import (
     Event,
     RolloutPlan,
@@ -51,7 +51,7 @@ from modelyard.workflows.serve import admin_token
 SERVED_STATES = ("production", "staging")
 
 
-class DeployFailed(ModelyardError):
+class DeployFailed(TaskFailed):
     """The deployment's server could not be started; the supervisor gave up and said why."""
 
 

@@ -13,10 +13,10 @@ from typing import Any
 from modelyard.backends.backend import Revision as Revision
 from modelyard.backends.backend import RevisionOutcome as RevisionOutcome
 from modelyard.backends.revisions import RevisionNotFound as RevisionNotFound
-from modelyard.errors import ModelyardError, Unavailable
+from modelyard.errors import StorageError, Unavailable
 
 
-class StateError(ModelyardError):
+class StateError(StorageError):
     """``state.db`` cannot be used: damaged, or written by a newer modelyard."""
 
 

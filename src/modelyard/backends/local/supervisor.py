@@ -44,6 +44,7 @@ from modelyard.backends.local.records import Deployment, Revision
 from modelyard.backends.local.state import StateError, StateStore
 from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.config import ModelEntry, Workspace, load_workspace, memory_bytes, parse_model_id
+from modelyard.entry import run_main
 from modelyard.errors import ModelyardError
 from modelyard.jobs import ProcessTreeSampler
 from modelyard.observe.usage import UsageSample, serving_subject
@@ -543,6 +544,11 @@ def _model_id(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Supervise one deployment until SIGTERM (``modelyard.entry.run_main`` is its edge)."""
+    return run_main(lambda: _main(argv), prog="modelyard.supervisor")
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m modelyard.backends.local.supervisor")
     parser.add_argument("workspace", type=Path)
     parser.add_argument("model_id", type=_model_id)

@@ -117,6 +117,13 @@ def _answer(body: dict[str, Any]) -> None:
 
 
 def main(argv: list[str]) -> int:
+    """Serve fork requests until end of input (``modelyard.entry.run_main`` is its edge)."""
+    from modelyard.entry import run_main
+
+    return run_main(lambda: _serve_forks(argv), prog="modelyard.serving.template")
+
+
+def _serve_forks(argv: list[str]) -> int:
     if len(argv) > 1 or (argv and argv[0] in ("-h", "--help")):
         print(
             "usage: python -m modelyard.serving.process.template [WARM_SPEC.json]", file=sys.stderr

@@ -1,5 +1,5 @@
-"""The model server's errors and the one table that maps every error to an HTTP status
-(and, from that status, to a gRPC status code: ``grpc_code_for``).
+"""The model server's errors, and ``status_for``: the one reader of an error's HTTP status
+(and, from that status, of its gRPC status code: ``grpc_code_for``).
 
 Handlers raise these; the middleware in ``app.py`` turns them into ``{"error": ...}`` bodies
 with the status from ``status_for`` and, for refusals, a ``Retry-After`` header.
@@ -21,10 +21,10 @@ import math
 
 from modelyard.errors import (
     ConfigError,
-    Conflict,
-    IntegrityError,
     ModelyardError,
     NotFound,
+    Refused,
+    TaskFailed,
     Unavailable,
 )
 
@@ -36,17 +36,25 @@ class BadRequest(ConfigError):
 class PayloadTooLarge(BadRequest):
     """The request is over ``request_limits`` (body size or rows): split it and resend."""
 
+    http_status = 413
+
 
 class HeadersTooLarge(BadRequest):
     """The request's headers are over ``MAX_HEADER_BYTES``: send fewer or shorter headers."""
 
+    http_status = 431
 
-class Unauthorized(ModelyardError):
+
+class Unauthorized(Refused):
     """The admin API needs ``Authorization: Bearer <token>``."""
 
+    http_status = 401
 
-class Forbidden(ModelyardError):
+
+class Forbidden(Refused):
     """The admin token given is wrong, or the admin API is disabled (no token configured)."""
+
+    http_status = 403
 
 
 class ModelNotFound(NotFound):
@@ -55,6 +63,8 @@ class ModelNotFound(NotFound):
 
 class RateLimited(Unavailable):
     """The rate limit is reached: retry after ``retry_after`` seconds."""
+
+    http_status = 429
 
 
 class Shed(Unavailable):
@@ -69,37 +79,18 @@ class NotReady(Unavailable):
     """The model is still warming up; retry shortly."""
 
 
-class ModelLoadError(ModelyardError):
+class ModelLoadError(TaskFailed):
     """A model artifact could not be loaded (unknown flavor, missing file, framework error)."""
 
 
-class InferenceError(ModelyardError):
+class InferenceError(TaskFailed):
     """The model raised while predicting; the cause is chained."""
 
 
-_STATUS: tuple[tuple[type[BaseException], int], ...] = (
-    (RateLimited, 429),
-    (Unauthorized, 401),
-    (Forbidden, 403),
-    (NotFound, 404),
-    (Conflict, 409),
-    (PayloadTooLarge, 413),
-    (HeadersTooLarge, 431),
-    (ConfigError, 400),
-    (Unavailable, 503),
-    (IntegrityError, 500),
-    (ModelLoadError, 500),
-    (InferenceError, 500),
-)
-"""Most specific first: the first class an error is an instance of gives its status."""
-
-
 def status_for(exc: BaseException) -> int:
-    """The HTTP status of an error; 500 for anything unexpected."""
-    for cls, status in _STATUS:
-        if isinstance(exc, cls):
-            return status
-    return 500
+    """The HTTP status of an error: its class's ``http_status`` (``modelyard.errors`` says
+    which); 500 for anything that is not a modelyard error (a bug)."""
+    return exc.http_status if isinstance(exc, ModelyardError) else 500
 
 
 _GRPC_CODES: dict[int, str] = {
