@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pipeline_fakes import DAY, T0, ManualClock, RecordingSteps
+from pipeline_fakes import DAY, T0, RecordingSteps
 from typer.testing import CliRunner
 
 from modelyard.cli.app import app
+from modelyard.clock import ManualClock
 from modelyard.config import Workspace
 from modelyard.pipelines import PipelineHistory, RunRecord, Scheduler, start_scheduler
 from modelyard.pipelines.engine import history_for, pipeline_log
@@ -45,7 +46,7 @@ def test_a_bug_in_a_run_fails_it_and_the_next_due_run_happens(
     clock, steps = ManualClock(T0), RecordingSteps()
     history_for(scheduled_ws).mark_seen("ctr", T0)  # scheduling began at midnight
     steps.crash = "evaluate"
-    clock.now = FIRST_FIRE + 60
+    clock.set(FIRST_FIRE + 60)
     scheduler = Scheduler(scheduled_ws, clock=clock, steps=steps)
     thread = start_scheduler(scheduled_ws, stop, interval_s=0.02, scheduler=scheduler)
 
@@ -68,7 +69,7 @@ def test_a_bug_in_a_run_fails_it_and_the_next_due_run_happens(
     assert "RuntimeError: a bug in the evaluate step" in log.read_text()
     assert thread.is_alive()
 
-    clock.now = FIRST_FIRE + DAY + 60  # the next day's 03:00 is due
+    clock.set(FIRST_FIRE + DAY + 60)  # the next day's 03:00 is due
     newest, crashed = wait_until(lambda: _finished(scheduled_ws, 2), "the next due run")
     assert newest.status == "ok"
     assert newest.scheduled_for == FIRST_FIRE + DAY
@@ -84,7 +85,7 @@ def test_a_tick_that_raises_outside_a_run_does_not_stop_the_scheduler(
 ) -> None:
     clock, steps = ManualClock(T0), RecordingSteps()
     history_for(scheduled_ws).mark_seen("ctr", T0)
-    clock.now = FIRST_FIRE + 60
+    clock.set(FIRST_FIRE + 60)
     calls: list[str] = []
 
     def flaky_steps(model_id: str) -> list[tuple[str, object]]:
