@@ -75,8 +75,8 @@ def lean_specs(ws: Path, work: Path) -> tuple[Path, Path, Any]:
     from modelyard.config import load_workspace
     from modelyard.registry import Registry, cache, tree_sha256
     from modelyard.serving import ServerOptions
-    from modelyard.serving.launch import LaunchSpec, write_spec
-    from modelyard.serving.skops_files import load_skops
+    from modelyard.serving.process.launch import LaunchSpec, write_spec
+    from modelyard.serving.runtimes.skops_files import load_skops
 
     workspace_ = load_workspace(ws)
     entry = workspace_.model("ctr")

@@ -55,7 +55,7 @@ def cli_workspace(work: Path) -> tuple[Path, np.ndarray]:
     limit lifted), and that version's probabilities for the benchmark row."""
     from modelyard.config import load_workspace
     from modelyard.registry import Registry
-    from modelyard.serving.skops_files import load_skops
+    from modelyard.serving.runtimes.skops_files import load_skops
 
     ws = work / "ws"
     cli = str(Path(sys.executable).with_name("modelyard"))

@@ -19,6 +19,9 @@ from modelyard.errors import (
     JobFailed,
     ModelyardError,
     NotFound,
+    Refused,
+    StorageError,
+    TaskFailed,
     Unavailable,
 )
 
@@ -50,6 +53,9 @@ __all__ = [
     "JobFailed",
     "ModelyardError",
     "NotFound",
+    "Refused",
+    "StorageError",
+    "TaskFailed",
     "Unavailable",
     "__version__",
     "abort",

@@ -22,11 +22,11 @@ from modelyard.backends.local.sink_health import read_health
 from modelyard.cli.rollout_views import log_health_text
 from modelyard.config import load_workspace
 from modelyard.evaluation.trainset import build_training_set
-from modelyard.serving.kafka_sink import KafkaPredictionLog
-from modelyard.serving.metrics import ServingMetrics
-from modelyard.serving.predlog import PredictionLog, PredictionRecord
-from modelyard.serving.source import PredictionLogOptions
-from modelyard.testing.tansu import TansuBroker
+from modelyard.serving.dataplane.kafka_sink import KafkaPredictionLog
+from modelyard.serving.dataplane.metrics import ServingMetrics
+from modelyard.serving.dataplane.predlog import PredictionLog, PredictionRecord
+from modelyard.serving.options import PredictionLogOptions
+from modelyard.streams.tansu import TansuBroker
 from waiting import wait_until
 
 STAMP = "2026-12-01T10:00:00"

@@ -39,7 +39,7 @@ from modelyard.config import ModelEntry, Workspace, init_workspace, load_workspa
 from modelyard.k8s import RenderContext, render_model
 from modelyard.observe import prometheus
 from modelyard.serving import ModelSource, ServerOptions
-from modelyard.serving.source import BreakerOptions, RateLimitOptions
+from modelyard.serving.options import BreakerOptions, RateLimitOptions
 
 
 @pytest.fixture(scope="session")

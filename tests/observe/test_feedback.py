@@ -15,9 +15,9 @@ from serving_harness import Running, serve
 
 from modelyard.observe import names
 from modelyard.serving import ModelSource, ServerOptions
-from modelyard.serving.feedback import FeedbackJoin, positive_probability
-from modelyard.serving.metrics import ServingMetrics
-from modelyard.serving.predlog import PredictionRecord
+from modelyard.serving.dataplane.metrics import ServingMetrics
+from modelyard.serving.dataplane.predlog import PredictionRecord
+from modelyard.serving.rest.feedback import FeedbackJoin, positive_probability
 
 
 @pytest.fixture(scope="module")

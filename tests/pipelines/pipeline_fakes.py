@@ -1,4 +1,4 @@
-"""Test doubles of the pipeline tests: a manual clock, and steps that record their calls
+"""Test doubles of the pipeline tests: steps that record their calls
 instead of training."""
 
 from __future__ import annotations
@@ -11,20 +11,14 @@ DAY = 86400.0
 T0 = 1_780_000_000.0 - (1_780_000_000.0 % DAY)  # a UTC midnight
 
 
-class ManualClock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class RecordingSteps:
-    """Five steps; ``gate`` fails when told to; ``train`` can be held until released."""
+    """Five steps; ``gate`` fails when told to; ``train`` can be held until released; the step
+    named by ``crash`` raises a bug (a ``RuntimeError``, not a modelyard error) once."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
         self.fail_gate = False
+        self.crash: str | None = None
         self.entered = threading.Event()
         self.release = threading.Event()
         self.release.set()
@@ -37,6 +31,9 @@ class RecordingSteps:
                     self.entered.set()
                     assert self.release.wait(30)
                     ctx.outputs["version"] = str(len([c for c in self.calls if c == "train"]))
+                if name == self.crash:
+                    self.crash = None
+                    raise RuntimeError(f"a bug in the {name} step")
                 if name == "gate" and self.fail_gate:
                     raise StepFailed("auc=0.61 against production version 1's 0.84")
                 return f"{name} of version {ctx.outputs.get('version')}"

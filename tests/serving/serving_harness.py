@@ -13,6 +13,7 @@ import httpx
 import uvicorn
 
 from modelyard.serving import ModelSource, ServerOptions, create_app
+from modelyard.serving.process.server import with_grpc
 from waiting import wait_until
 
 
@@ -21,6 +22,8 @@ class Running:
     url: str
     app: Any
     server: uvicorn.Server
+    grpc_port: int | None = None
+    """The gRPC front end's port, when served with ``grpc=True``."""
 
     def client(self, **kw: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30, **kw)
@@ -32,9 +35,13 @@ def serve(
     options: ServerOptions | None = None,
     loader: Callable[[str, str], ModelSource] | None = None,
     wait_ready: bool = True,
+    grpc: bool = False,
 ) -> Iterator[Running]:
-    """Run ``create_app`` under uvicorn in a thread on an ephemeral loopback port."""
+    """Run ``create_app`` under uvicorn in a thread on an ephemeral loopback port (and the
+    gRPC front end on another, with ``grpc``)."""
     app = create_app(primary, options or ServerOptions(), loader)
+    if grpc:
+        with_grpc(app, "127.0.0.1", 0)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -44,7 +51,13 @@ def serve(
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     running = Running(f"http://127.0.0.1:{port}", app, server)
-    wait_until(lambda: server.started, "the server to start", 60, every_s=0.02)
+
+    def started() -> bool:
+        assert thread.is_alive(), "the server thread ended before it started"
+        return bool(server.started)
+
+    wait_until(started, "the server to start", 60, every_s=0.02)
+    running.grpc_port = getattr(app.state, "grpc_port", None)
     if wait_ready:
         with running.client() as client:
             wait_until(

@@ -10,7 +10,8 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from modelyard.config import load_workspace
-from modelyard.serving.runtime import PickleRefused, runtime_for
+from modelyard.serving.runtimes.base import PickleRefused
+from modelyard.serving.runtimes.registry import runtime_for
 
 ROWS = np.random.default_rng(3).normal(size=(20, 4))
 

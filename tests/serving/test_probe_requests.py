@@ -15,7 +15,7 @@ from serving_fakes import OffsetModel, write_model
 from serving_harness import Running, serve
 
 from modelyard.serving import ModelSource, PredictionLogOptions, ServerOptions
-from modelyard.serving.protocol import MAX_REQUEST_ID_CHARS
+from modelyard.serving.rest.handlers import MAX_REQUEST_ID_CHARS
 from waiting import wait_until
 
 

@@ -8,7 +8,8 @@ import modelyard.serving as serving
 def test_public_api_is_pinned():
     assert sorted(serving.__all__) == [
         "BatchingOptions", "BreakerOptions", "ModelRuntime", "ModelSource",
-        "PredictionLogOptions", "RateLimitOptions", "ServerOptions", "Signature", "TensorSpec",
+        "PredictionLogOptions", "RateLimitOptions", "Runtime", "ServerOptions", "Signature",
+        "TensorSpec",
         "create_app", "run_server", "runtime_for",
     ]  # fmt: skip
 

@@ -11,7 +11,7 @@ import numpy as np
 from serving_harness import serve
 
 from modelyard.serving import BatchingOptions, ModelSource, ServerOptions
-from modelyard.serving.batcher import Batcher
+from modelyard.serving.dataplane.batcher import Batcher
 
 
 def _run_batcher(sizes: list[int], max_batch: int) -> tuple[list[int], list[np.ndarray]]:

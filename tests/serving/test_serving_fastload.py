@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from modelyard.registry import cache, tree_sha256
-from modelyard.serving.imports import ImportGate
-from modelyard.serving.launch import LaunchSpec, cached_source
-from modelyard.serving.runtime import SklearnRuntime
+from modelyard.serving.process.launch import LaunchSpec, cached_source
+from modelyard.serving.runtimes.imports import ImportGate
+from modelyard.serving.runtimes.sklearn import SklearnRuntime
 
 
 def _cached(tmp_path: Path, sk_model: Any, *, allow_pickle: bool = True) -> LaunchSpec:

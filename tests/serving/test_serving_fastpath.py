@@ -7,8 +7,8 @@ import pytest
 from serving_harness import serve
 
 from modelyard.serving import BatchingOptions, ModelSource, ServerOptions
-from modelyard.serving.asgi import match_inference
-from modelyard.serving.protocol import RequestIds
+from modelyard.serving.rest.asgi import match_inference
+from modelyard.serving.rest.handlers import RequestIds
 
 
 @pytest.mark.parametrize(

@@ -20,9 +20,9 @@ from serving_harness import Running, serve
 
 from modelyard.config import DeploySpec
 from modelyard.serving import ModelSource, ServerOptions
-from modelyard.serving import protocol as protocol_module
-from modelyard.serving.breaker import CLOSED
-from modelyard.serving.limits import RequestLimits
+from modelyard.serving.dataplane.breaker import CLOSED
+from modelyard.serving.protocol.limits import RequestLimits
+from modelyard.serving.rest import handlers as protocol_module
 
 LIMITS = RequestLimits(max_body_bytes=2 * 2**20, max_rows=10_000)
 NORMAL = {"instances": [[1.0, 2.0, 3.0, 4.0]]}
@@ -269,7 +269,7 @@ def test_limits_come_from_deploy_yaml() -> None:
 def test_a_body_of_far_more_values_than_max_rows_allow_is_413_before_parsing(
     held_server: Running, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from modelyard.serving import codec
+    from modelyard.serving.protocol import codec
 
     parsed: list[int] = []
     original = codec._json

@@ -17,9 +17,9 @@ from modelyard.serving import (
     RateLimitOptions,
     ServerOptions,
 )
-from modelyard.serving.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
-from modelyard.serving.errors import RateLimited, Shed
-from modelyard.serving.limiter import RateLimiter
+from modelyard.serving.dataplane.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
+from modelyard.serving.dataplane.limiter import RateLimiter
+from modelyard.serving.protocol.errors import RateLimited, Shed
 from waiting import wait_until
 
 

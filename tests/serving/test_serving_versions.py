@@ -141,7 +141,7 @@ def test_failing_shadow_never_affects_the_caller(versions, tmp_path):
             ).status_code
             == 201
         )
-        running.app.state.deployment.versions["5"].runtime._model.fail = True
+        running.app.state.deployment.versions["5"].runtime.model.fail = True
         for _ in range(10):
             r = c.post("/v1/models/m:predict", json=BODY)
             assert r.status_code == 200

@@ -36,7 +36,7 @@ def test_not_ready_until_warm(tmp_path):
 
 
 def test_warmup_rows_generated_from_signature(tmp_path):
-    from modelyard.serving.signature import generated_rows, read_mlmodel
+    from modelyard.serving.protocol.signature import generated_rows, read_mlmodel
 
     path = write_model(tmp_path / "m", GatedModel(), features=5)
     rows = generated_rows(read_mlmodel(path).signature)

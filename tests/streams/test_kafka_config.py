@@ -9,8 +9,8 @@ import pytest
 
 from modelyard.config import load_workspace
 from modelyard.errors import ConfigError
-from modelyard.serving.launch import LaunchSpec, read_spec, write_spec
-from modelyard.serving.source import PredictionLogOptions, ServerOptions
+from modelyard.serving.options import PredictionLogOptions, ServerOptions
+from modelyard.serving.process.launch import LaunchSpec, read_spec, write_spec
 from modelyard.streams import KafkaEndpoint
 from modelyard.workflows.serve import options_for
 

@@ -10,12 +10,12 @@ import orjson
 import pyarrow.parquet as pq
 from prometheus_client import generate_latest
 
-from modelyard.serving.kafka_sink import KafkaPredictionLog
-from modelyard.serving.metrics import ServingMetrics
-from modelyard.serving.predlog import PredictionRecord
-from modelyard.serving.source import PredictionLogOptions
+from modelyard.serving.dataplane.kafka_sink import KafkaPredictionLog
+from modelyard.serving.dataplane.metrics import ServingMetrics
+from modelyard.serving.dataplane.predlog import PredictionRecord
+from modelyard.serving.options import PredictionLogOptions
 from modelyard.streams import PREDICTION_SCHEMA, SCHEMA_VERSION, read_topic
-from modelyard.testing.tansu import TansuBroker
+from modelyard.streams.tansu import TansuBroker
 from waiting import wait_until
 
 

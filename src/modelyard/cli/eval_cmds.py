@@ -204,15 +204,15 @@ def pipeline_run(
 ) -> None:
     """Run the model's pipeline once: train, evaluate, gate, register, deploy.
 
-    Stops at the first step that fails and exits 1; every step's outcome is in
-    `modelyard pipeline history`.
+    Stops at the first step that fails and exits 8 (a failed task); every step's outcome is
+    in `modelyard pipeline history`.
     """
     import os
 
     from modelyard.config import load_workspace
     from modelyard.errors import ConfigError
     from modelyard.pipelines import run_pipeline, run_step
-    from modelyard.pipelines.steps import cluster_steps
+    from modelyard.pipelines.steps import StepFailed, cluster_steps
 
     result: PipelineResult | None
     # In the CronJob's pod the training runs right there, as `train --in-cluster` does.
@@ -232,8 +232,8 @@ def pipeline_run(
         _run_dict(done.record),
         lambda: _print_runs(f"Pipeline of {model_id}", [done.record]),
     )
-    if not done.ok and step is None:
-        raise typer.Exit(1)
+    if not done.ok and step is None:  # the run is printed above; its code is a failed task's
+        raise typer.Exit(StepFailed.exit_code)
 
 
 def pipeline_export(

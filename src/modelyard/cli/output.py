@@ -1,17 +1,16 @@
-"""Output, exit codes and the error edge of the CLI, in one place.
+"""Output and the error edge of the CLI, in one place.
 
-Exit codes: 0 success, 1 unexpected failure, 2 bad input (usage or config), 3 not found,
-4 conflict with the current state, 5 unavailable (try again), 6 integrity (checksum) failure;
-a failed training job exits with the job's own code.
+An error's exit code is its class's ``exit_code`` (the table is in ``modelyard/errors.py``):
+0 success, 1 unexpected failure, 2 bad input (usage or config), 3 not found, 4 conflict with
+the current state, 5 unavailable (try again), 6 integrity (checksum) failure, 7 refused by a
+service, 8 a task failed, 9 stored state unusable; a failed training job exits with the job's
+own code.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import tempfile
-import time
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -19,26 +18,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from modelyard.errors import (
-    ConfigError,
-    Conflict,
-    IntegrityError,
-    JobFailed,
-    ModelyardError,
-    NotFound,
-    Unavailable,
-)
+from modelyard.entry import describe, fallback_log, log_traceback
+from modelyard.errors import ModelyardError
 
 if TYPE_CHECKING:
     from rich.text import Text
-
-EXIT_CODES: dict[type[ModelyardError], int] = {
-    ConfigError: 2,
-    NotFound: 3,
-    Conflict: 4,
-    Unavailable: 5,
-    IntegrityError: 6,
-}
 
 
 class _LazyConsole:
@@ -84,27 +68,15 @@ def literal(value: object) -> Text:
     return Text(str(value))
 
 
-def exit_code_for(error: ModelyardError) -> int:
-    """The exit code of ``error`` (see the module docstring)."""
-    if isinstance(error, JobFailed):
-        return error.exit_code or 1
-    for kind, code in EXIT_CODES.items():
-        if isinstance(error, kind):
-            return code
-    return 1
-
-
 def fail(error: ModelyardError) -> NoReturn:
-    """Print ``error`` for a person and exit with its code."""
-    message = str(error)
-    if isinstance(error, Unavailable) and error.retry_after:
-        message += f" (try again in {error.retry_after:g} s)"
+    """Print ``error`` for a person and exit with its class's code."""
+    message = describe(error)
     from rich.text import Text
 
     err_console.print(
         "[bold red]error:[/] ", Text(message), sep="", highlight=False, soft_wrap=True
     )
-    raise typer.Exit(exit_code_for(error))
+    raise typer.Exit(error.exit_code)
 
 
 def log_path_for(args: Sequence[str]) -> Path:
@@ -125,21 +97,14 @@ def log_path_for(args: Sequence[str]) -> Path:
 
         return find_root(start) / STATE_DIR / "logs" / "modelyard.log"
     except (ModelyardError, OSError):
-        return Path(tempfile.gettempdir()) / "modelyard.log"
+        return fallback_log()
 
 
 def report_unexpected(exc: BaseException, args: Sequence[str]) -> int:
     """Log ``exc`` with its traceback to the log file; tell the user in one line. Exit 1."""
     path = log_path_for(args)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as log:
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-            log.write(f"{stamp} modelyard {' '.join(args)}\n")
-            log.write("".join(traceback.format_exception(exc)))
-        where = f"; the traceback is in {path}"
-    except OSError:
-        where = ""
+    written = log_traceback(exc, path, f"modelyard {' '.join(args)}")
+    where = f"; the traceback is in {path}" if written else ""
     from rich.text import Text
 
     err_console.print(
@@ -155,7 +120,7 @@ def report_unexpected(exc: BaseException, args: Sequence[str]) -> int:
 class EdgeGroup(TyperGroup):
     """The CLI's one error edge: every command runs inside :meth:`invoke`.
 
-    A :class:`ModelyardError` becomes its message and exit code (:func:`exit_code_for`); any
+    A :class:`ModelyardError` becomes its message and its class's exit code; any
     other exception is logged with its traceback and reported in one line (exit 1). Commands
     raise; none of them catches to print.
     """

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from modelyard.cli.output import console, emit, err_console, exit_code_for
+from modelyard.cli.output import console, emit, err_console
 
 WorkspaceOpt = Annotated[
     Path, typer.Option("--workspace", "-w", help="Workspace folder (or any folder inside it).")
@@ -91,7 +91,7 @@ def validate(
             typer.echo(json.dumps({"valid": False, "issues": issues}, indent=2))
         else:
             err_console.print(str(exc), highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(exit_code_for(exc)) from None
+        raise typer.Exit(exc.exit_code) from None
     summary = {"valid": True, "root": str(ws.root), "models": sorted(ws.models)}
     emit(
         as_json,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from modelyard.errors import ModelyardError
+from modelyard.errors import ConfigError
 
 EXAMPLE_GENERATOR = Path("models") / "ctr" / "impressions.py"
 EXAMPLE_DATASET = Path("models") / "ctr" / "eval.parquet"
@@ -23,7 +23,9 @@ def write_example_dataset(target: Path) -> Path | None:
         return None
     spec = importlib.util.spec_from_file_location("_modelyard_example_impressions", generator)
     if spec is None or spec.loader is None:
-        raise ModelyardError(f"{generator}: cannot be imported as a module")
+        raise ConfigError(
+            f"{generator}: cannot be imported as a Python module; rename it to end in .py"
+        )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     features, labels = module.impressions(module.EVAL_ROWS, module.EVAL_SEED)

@@ -20,24 +20,13 @@ from starlette.routing import Route
 
 from modelyard.console.data import ConsoleData
 from modelyard.console.pages import error_page, index_page, logs_page, model_page
-from modelyard.errors import ConfigError, Conflict, ModelyardError, NotFound, Unavailable
+from modelyard.errors import ModelyardError, Unavailable
+from modelyard.serving.protocol.errors import status_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 log = logging.getLogger(__name__)
-
-STATUS: dict[type[ModelyardError], int] = {
-    ConfigError: 400,
-    NotFound: 404,
-    Conflict: 409,
-    Unavailable: 503,
-}
-"""A ModelyardError's HTTP status; anything else is a 500."""
-
-
-def status_for(error: ModelyardError) -> int:
-    return next((code for kind, code in STATUS.items() if isinstance(error, kind)), 500)
 
 
 def _authorized(request: Request, token: str) -> bool:

@@ -71,6 +71,7 @@ def index_page(data: ConsoleData) -> str:
         "models",
         data,
         models=data.models(),
+        pools=data.pools(),
         cost=cost,
         cost_plot=bar_plot("cost per day", cost["days"], totals, "per day"),
     )

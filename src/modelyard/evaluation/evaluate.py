@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from modelyard.config import Workspace
-from modelyard.errors import ModelyardError
+from modelyard.errors import ModelyardError, TaskFailed
 from modelyard.evaluation.dataset import (
     EvalDataset,
     check_feature_count,
@@ -26,13 +26,14 @@ from modelyard.evaluation.dataset import (
 from modelyard.evaluation.fit import FitFinding, fit_findings
 from modelyard.evaluation.metrics import classification_metrics, prefixed, timing
 from modelyard.registry import ModelVersion, Registry
-from modelyard.serving.runtime import ModelRuntime, runtime_for
+from modelyard.serving.runtimes.base import ModelRuntime
+from modelyard.serving.runtimes.registry import runtime_for
 
 EVAL_TAG_PREFIX = "modelyard.eval."
 BATCH_ROWS = 4096
 
 
-class EvaluationFailed(ModelyardError):
+class EvaluationFailed(TaskFailed):
     """The version could not be evaluated: it failed to load or to predict, or its answers
     are not probabilities."""
 

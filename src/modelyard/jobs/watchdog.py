@@ -10,7 +10,8 @@ stops the job's process group: SIGTERM, then SIGKILL after a grace period. The j
 also gets ``PR_SET_PDEATHSIG`` on Linux, which covers the instant before the watchdog is up.
 
 This file runs as a script (``python -I -S watchdog.py PGID GRACE``) and so imports only the
-standard library.
+standard library, and ``modelyard.entry`` (standard library and ``modelyard.errors`` only) for
+the edge every modelyard process has.
 """
 
 from __future__ import annotations
@@ -90,6 +91,12 @@ def stop_group(pgid: int, grace_s: float) -> None:
 
 def main(argv: list[str]) -> int:
     """Wait for ``done`` or for the parent's death; on death, stop the job's group."""
+    from modelyard.entry import run_main
+
+    return run_main(lambda: _watch(argv), prog="modelyard.watchdog")
+
+
+def _watch(argv: list[str]) -> int:
     pgid, grace_s = int(argv[1]), float(argv[2])
     for name in ("SIGINT", "SIGHUP"):  # a terminal's signals are for the parent, not for us
         signal.signal(getattr(signal, name), signal.SIG_IGN)
@@ -104,4 +111,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    # -I leaves the package's own folder off sys.path: put back the one holding modelyard
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     sys.exit(main(sys.argv))

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from modelyard.backends.local.locks import FileLock, run_dir
 from modelyard.config import Workspace, load_workspace
+from modelyard.entry import run_main
 from modelyard.errors import Unavailable
 from modelyard.pipelines.scheduler import start_scheduler
 
@@ -78,6 +79,10 @@ def stop_daemon(workspace: Workspace, timeout_s: float = 60.0) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Tick the workspace's schedules until SIGTERM; exits at once if another one runs."""
+    return run_main(lambda: _main(argv), prog="modelyard.scheduler")
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="modelyard.pipelines.daemon")
     parser.add_argument("workspace")
     parser.add_argument("--interval", type=float, default=30.0)

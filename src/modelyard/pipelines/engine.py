@@ -4,16 +4,20 @@ Every step's start and outcome is recorded in the pipeline history as it happens
 times from an injected clock, so a run can be read back (``pipeline history``) and tested
 without waiting. A run holds the model's pipeline lock: two runs of one model never overlap.
 One step of a named run can also be run alone (``--step`` with ``--run-key``), as the
-exported Airflow tasks do; it picks up the outputs of the steps before it.
+exported Airflow tasks do; it picks up the outputs of the steps before it. A run is an edge:
+whatever a step raises fails that step and the run (an unexpected exception with its
+traceback in ``.modelyard/logs/pipelines.log``), and never leaves a run "running".
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.config import Workspace
+from modelyard.entry import log_traceback
 from modelyard.errors import ConfigError, Conflict, ModelyardError
 from modelyard.pipelines.history import PipelineHistory, RunRecord
 from modelyard.pipelines.steps import (
@@ -23,8 +27,6 @@ from modelyard.pipelines.steps import (
     default_steps,
     pipeline_lock,
 )
-
-Clock = Callable[[], float]
 
 
 class PipelineBusy(Conflict):
@@ -43,6 +45,26 @@ class PipelineResult:
         return self.record.status == "ok"
 
 
+def pipeline_log(workspace: Workspace) -> Path:
+    """Where the tracebacks of unexpected failures in pipeline steps go."""
+    return workspace.state_dir / "logs" / "pipelines.log"
+
+
+def _guarded(step: Step, ctx: StepContext) -> str:
+    """Run ``step``; an exception that is not a modelyard error (a bug in a step, a library's
+    own error) becomes a :class:`StepFailed` that names it and where its traceback went, so
+    the history records the run as failed and the caller (the scheduler) goes on."""
+    try:
+        return step(ctx)
+    except ModelyardError:
+        raise
+    except Exception as exc:
+        path = pipeline_log(ctx.workspace)
+        written = log_traceback(exc, path, f"pipeline of {ctx.model_id}")
+        where = f"traceback in {path}" if written else f"its traceback could not go to {path}"
+        raise StepFailed(f"unexpected error {type(exc).__name__}: {exc} ({where})") from exc
+
+
 def history_for(workspace: Workspace) -> PipelineHistory:
     return PipelineHistory.for_state_dir(workspace.state_dir)
 
@@ -57,19 +79,19 @@ def execute(
 ) -> bool:
     """Run ``steps`` of run ``run`` in order, recording each; False at the first failure."""
     for name, step in steps:
-        history.set_step(run, name, "running", clock())
+        history.set_step(run, name, "running", clock.now())
         try:
-            detail = step(ctx)
+            detail = _guarded(step, ctx)
         except ModelyardError as exc:
-            history.set_step(run, name, "failed", clock(), str(exc))
+            history.set_step(run, name, "failed", clock.now(), str(exc))
             history.set_outputs(run, ctx.outputs)
             if finish:
-                history.finish_run(run, "failed", clock())
+                history.finish_run(run, "failed", clock.now())
             return False
-        history.set_step(run, name, "ok", clock(), detail)
+        history.set_step(run, name, "ok", clock.now(), detail)
         history.set_outputs(run, ctx.outputs)
     if finish:
-        history.finish_run(run, "ok", clock())
+        history.finish_run(run, "ok", clock.now())
     return True
 
 
@@ -83,7 +105,7 @@ def run_pipeline(
     model_id: str,
     *,
     steps: Sequence[tuple[str, Step]] | None = None,
-    clock: Clock = time.time,
+    clock: Clock = SYSTEM_CLOCK,
     trigger: str = "manual",
     scheduled_for: float | None = None,
     wait_lock: float = 0.0,
@@ -100,7 +122,7 @@ def run_pipeline(
         raise PipelineBusy(f"a pipeline run of {model_id!r} is in progress; try again later")
     try:
         run = history.start_run(
-            model_id, [n for n, _ in chosen], clock(), trigger, scheduled_for=scheduled_for
+            model_id, [n for n, _ in chosen], clock.now(), trigger, scheduled_for=scheduled_for
         )
         if run is None:
             return None
@@ -117,7 +139,7 @@ def run_step(
     run_key: str,
     *,
     steps: Sequence[tuple[str, Step]] | None = None,
-    clock: Clock = time.time,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> PipelineResult:
     """Run one step of the run named ``run_key`` (created by its first step)."""
     workspace.model(model_id)
@@ -128,7 +150,7 @@ def run_step(
     history = history_for(workspace)
     run = history.run_by_key(run_key)
     if run is None:
-        run = history.start_run(model_id, names, clock(), "external", key=run_key)
+        run = history.start_run(model_id, names, clock.now(), "external", key=run_key)
         if run is None:
             run = history.run_by_key(run_key)
     assert run is not None
@@ -138,7 +160,7 @@ def run_step(
     with pipeline_lock(workspace, model_id).hold(timeout=3600.0):
         ok = execute(history, run, ctx, [chosen[position]], clock, finish=False)
         if not ok or last:
-            history.finish_run(run, "ok" if ok else "failed", clock())
+            history.finish_run(run, "ok" if ok else "failed", clock.now())
     result = _result(history, model_id, run)
     if not ok:
         failed = next(s for s in result.record.steps if s.name == step)

@@ -2,16 +2,20 @@
 
 ``.modelyard/pipelines.db`` in the workspace. Each change is one transaction; a scheduled
 run is claimed by inserting it with its fire time under a unique constraint, so two
-schedulers can never both start the run of one fire time.
+schedulers can never both start the run of one fire time. SQLite's own errors never leave
+this module: a database held locked too long is :class:`HistoryBusy` (try again), anything
+else (damaged, read-only, a full disk) is :class:`HistoryUnusable`, naming the file.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+
+from modelyard.errors import StorageError, Unavailable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -45,6 +49,34 @@ CREATE TABLE IF NOT EXISTS schedules (model TEXT PRIMARY KEY, seen REAL NOT NULL
 """
 
 
+class HistoryBusy(Unavailable):
+    """Another process held ``pipelines.db`` locked for longer than the wait: try again."""
+
+
+class HistoryUnusable(StorageError):
+    """``pipelines.db`` cannot be read or written: damaged, read-only, or on a full disk."""
+
+
+@contextmanager
+def _translated(path: Path) -> Iterator[None]:
+    """SQLite's errors (and the folder's) as the modelyard errors above, naming ``path``."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise HistoryBusy(f"{path} stayed locked by another process; try again", 5.0) from exc
+        raise HistoryUnusable(_unusable(path, exc)) from exc
+    except (sqlite3.Error, OSError) as exc:
+        raise HistoryUnusable(_unusable(path, exc)) from exc
+
+
+def _unusable(path: Path, exc: BaseException) -> str:
+    return (
+        f"the pipeline history {path} cannot be used ({exc}): free the disk or fix the "
+        "file's permissions; if it is damaged, move it aside (the history starts again empty)"
+    )
+
+
 @dataclass(frozen=True)
 class StepRecord:
     name: str
@@ -76,12 +108,13 @@ class PipelineHistory:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=30.0)
-        try:
-            db.executescript(SCHEMA)
-        finally:
-            db.close()
+        with _translated(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=30.0)
+            try:
+                db.executescript(SCHEMA)
+            finally:
+                db.close()
 
     @classmethod
     def for_state_dir(cls, state_dir: Path) -> PipelineHistory:
@@ -89,16 +122,19 @@ class PipelineHistory:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        finally:
-            db.close()
+        with _translated(self.path):
+            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                    db.execute("COMMIT")
+                except BaseException:
+                    with suppress(sqlite3.Error):  # keep the original error, not the rollback's
+                        db.execute("ROLLBACK")
+                    raise
+            finally:
+                db.close()
 
     def start_run(
         self,

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 
 from modelyard.backends.local.locks import FileLock, run_dir
 from modelyard.config import Workspace
-from modelyard.errors import ModelyardError
+from modelyard.errors import TaskFailed
 
 CANDIDATE_ALIAS = "candidate"
 STEP_NAMES = ("train", "evaluate", "gate", "register", "deploy")
 
 
-class StepFailed(ModelyardError):
+class StepFailed(TaskFailed):
     """A pipeline step did not succeed; the run stops there."""
 
 

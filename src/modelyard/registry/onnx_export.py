@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from modelyard.errors import ConfigError, ModelyardError
+from modelyard.errors import ConfigError, TaskFailed
 from modelyard.tracking import Tracking, load_sklearn, save_onnx
 
 TOLERANCE = 1e-6
 """Largest absolute difference allowed between sklearn's and ONNX Runtime's outputs."""
 
 
-class ConversionFailed(ModelyardError):
+class ConversionFailed(TaskFailed):
     """The model could not be converted to ONNX, or the conversion changed its answers."""
 
 

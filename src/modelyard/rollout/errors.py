@@ -6,7 +6,7 @@ exit code); a stored state or plan that cannot be read back is a ``RolloutStateE
 
 from __future__ import annotations
 
-from modelyard.errors import ConfigError, Conflict, ModelyardError
+from modelyard.errors import ConfigError, Conflict, StorageError
 
 
 class RolloutConflict(Conflict):
@@ -23,5 +23,5 @@ class PlanError(ConfigError):
     """A rollout plan is not coherent (steps not increasing, a zero interval)."""
 
 
-class RolloutStateError(ModelyardError):
+class RolloutStateError(StorageError):
     """A serialised rollout state cannot be read back: it is damaged or from a newer release."""

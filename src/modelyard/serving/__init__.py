@@ -15,11 +15,7 @@ from typing import TYPE_CHECKING
 from modelyard._lazy import lazy_names
 
 if TYPE_CHECKING:
-    from modelyard.serving.app import create_app
-    from modelyard.serving.runtime import ModelRuntime, runtime_for
-    from modelyard.serving.server import run_server
-    from modelyard.serving.signature import Signature, TensorSpec
-    from modelyard.serving.source import (
+    from modelyard.serving.options import (
         BatchingOptions,
         BreakerOptions,
         ModelSource,
@@ -27,20 +23,26 @@ if TYPE_CHECKING:
         RateLimitOptions,
         ServerOptions,
     )
+    from modelyard.serving.process.server import run_server
+    from modelyard.serving.protocol.signature import Signature, TensorSpec
+    from modelyard.serving.rest.app import create_app
+    from modelyard.serving.runtimes.base import ModelRuntime, Runtime
+    from modelyard.serving.runtimes.registry import runtime_for
 
 _WHERE = {
-    "create_app": "app",
-    "ModelRuntime": "runtime",
-    "runtime_for": "runtime",
-    "run_server": "server",
-    "Signature": "signature",
-    "TensorSpec": "signature",
-    "BatchingOptions": "source",
-    "BreakerOptions": "source",
-    "ModelSource": "source",
-    "PredictionLogOptions": "source",
-    "RateLimitOptions": "source",
-    "ServerOptions": "source",
+    "create_app": "rest.app",
+    "ModelRuntime": "runtimes.base",
+    "runtime_for": "runtimes.registry",
+    "Runtime": "runtimes.base",
+    "run_server": "process.server",
+    "Signature": "protocol.signature",
+    "TensorSpec": "protocol.signature",
+    "BatchingOptions": "options",
+    "BreakerOptions": "options",
+    "ModelSource": "options",
+    "PredictionLogOptions": "options",
+    "RateLimitOptions": "options",
+    "ServerOptions": "options",
 }
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "ModelSource",
     "PredictionLogOptions",
     "RateLimitOptions",
+    "Runtime",
     "ServerOptions",
     "Signature",
     "TensorSpec",

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelyard.errors import ConfigError, Conflict, ModelyardError, NotFound, Unavailable
+from modelyard.errors import (
+    ConfigError,
+    Conflict,
+    NotFound,
+    Refused,
+    TaskFailed,
+    Unavailable,
+)
 from modelyard.tracking import sqlite_store
 from modelyard.tracking.stores import CREDENTIALS_VAR, ENDPOINT_VAR, REGION_VAR, StoreAccess
 
@@ -28,7 +35,7 @@ class TrackingError(Unavailable):
     trying again later may work. The message carries MLflow's own words."""
 
 
-class TrackingRefused(ModelyardError):
+class TrackingRefused(Refused):
     """MLflow refused the request for good (a bad value, no permission): retrying won't help."""
 
 
@@ -423,7 +430,7 @@ def load_sklearn(path: Path) -> Any:
     try:
         return mlflow.sklearn.load_model(str(path))
     except MlflowException as exc:
-        raise ModelyardError(f"cannot load the sklearn model at {path}: {exc.message}") from exc
+        raise TaskFailed(f"cannot load the sklearn model at {path}: {exc.message}") from exc
 
 
 def save_onnx(onnx_model: Any, source: Path, dest: Path) -> None:
@@ -445,4 +452,4 @@ def load_pyfunc(path: Path) -> Any:
     try:
         return mlflow.pyfunc.load_model(str(path))
     except MlflowException as exc:
-        raise ModelyardError(f"cannot load the model at {path}: {exc.message}") from exc
+        raise TaskFailed(f"cannot load the model at {path}: {exc.message}") from exc

@@ -21,8 +21,8 @@ from modelyard.registry import cache
 
 if TYPE_CHECKING:
     from modelyard.config import ModelEntry, Workspace
-    from modelyard.serving.launch import LaunchSpec
-    from modelyard.serving.source import ServerOptions
+    from modelyard.serving.options import ServerOptions
+    from modelyard.serving.process.launch import LaunchSpec
 
 TOKEN_ENV = "MODELYARD_ADMIN_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 TOKEN_FILE_ENV = "MODELYARD_ADMIN_TOKEN_FILE"  # noqa: S105 - the name of a variable
@@ -68,7 +68,7 @@ def _token_from_file(path: Path) -> str:
 
 def options_for(workspace: Workspace, entry: ModelEntry) -> ServerOptions:
     """The server's options from the model's ``deploy.yaml`` and the workspace."""
-    from modelyard.serving.source import ServerOptions
+    from modelyard.serving.options import ServerOptions
     from modelyard.streams import KafkaEndpoint
 
     log_dir: Path | None = None
@@ -104,9 +104,10 @@ def launch_spec(
     host: str = "127.0.0.1",
     port: int = 8080,
     workers: int = 1,
+    grpc_port: int | None = None,
 ) -> LaunchSpec:
     """The launch spec of a server for ``version`` of ``entry`` (which must be cached)."""
-    from modelyard.serving.launch import LaunchSpec
+    from modelyard.serving.process.launch import LaunchSpec
 
     warmup = entry.spec.serving.warmup
     return LaunchSpec(
@@ -120,6 +121,7 @@ def launch_spec(
         host=host,
         port=port,
         workers=workers,
+        grpc_port=grpc_port,
         allow_pickle=entry.spec.serving.allow_pickle,
     )
 
@@ -153,8 +155,9 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8080,
     workers: int = 1,
+    grpc_port: int | None = None,
 ) -> None:
-    """Serve a version of ``model_id`` until interrupted.
+    """Serve a version of ``model_id`` until interrupted (over gRPC too with ``grpc_port``).
 
     A ``version`` the cache index records is served in this process, with no MLflow import.
     Otherwise the version is resolved and fetched through the registry, and this process
@@ -162,12 +165,12 @@ def serve(
     """
     entry = workspace.model(model_id)
     if version is not None and alias is None and cache.has(cache_dir(workspace), model_id, version):
-        from modelyard.serving.launch import serve_cached
+        from modelyard.serving.process.launch import serve_cached
 
-        serve_cached(launch_spec(workspace, entry, version, host, port, workers))
+        serve_cached(launch_spec(workspace, entry, version, host, port, workers, grpc_port))
         return
-    from modelyard.serving.launch import exec_server
+    from modelyard.serving.process.launch import exec_server
 
     number = fetch(workspace, model_id, version, alias)
-    spec = launch_spec(workspace, entry, number, host, port, workers)
+    spec = launch_spec(workspace, entry, number, host, port, workers, grpc_port)
     exec_server(spec, spec_path(workspace, f"serve-{model_id}-{port}"))

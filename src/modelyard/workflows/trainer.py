@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from modelyard.config import ModelEntry, load_workspace
+from modelyard.entry import run_main
 from modelyard.errors import ConfigError, JobFailed, ModelyardError
 from modelyard.observe.usage import UsageSample
 from modelyard.registry import ModelVersion, Registry
@@ -240,7 +241,12 @@ def _run_script(script: Path, args: Sequence[str]) -> int:
 
 
 def main(spec_path: Path) -> int:
-    """Open the run, run the script in it, close it; the script's exit code."""
+    """Open the run, run the script in it, close it; the script's exit code, or the exit code
+    of the error that stopped it (``modelyard.entry.run_main`` is the edge)."""
+    return run_main(lambda: _train(spec_path), prog="modelyard.trainer")
+
+
+def _train(spec_path: Path) -> int:
     spec = ChildSpec.read(spec_path)
     entry = load_workspace(spec.workspace).model(spec.model_id)
     tracking = Tracking(spec.tracking_uri, spec.artifact_store, StoreAccess(**spec.access))
@@ -250,7 +256,7 @@ def main(spec_path: Path) -> int:
         run = open_run(registry.tracking, entry, spec.params, spec.tags)
     except ModelyardError as exc:  # before any run exists (e.g. the artifact store moved)
         _report(result, closed=True, error=str(exc))
-        return 1
+        return exc.exit_code
     _report(result, experiment_id=run[0], run_id=run[1])
     reap_orphans(registry, entry.id, skip=run[1])
     os.environ.update(registry.tracking.run_env(run[1], run[0]))
@@ -271,9 +277,8 @@ def main(spec_path: Path) -> int:
             register=spec.register,
         )
     except ModelyardError as exc:
-        code = exc.exit_code if isinstance(exc, JobFailed) else 1
         _report(result, experiment_id=run[0], run_id=run[1], closed=True, error=str(exc))
-        return code or 1
+        return exc.exit_code
     if done is None:
         _report(result, experiment_id=run[0], run_id=run[1], closed=True)
         return code

@@ -181,10 +181,12 @@ class ServerProcess(_Child):
         host: str = "127.0.0.1",
         log_path: Path | None = None,
         extra_env: dict[str, str] | None = None,
+        grpc_port: int | None = None,
     ) -> None:
         self.workspace = workspace
         self.model_id = model_id
         self.version = version
+        self.grpc_port = grpc_port
         self.port = port if port is not None else free_port()
         self.host = host
         self.log_path = log_path
@@ -198,6 +200,8 @@ class ServerProcess(_Child):
         cmd = [sys.executable, "-m", "modelyard", "serve", self.model_id, "-w", str(self.workspace)]
         if self.version is not None:
             cmd += ["--version", str(self.version)]
+        if self.grpc_port is not None:
+            cmd += ["--grpc-port", str(self.grpc_port)]
         return [*cmd, "--host", self.host, "--port", str(self.port)]
 
 
@@ -219,7 +223,7 @@ class LaunchedServer(_Child):
         return self.model_id
 
     def command(self) -> list[str]:
-        from modelyard.serving.launch import command
+        from modelyard.serving.process.launch import command
 
         return command(self.spec_path)
 
@@ -251,7 +255,7 @@ class WatchedServer(_Server):
         little for the record. None for a server adopted from an earlier supervisor."""
         if self.log_path is None or self.pid is None:
             return None
-        from modelyard.serving.template import exits_path
+        from modelyard.serving.process.template import exits_path
 
         deadline = time.monotonic() + wait_s
         while True:
@@ -283,7 +287,7 @@ class TemplateFailed(Unavailable):
 
 
 class ServerTemplate:
-    """``python -m modelyard.serving.template``: a pre-imported parent that forks servers.
+    """``python -m modelyard.serving.process.template``: a pre-imported parent that forks servers.
 
     Started once (it imports the serving stack and loads the model of ``warm_spec`` once);
     each :meth:`spawn` forks a server from it, which skips the imports a cold start pays.
@@ -295,7 +299,7 @@ class ServerTemplate:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        argv = [sys.executable, "-m", "modelyard.serving.template"]
+        argv = [sys.executable, "-m", "modelyard.serving.process.template"]
         if self.warm_spec is not None:
             argv.append(str(self.warm_spec))
         log = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL

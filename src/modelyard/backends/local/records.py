@@ -12,19 +12,16 @@ from typing import Any
 
 from modelyard.backends.backend import Revision as Revision
 from modelyard.backends.backend import RevisionOutcome as RevisionOutcome
-from modelyard.errors import ModelyardError, NotFound, Unavailable
+from modelyard.backends.revisions import RevisionNotFound as RevisionNotFound
+from modelyard.errors import StorageError, Unavailable
 
 
-class StateError(ModelyardError):
+class StateError(StorageError):
     """``state.db`` cannot be used: damaged, or written by a newer modelyard."""
 
 
 class StateBusy(Unavailable):
     """Another process held ``state.db`` locked for too long; try again."""
-
-
-class RevisionNotFound(NotFound):
-    """A revision number that the model does not have."""
 
 
 @dataclass(frozen=True)
