@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from modelyard.errors import ConfigError, IntegrityError, NotFound
+from modelyard.serving.process.arenas import limit_malloc_arenas
 from modelyard.serving.process.launch import read_spec, serve_cached
 
 _EXIT = ((ConfigError, 2), (NotFound, 3), (IntegrityError, 6))
@@ -21,6 +22,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] in ("-h", "--help"):
         print("usage: python -m modelyard.serving SPEC.json", file=sys.stderr)
         return 2
+    limit_malloc_arenas()  # before the server's threads start
     try:
         serve_cached(read_spec(Path(argv[0])))
     except (ConfigError, NotFound, IntegrityError) as exc:
