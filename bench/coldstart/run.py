@@ -192,7 +192,7 @@ SERVED_REQUESTS = 200
 
 def served_rss(client: Any, server: ColdServer, port: int, pid: int) -> float:
     """RSS after ``SERVED_REQUESTS`` one-row requests and a pause for the prediction log's
-    first write (modelyard loads PyArrow then): what a replica holds once it has traffic."""
+    first write: what a replica holds once it has traffic."""
     url = f"http://127.0.0.1:{port}{server.path}"
     headers = {"content-type": "application/json"}
     for _ in range(SERVED_REQUESTS):
@@ -473,8 +473,8 @@ def main() -> None:
         "",
         "The native rows load the cache's fast-load copy. The first start of a version, before "
         f"that copy exists, loaded the skops file: {first['ready_s']:.2f} s to ready, "
-        f"{first['rss_mib']:.0f} MiB. modelyard loads PyArrow at the prediction log's first "
-        "write, which the RSS after requests includes.",
+        f"{first['rss_mib']:.0f} MiB. The RSS after requests includes the prediction log's "
+        "first write (Parquet, written without PyArrow).",
         "",
         "| command | median | runs |",
         "|---|---:|---|",

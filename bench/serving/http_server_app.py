@@ -9,7 +9,6 @@ it). Used by ``http_servers.py`` to compare the two in one run.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from pathlib import Path

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-import peers
 import run
 from peers import ROOT, Server
 

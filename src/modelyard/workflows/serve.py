@@ -165,7 +165,11 @@ def serve(
     entry = workspace.model(model_id)
     from modelyard.serving.process.launch import exec_server
 
-    if version is None or alias is not None or not cache.has(cache_dir(workspace), model_id, version):
+    if (
+        version is None
+        or alias is not None
+        or not cache.has(cache_dir(workspace), model_id, version)
+    ):
         version = fetch(workspace, model_id, version, alias)
     spec = launch_spec(workspace, entry, version, host, port, workers)
     exec_server(spec, spec_path(workspace, f"serve-{model_id}-{port}"))
