@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test check fmt bench-serving bench-coldstart bench-render bench-rollout bench-images bench-sweep clean
+.PHONY: install demo test check fmt bench-serving bench-serving-grpc bench-coldstart bench-render bench-rollout bench-images bench-sweep clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -34,6 +34,10 @@ fmt: install
 bench-serving: install
 	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(PY) bench/serving/run.py
+
+bench-serving-grpc: install
+	command -v h2load >/dev/null || (apt-get update -q && apt-get install -y -q wrk nghttp2-client)
+	$(PY) bench/serving/grpc_bench.py
 
 bench-coldstart: install
 	$(PY) bench/coldstart/run.py

@@ -205,6 +205,9 @@ def _start_mlflow(
         "MLFLOW_S3_ENDPOINT_URL": endpoint,
         "AWS_SHARED_CREDENTIALS_FILE": str(credentials),
         "AWS_DEFAULT_REGION": "us-east-1",
+        # MLflow 3's job runner and its pool of Huey consumers (about 1.3 GB) serve features
+        # modelyard does not use, and they can outlive a killed server: off.
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
     }
     log = root / "mlflow.log"
     command = [

@@ -64,8 +64,8 @@ def workspace(work: Path, extra: list[str] | None = None) -> Path:
 
 def build(ws: Path, **kw: Any) -> Any:
     from modelyard.config import load_workspace
-    from modelyard.runtimes.build import build_images
-    from modelyard.runtimes.builder import detect_builder
+    from modelyard.environments.build import build_images
+    from modelyard.environments.builder import detect_builder
 
     builder = detect_builder("podman")
     return build_images(load_workspace(ws), ["sklearn-cpu"], builder, **kw)[0]
@@ -73,8 +73,8 @@ def build(ws: Path, **kw: Any) -> Any:
 
 def cold_build(ws: Path) -> float:
     from modelyard.config import load_workspace
-    from modelyard.runtimes.build import write_context
-    from modelyard.runtimes.builder import build_command
+    from modelyard.environments.build import write_context
+    from modelyard.environments.builder import build_command
 
     lw = load_workspace(ws)
     ctx = write_context(
@@ -86,7 +86,7 @@ def cold_build(ws: Path) -> float:
 
 
 def changed_wheel(work: Path) -> Any:
-    from modelyard.runtimes.wheel import build_wheel, package_dir
+    from modelyard.environments.wheel import build_wheel, package_dir
 
     copy = work / "modelyard-src" / "modelyard"
     shutil.copytree(package_dir(), copy, ignore=shutil.ignore_patterns("__pycache__"))
@@ -108,7 +108,7 @@ def environments(work: Path) -> dict[str, float]:
     """A runtime's local venv: modelyard's cache hit, cold with uv (empty uv cache), and a
     plain ``python -m venv`` + ``pip install`` of the same packages (pip's cache empty)."""
     from modelyard.config import Runtime
-    from modelyard.runtimes import local_environment
+    from modelyard.environments import local_environment
 
     runtime = Runtime(packages=PACKAGES, local="venv")
     env = dict(os.environ, UV_CACHE_DIR=str(work / "uv-cache"))

@@ -27,7 +27,7 @@ import httpx
 import psutil
 
 from modelyard.backends.local.process import ServerProcess
-from modelyard.testing.tansu import TansuBroker
+from modelyard.streams.tansu import TansuBroker
 
 ROW = [0.1, -0.3, 0.5, 1.2, -0.7, 0.0, 0.3, -1.1]
 

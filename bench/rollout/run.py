@@ -30,8 +30,8 @@ from rollout_harness import FAST, MODEL, ClientLoop, register_base, wait_rollout
 from modelyard.backends.local.operations import deploy, down, rollback, rollout_command
 from modelyard.backends.local.state import StateStore
 from modelyard.config import init_workspace, load_workspace
+from modelyard.faults.models import register_variant
 from modelyard.rollout import Thresholds
-from modelyard.testing.faults import register_variant
 from modelyard.workflows.serve import admin_token
 
 ROW = {"instances": [[0.1] * 8]}

@@ -1,9 +1,11 @@
-"""The Kubernetes backend on the in-memory cluster: dry run, Argo's own promotion, usage."""
+"""The Kubernetes backend on the in-memory cluster: dry run, Argo's own promotion, usage, and
+training as a Job the in-memory cluster runs."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +14,14 @@ from rollout_harness import MODEL, register_base
 from typer.testing import CliRunner
 
 from modelyard.backends import backend_for
-from modelyard.backends.fake import InMemoryBackend
 from modelyard.cli.app import app
 from modelyard.config import Workspace, init_workspace, load_workspace
-from modelyard.errors import NotFound
+from modelyard.errors import ConfigError, JobFailed, NotFound
+from modelyard.faults.models import register_variant
 from modelyard.k8s import InMemoryCluster, ObjectKey
+from modelyard.k8s.jobsim import PodRun
 from modelyard.observe.usage import UsageSample
 from modelyard.registry import Registry
-from modelyard.testing.faults import register_variant
 from registry_bed import POD_REACHABLE_ENV
 
 
@@ -121,18 +123,6 @@ def test_usage_comes_from_the_metrics_api_in_cores_and_bytes(
     assert backend.usage(MODEL) == [UsageSample(f"server:{MODEL}", 1767225600.0, 0.25, 64 * 2**20)]
 
 
-def test_the_in_memory_backend_keeps_revisions_like_the_real_ones() -> None:
-    fake = InMemoryBackend(clock=lambda: 1.0)
-    assert fake.deploy("m", 1).action == "started"
-    assert fake.deploy("m", 2).action == "rollout"
-    assert fake.rollout("m", "promote").serving == "2"
-    assert fake.rollback("m").version == "1"
-    assert fake.production == {"m": "1"}
-    assert [r.outcome for r in fake.history("m")] == ["superseded", "rolled_back", "active"]
-    fake.samples.append(UsageSample("train:m", 5.0, 1.5, 2**30))
-    assert fake.usage("m", since=1.0) == [UsageSample("train:m", 5.0, 1.5, 2**30)]
-
-
 def test_a_new_version_is_a_new_pod_template(workspace_dir: Path, tmp_path: Path) -> None:
     ws = load_workspace(workspace_dir)
     register_base(ws, tmp_path)
@@ -177,3 +167,29 @@ def test_dry_run_with_nothing_registered_says_so(workspace_dir: Path) -> None:
     backend = KubernetesBackend(ws, cluster=InMemoryCluster(), registry=Registry.for_workspace(ws))
     with pytest.raises(NotFound, match="no version of 'ctr' is registered"):
         backend.deploy(MODEL, dry_run=True)
+
+
+def test_train_runs_the_job_through_the_cluster_seam(workspace_dir: Path) -> None:
+    ws = load_workspace(workspace_dir)
+    runs: list[list[str]] = []
+
+    def run(job: Mapping[str, Any], attempt: int) -> PodRun:
+        runs.append(job["spec"]["template"]["spec"]["containers"][0]["args"])
+        return PodRun(0 if attempt else 137, f"attempt {attempt}\n")
+
+    cluster = InMemoryCluster(run_job=run)
+    backend = backend_for(ws, "kubernetes", cluster=cluster)
+    lines: list[str] = []
+    done = backend.train(MODEL, ["C=0.5"], on_line=lines.append)
+    assert (done.backend, done.model_id) == ("kubernetes", MODEL)
+    assert runs[0][-2:] == ["--param", "C=0.5"]
+    assert [line for line in lines if line.startswith("attempt")] == ["attempt 0", "attempt 1"]
+
+    cluster.run_job = lambda job, attempt: PodRun(3, "boom\n")
+    with pytest.raises(JobFailed, match="exit code 3") as failed:
+        backend.train(MODEL, on_line=lines.append)
+    assert failed.value.exit_code == 3
+    jobs = [k for k in cluster.objects if k.kind == "Job"]
+    with pytest.raises(ConfigError, match="expected a float"):  # model.yaml's C is a float
+        backend.train(MODEL, ["C=abc"], on_line=lines.append)
+    assert [k for k in cluster.objects if k.kind == "Job"] == jobs  # no Job for bad input

@@ -71,7 +71,8 @@ def test_two_rollbacks_at_once_serialise(workspace: Workspace, tmp_path: Path) -
 def test_a_second_rollback_never_goes_from_a_version_to_itself(
     workspace: Workspace, tmp_path: Path
 ) -> None:
-    from modelyard.backends.local.operations import NothingToRollBack, rollback
+    from modelyard.backends.local.operations import rollback
+    from modelyard.backends.revisions import NothingToRollBack
 
     first = str(register_base(workspace, tmp_path / "a"))
     second = str(register_base(workspace, tmp_path / "b"))

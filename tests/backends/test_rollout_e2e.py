@@ -31,8 +31,8 @@ from modelyard.backends.local.state import StateStore
 from modelyard.backends.local.supervisor import usage_subject
 from modelyard.cli.app import app
 from modelyard.config import Workspace, init_workspace, load_workspace
+from modelyard.faults.models import register_variant
 from modelyard.rollout import Phase
-from modelyard.testing.faults import register_variant
 from modelyard.workflows.serve import admin_token
 
 NO_SHADOW = replace(FAST, shadow=None)

@@ -29,8 +29,8 @@ from modelyard.backends.local.state import SCHEMA_VERSION, StateStore
 from modelyard.cli.app import app
 from modelyard.config import Workspace
 from modelyard.errors import IntegrityError
+from modelyard.faults.models import register_variant
 from modelyard.registry import Registry
-from modelyard.testing.faults import register_variant
 
 
 def _tamper(workspace: Workspace, version: int) -> None:

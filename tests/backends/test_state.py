@@ -21,12 +21,17 @@ from modelyard.observe.usage import UsageSample
 
 
 class Clock:
+    """A clock one second later at every reading, so records written in turn are ordered."""
+
     def __init__(self) -> None:
         self.at = 1000.0
 
-    def __call__(self) -> float:
+    def now(self) -> float:
         self.at += 1
         return self.at
+
+    def monotonic(self) -> float:
+        return self.now()
 
 
 @pytest.fixture

@@ -27,9 +27,9 @@ from rollout_harness import FAST, MODEL, ClientLoop, register_base, wait_rollout
 from modelyard.backends.local.operations import deploy, down
 from modelyard.backends.local.state import StateStore
 from modelyard.config import init_workspace, load_workspace
+from modelyard.faults.models import register_variant
 from modelyard.observe.prometheus import free_port
 from modelyard.rollout import Phase
-from modelyard.testing.faults import register_variant
 from modelyard.workflows.serve import admin_token
 
 

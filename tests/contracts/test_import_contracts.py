@@ -31,9 +31,19 @@ def copy(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("module", "line", "contract"),
     [
-        ("serving/metrics.py", "import mlflow", "imports mlflow except the tracking adapter"),
+        (
+            "serving/dataplane/metrics.py",
+            "import mlflow",
+            "imports mlflow except the tracking adapter",
+        ),
         ("backends/kubernetes/usage.py", "import lightkube", "lightkube except the Kubernetes"),
-        ("serving/stats.py", "import modelyard.backends", "Layers run one way"),
+        ("serving/dataplane/stats.py", "import modelyard.backends", "Layers run one way"),
+        ("clock.py", "import modelyard.config", "Layers run one way"),
+        (
+            "backends/local/state.py",
+            "import modelyard.backends.local.controller",
+            "The local backend's modules run one way",
+        ),
     ],
 )
 def test_a_forbidden_import_breaks_the_contracts(

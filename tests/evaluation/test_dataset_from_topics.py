@@ -27,7 +27,7 @@ from modelyard.serving.dataplane.kafka_sink import KafkaPredictionLog
 from modelyard.serving.dataplane.metrics import ServingMetrics
 from modelyard.serving.dataplane.predlog import PredictionLog, PredictionRecord
 from modelyard.serving.options import PredictionLogOptions
-from modelyard.testing.tansu import TansuBroker
+from modelyard.streams.tansu import TansuBroker
 
 STAMP = "2026-12-01T10:00:00"
 

@@ -53,7 +53,10 @@ def _model(model_id: str, **fields: Any) -> dict[str, Any]:
 
 # id -> (model.yaml, deploy.yaml); one behaviour each.
 ZOO: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-    "ranker": (_model("ranker", state="production"), {"replicas": {"min": 2, "max": 6}}),
+    "ranker": (
+        _model("ranker", state="production"),
+        {"replicas": {"min": 2, "max": 6}, "grpc": True},  # grpc: the gRPC port and routes
+    ),
     "vision": (
         _model(
             "vision",

@@ -61,13 +61,21 @@ def test_ingress_traffic_follows_the_weights_and_never_reaches_admin(zoo: Worksp
     service = _find(_objects(zoo, "ranker"), "VirtualService")["spec"]
     assert service["gateways"] == ["mesh", "istio-system/public"]
     assert service["hosts"] == ["ranker.ml.svc.cluster.local", "ranker.models.example.com"]
-    block, primary = service["http"]
+    block, grpc, primary = service["http"]
     assert block["match"] == [{"uri": {"prefix": "/admin"}, "gateways": ["istio-system/public"]}]
     assert block["fault"]["abort"]["httpStatus"] == 404
-    # the one route Argo moves weights on carries gateway and mesh traffic alike
+    # the route Argo moves weights on carries gateway and mesh traffic alike
     assert primary["name"] == "primary"
     assert "match" not in primary
     assert [r["weight"] for r in primary["route"]] == [100, 0]
+    # ranker has grpc: true: its port's route comes before primary (which matches every
+    # port), sends calls to the gRPC port, and its weights move with primary's
+    assert grpc["name"] == "grpc"
+    assert grpc["match"] == [{"port": 9000}]
+    assert [r["destination"]["port"] for r in grpc["route"]] == [{"number": 9000}] * 2
+    assert [r["weight"] for r in grpc["route"]] == [100, 0]
+    rollout = _find(_objects(zoo, "ranker"), "Rollout")["spec"]["strategy"]["canary"]
+    assert rollout["trafficRouting"]["istio"]["virtualService"]["routes"] == ["grpc", "primary"]
 
 
 def test_a_production_model_survives_a_node_drain(zoo: Workspace, make_workspace: Any) -> None:

@@ -65,7 +65,11 @@ def test_servers_admit_callers_the_mesh_gateway_and_prometheus(zoo: Workspace) -
     policy = _policy(_objects(zoo), "ranker-server")
     assert policy["spec"]["policyTypes"] == ["Ingress"]
     callers, scrapes = policy["spec"]["ingress"]
-    assert callers["ports"] == [{"protocol": "TCP", "port": 8080}]
+    # ranker has grpc: true, so callers reach the gRPC port too
+    assert callers["ports"] == [
+        {"protocol": "TCP", "port": 8080},
+        {"protocol": "TCP", "port": 9000},
+    ]
     # Prometheus also scrapes the sidecar: merged metrics (15020) and Envoy's stats (15090)
     assert scrapes["ports"] == [{"protocol": "TCP", "port": port} for port in (8080, 15020, 15090)]
     own, web, gateway = callers["from"]

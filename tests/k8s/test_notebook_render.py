@@ -15,6 +15,7 @@ from zoo_versions import pins
 
 from modelyard.cli import app
 from modelyard.config import Workspace, load_workspace
+from modelyard.environments import image_for
 from modelyard.k8s import (
     InMemoryCluster,
     RenderContext,
@@ -27,7 +28,6 @@ from modelyard.k8s.notebook import notebook_objects, render_notebooks
 from modelyard.k8s.output import to_documents
 from modelyard.k8s.render import read_folder
 from modelyard.k8s.security import CREDENTIALS_DIR, RUN_AS
-from modelyard.runtimes import image_for
 
 runner = CliRunner()
 

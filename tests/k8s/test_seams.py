@@ -1,18 +1,20 @@
 """The package's public API, its shipped schema copies, the lazy client import and the
-training follow-loop (with a fake cluster)."""
+training follow-loop (against the in-memory cluster, which runs Jobs)."""
 
 from __future__ import annotations
 
 import filecmp
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import modelyard.k8s
 from modelyard.config import Workspace
+from modelyard.k8s import InMemoryCluster
 from modelyard.k8s.jobrun import run_name, run_training_job, training_job
+from modelyard.k8s.jobsim import PodRun
 from modelyard.k8s.validate import Validator, default_schema_dir
 
 CRD_DIR = Path(__file__).parent.parent / "fixtures" / "crd"
@@ -20,7 +22,7 @@ CRD_DIR = Path(__file__).parent.parent / "fixtures" / "crd"
 
 def test_public_api() -> None:
     assert sorted(modelyard.k8s.__all__) == [
-        "Change", "Cluster", "InMemoryCluster", "InvalidManifests", "JobCluster", "Kind",
+        "Change", "Cluster", "InMemoryCluster", "InvalidManifests", "Kind",
         "MANAGED_KINDS", "ModelManifests", "ObjectKey", "Plan", "RenderContext", "RenderError",
         "Validator", "all_objects", "apply_workspace", "describe", "desired_objects",
         "label_value", "plan", "render_model", "render_workspace", "run_training_job",
@@ -54,57 +56,42 @@ def test_rendering_does_not_import_lightkube() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-class FakeJobs:
-    """A JobCluster whose single pod logs two lines and exits with ``exit_code``."""
+def _jobs(exit_code: int) -> InMemoryCluster:
+    """A cluster whose Job pods log two lines and exit with ``exit_code``."""
 
-    def __init__(self, exit_code: int) -> None:
-        self.exit_code = exit_code
-        self.applied: list[dict[str, Any]] = []
-        self.polls = 0
+    def run(job: Mapping[str, Any], attempt: int) -> PodRun:
+        return PodRun(exit_code, "epoch 1\nauc=0.9\n")
 
-    def apply(self, obj: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
-        self.applied.append(dict(obj))
-        return dict(obj)
-
-    def job_status(self, namespace: str, name: str) -> dict[str, Any]:
-        self.polls += 1
-        if self.polls < 2:
-            return {"active": 1}
-        kind = "Failed" if self.exit_code else "Complete"
-        return {"conditions": [{"type": kind, "status": "True", "reason": "R", "message": "m"}]}
-
-    def job_pods(self, namespace: str, job: str) -> list[dict[str, Any]]:
-        state = {"terminated": {"exitCode": self.exit_code}}
-        return [
-            {
-                "metadata": {"name": f"{job}-abcde"},
-                "status": {"phase": "Running", "containerStatuses": [{"state": state}]},
-            }
-        ]
-
-    def follow_logs(self, namespace: str, pod: str) -> Iterator[str]:
-        yield from ("epoch 1\n", "auc=0.9\n")
-
-    def events(self, namespace: str, name: str) -> list[str]:
-        return ["Normal SuccessfulCreate: Created pod"]
+    return InMemoryCluster(run_job=run)
 
 
 def test_training_run_creates_the_job_and_follows_it(workspace: Workspace) -> None:
-    fake, lines = FakeJobs(0), []
+    cluster, lines = _jobs(0), []
     code = run_training_job(
-        workspace, "ctr", {"C": "0.5"}, cluster=fake, echo=lines.append, poll_s=0
+        workspace, "ctr", {"C": "0.5"}, cluster=cluster, echo=lines.append, poll_s=0
     )
     assert code == 0
-    assert [o["kind"] for o in fake.applied] == ["ConfigMap", "Job"]
-    args = fake.applied[1]["spec"]["template"]["spec"]["containers"][0]["args"]
+    applied = [key for call, key in cluster.calls if call == "apply"]
+    assert [key.split(" ")[0] for key in applied] == ["ConfigMap", "Job.batch"]
+    (job,) = [o for k, o in cluster.objects.items() if k.kind == "Job"]
+    args = job["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[-2:] == ["--param", "C=0.5"]
     assert "epoch 1" in lines
-    assert "[event] Normal SuccessfulCreate: Created pod" in lines
+    assert any(line.startswith("[event] Normal SuccessfulCreate: Created pod") for line in lines)
     assert lines.count("auc=0.9") == 1  # a pod's logs are followed once
+    assert lines[-1] == f"job {job['metadata']['name']} succeeded"
 
 
-def test_failed_training_run_returns_the_pod_exit_code(workspace: Workspace) -> None:
-    assert run_training_job(workspace, "ctr", {}, cluster=FakeJobs(3), echo=print, poll_s=0) == 3
+def test_failed_training_run_returns_the_pod_exit_code_after_its_retries(
+    workspace: Workspace,
+) -> None:
+    cluster, lines = _jobs(3), []
+    code = run_training_job(workspace, "ctr", {}, cluster=cluster, echo=lines.append, poll_s=0)
+    assert code == 3
+    (job,) = [o for k, o in cluster.objects.items() if k.kind == "Job"]
+    tries = job["spec"]["backoffLimit"] + 1
+    assert lines.count("auc=0.9") == tries  # every retry's pod is followed
+    assert any("Warning BackoffLimitExceeded" in line for line in lines)
 
 
 def test_run_names_fit_a_label_value(workspace: Workspace) -> None:

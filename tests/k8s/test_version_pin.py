@@ -5,7 +5,6 @@ does reaches the stable pods' template or files."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from typer.testing import CliRunner
 from zoo_versions import cluster_with_secret, pins
 
 from modelyard.config import Workspace, load_workspace
-from modelyard.k8s import InMemoryCluster, ObjectKey, RenderError, apply_workspace, render_workspace
+from modelyard.k8s import ObjectKey, RenderError, apply_workspace, render_workspace
 from modelyard.k8s.jobrun import run_training_job
 from registry_bed import POD_REACHABLE_ENV
 
@@ -100,28 +99,6 @@ def test_the_workspace_configmap_is_named_by_its_content(zoo: Workspace, zoo_dir
     assert _rollout(edited, 3) == _rollout(zoo, 3)
 
 
-class JobsOn:
-    """A JobCluster over an InMemoryCluster whose Jobs complete at once."""
-
-    def __init__(self, cluster: InMemoryCluster) -> None:
-        self.cluster = cluster
-
-    def apply(self, obj: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
-        return self.cluster.apply(obj, dry_run=dry_run)
-
-    def job_status(self, namespace: str, name: str) -> dict[str, Any]:
-        return {"conditions": [{"type": "Complete", "status": "True"}]}
-
-    def job_pods(self, namespace: str, job: str) -> list[dict[str, Any]]:
-        return []
-
-    def follow_logs(self, namespace: str, pod: str) -> Iterator[str]:
-        yield from ()
-
-    def events(self, namespace: str, name: str) -> list[str]:
-        return []
-
-
 def test_a_second_train_leaves_the_stable_template_and_files_alone(
     zoo: Workspace, zoo_dir: Path
 ) -> None:
@@ -135,7 +112,7 @@ def test_a_second_train_leaves_the_stable_template_and_files_alone(
     for run in ("first", "second"):
         (zoo_dir / "models" / "ranker" / "train.py").write_text(f"# {run}\n", encoding="utf-8")
         ws = load_workspace(zoo_dir, env={})
-        assert run_training_job(ws, "ranker", {}, cluster=JobsOn(cluster), echo=lambda _: None) == 0
+        assert run_training_job(ws, "ranker", {}, cluster=cluster, echo=lambda _: None) == 0
     assert cluster.objects[key]["spec"]["template"] == stable
     assert cluster.objects[files_key]["data"] == files
     jobs = [k.name for k in cluster.objects if k.kind == "Job"]

@@ -1,4 +1,4 @@
-"""Test doubles of the pipeline tests: a manual clock, and steps that record their calls
+"""Test doubles of the pipeline tests: steps that record their calls
 instead of training."""
 
 from __future__ import annotations
@@ -9,14 +9,6 @@ from modelyard.pipelines import StepContext, StepFailed
 
 DAY = 86400.0
 T0 = 1_780_000_000.0 - (1_780_000_000.0 % DAY)  # a UTC midnight
-
-
-class ManualClock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class RecordingSteps:

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from pipeline_fakes import T0, ManualClock, RecordingSteps
+from pipeline_fakes import T0, RecordingSteps
 
+from modelyard.clock import ManualClock
 from modelyard.config import Workspace
 from modelyard.pipelines import StepFailed, run_pipeline, run_step
 from modelyard.pipelines.steps import default_steps

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import threading
 
-from pipeline_fakes import DAY, T0, ManualClock, RecordingSteps
+from pipeline_fakes import DAY, T0, RecordingSteps
 
+from modelyard.clock import ManualClock
 from modelyard.config import Workspace
 from modelyard.pipelines import Cron, Scheduler, run_pipeline
 
@@ -22,14 +23,14 @@ def test_a_due_pipeline_runs_once(scheduled_ws: Workspace) -> None:
     clock, steps = ManualClock(T0), RecordingSteps()
     scheduler = Scheduler(scheduled_ws, clock=clock, steps=steps)
     assert scheduler.tick() == []  # first sight: nothing from before it runs
-    clock.now = T0 + 2 * 3600
+    clock.set(T0 + 2 * 3600)
     assert scheduler.tick() == []  # 02:00, not due yet
-    clock.now = T0 + 3 * 3600 + 5
+    clock.set(T0 + 3 * 3600 + 5)
     (run,) = scheduler.tick()
     assert run.ok
     assert run.record.scheduled_for == T0 + 3 * 3600
     assert steps.calls == ["train", "evaluate", "gate", "register", "deploy"]
-    clock.now = T0 + 5 * 3600
+    clock.set(T0 + 5 * 3600)
     assert scheduler.tick() == []
     assert steps.calls.count("train") == 1
 
@@ -39,7 +40,7 @@ def test_two_schedulers_racing_run_it_once(scheduled_ws: Workspace) -> None:
     first = Scheduler(scheduled_ws, clock=clock, steps=steps)
     second = Scheduler(scheduled_ws, clock=clock, steps=steps)
     first.tick()
-    clock.now = T0 + 4 * 3600
+    clock.set(T0 + 4 * 3600)
     steps.release.clear()
     results: list[object] = []
     racer = threading.Thread(target=lambda: results.extend(first.tick()))
@@ -56,7 +57,7 @@ def test_two_schedulers_racing_run_it_once(scheduled_ws: Workspace) -> None:
 def test_catch_up_after_downtime_runs_once(scheduled_ws: Workspace) -> None:
     clock, steps = ManualClock(T0), RecordingSteps()
     Scheduler(scheduled_ws, clock=clock, steps=steps).tick()
-    clock.now = T0 + 3 * DAY + 12 * 3600  # down for three 03:00 fire times
+    clock.set(T0 + 3 * DAY + 12 * 3600)  # down for three 03:00 fire times
     restarted = Scheduler(scheduled_ws, clock=clock, steps=steps)
     (run,) = restarted.tick()
     assert run.record.scheduled_for == T0 + 3 * DAY + 3 * 3600  # the latest only

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from modelyard.clock import ManualClock
 from modelyard.rollout import (
     Action,
     Event,
-    ManualClock,
     Metrics,
     MetricsSnapshot,
     RecordEvent,

@@ -20,9 +20,9 @@ from serving_harness import Running, serve
 
 from modelyard.config import DeploySpec
 from modelyard.serving import ModelSource, ServerOptions
-from modelyard.serving.rest import handlers as protocol_module
 from modelyard.serving.dataplane.breaker import CLOSED
 from modelyard.serving.protocol.limits import RequestLimits
+from modelyard.serving.rest import handlers as protocol_module
 
 LIMITS = RequestLimits(max_body_bytes=2 * 2**20, max_rows=10_000)
 NORMAL = {"instances": [[1.0, 2.0, 3.0, 4.0]]}

@@ -179,6 +179,7 @@ def test_server_process_imports_neither_mlflow_nor_sqlalchemy(tmp_path):
     assert "sklearn" in imported  # it did load the model
     for heavy in ("mlflow", "sqlalchemy", "alembic"):
         assert not _has(imported, heavy), heavy
+    assert not _has(imported, "grpc")  # no gRPC port asked for: grpcio stays out
     # skops' trusted-type scan imports every scikit-learn package; these the model never needs.
     assert not imported & {"sklearn.gaussian_process", "sklearn.semi_supervised"}
 
@@ -223,10 +224,17 @@ def test_launch_spec_round_trips(tmp_path):
         prediction_log=PredictionLogOptions(directory=tmp_path / "log", sample_rate=0.5),
         admin_token="secret",
     )
-    spec = LaunchSpec(tmp_path, "m", 3, options, "predict", [[1.0, "a", True]], 2, port=9)
+    spec = LaunchSpec(
+        tmp_path, "m", 3, options, "predict", [[1.0, "a", True]], 2, port=9, grpc_port=19
+    )
     path = write_spec(spec, tmp_path / "spec.json")
     assert read_spec(path) == spec
     assert path.stat().st_mode & 0o077 == 0  # it holds the admin token
+    # a spec written before gRPC existed still reads: no gRPC port
+    body = json.loads(path.read_text())
+    del body["grpc_port"]
+    path.write_text(json.dumps(body))
+    assert read_spec(path).grpc_port is None
 
 
 def test_skops_trusts_estimators_and_refuses_functions(tmp_path):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from modelyard.testing.tansu import TansuBroker
+from modelyard.streams.tansu import TansuBroker
 
 
 @pytest.fixture

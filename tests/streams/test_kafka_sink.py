@@ -16,7 +16,7 @@ from modelyard.serving.dataplane.metrics import ServingMetrics
 from modelyard.serving.dataplane.predlog import PredictionRecord
 from modelyard.serving.options import PredictionLogOptions
 from modelyard.streams import PREDICTION_SCHEMA, SCHEMA_VERSION, read_topic
-from modelyard.testing.tansu import TansuBroker
+from modelyard.streams.tansu import TansuBroker
 
 
 def _records(n: int, start: int = 0) -> list[PredictionRecord]:

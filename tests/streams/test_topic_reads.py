@@ -8,7 +8,7 @@ import pytest
 
 from modelyard.errors import NotFound
 from modelyard.streams import OffsetStore, read_topic
-from modelyard.testing.tansu import TansuBroker
+from modelyard.streams.tansu import TansuBroker
 
 
 def test_a_read_from_the_stored_offsets_gets_only_what_is_new(broker: TansuBroker) -> None:

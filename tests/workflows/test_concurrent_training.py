@@ -37,6 +37,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# MLflow 3's server starts a job runner with a pool of Huey consumers (about 1.3 GB) for
+# features modelyard does not use, and they can outlive a killed server: off.
+NO_JOB_RUNNER = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
+
 @pytest.fixture
 def tracking_server(tmp_path: Path) -> Iterator[str]:
     """A real ``mlflow server`` (SQLite backend) on a free loopback port, ready."""
@@ -61,6 +66,7 @@ def tracking_server(tmp_path: Path) -> Iterator[str]:
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        env=NO_JOB_RUNNER,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300

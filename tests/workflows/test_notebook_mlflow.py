@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 from nbclient import NotebookClient
 
 from modelyard.config import load_workspace
-from modelyard.runtimes import local_environment
+from modelyard.environments import local_environment
 from modelyard.workflows import train
 from modelyard.workflows.notebook import NotebookOptions, prepare_notebook
 

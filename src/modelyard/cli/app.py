@@ -42,6 +42,7 @@ def _register() -> None:
         "images_cmds",
         "notebook_cmds",
         "logs_cmds",
+        "pool_cmds",
     ):
         try:
             module = __import__(f"modelyard.cli.{name}", fromlist=["register"])

@@ -35,11 +35,12 @@ def prometheus_dir(workspace: Workspace) -> Path:
 
 
 def server_ports(results: Sequence[DeployResult]) -> dict[str, int]:
-    """Model id -> the port its local server listens on, from ``up``'s results."""
-    ports = {}
+    """Model id -> the port its local server listens on, from ``up``'s results. The models of
+    one pool share its server: only the first is kept, so that it is scraped once."""
+    ports: dict[str, int] = {}
     for result in results:
         port = urlparse(result.url).port if result.url else None
-        if port is not None:
+        if port is not None and port not in ports.values():
             ports[result.model_id] = port
     return ports
 

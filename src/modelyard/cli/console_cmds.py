@@ -6,13 +6,17 @@ Starlette, uvicorn, the registry and the backend are imported in the command bod
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from modelyard.cli.output import console
 from modelyard.cli.workspace_cmds import BackendOpt, WorkspaceOpt
+
+if TYPE_CHECKING:
+    from modelyard.config import Workspace
 
 
 def ui(
@@ -48,9 +52,16 @@ def ui(
         registry,
         Links(mlflow=mlflow_url, grafana=grafana_url),
         experiment_of=registry.tracking.experiment_id,
+        pools=_pool_views(ws) if ws.settings.pools else lambda: [],
     )
     console.print(f"modelyard console on http://{host}:{port} (Ctrl-C stops)")
     serve(data, admin_token(ws), host, port)
+
+
+def _pool_views(ws: Workspace) -> Callable[[], list[dict[str, Any]]]:
+    from modelyard.backends.local import pools
+
+    return lambda: pools.views(ws)
 
 
 def register(app: typer.Typer) -> None:

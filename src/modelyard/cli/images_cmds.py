@@ -57,8 +57,8 @@ def build(
 ) -> None:
     """Build each runtime's image; an unchanged one is not rebuilt."""
     from modelyard.config import load_workspace
-    from modelyard.runtimes.build import build_images
-    from modelyard.runtimes.builder import detect_builder
+    from modelyard.environments.build import build_images
+    from modelyard.environments.builder import detect_builder
 
     ws = load_workspace(workspace)
     chosen = detect_builder(builder)
@@ -108,8 +108,8 @@ def build(
 def list_(workspace: WorkspaceOpt = Path(), as_json: JsonOpt = False) -> None:
     """Each runtime's image, its size and whether it is built."""
     from modelyard.config import load_workspace
-    from modelyard.runtimes.build import list_images
-    from modelyard.runtimes.builder import detect_builder
+    from modelyard.environments.build import list_images
+    from modelyard.environments.builder import detect_builder
 
     ws = load_workspace(workspace)
     rows = list_images(ws, detect_builder())

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from modelyard.cli.output import console, emit
-from modelyard.cli.workspace_cmds import JsonOpt, ModelArg, WorkspaceOpt
+from modelyard.cli.workspace_cmds import JsonOpt, ModelArg, WorkspaceOpt, model_id_param
 
 if TYPE_CHECKING:
     from modelyard.backends import Backend
@@ -303,18 +303,31 @@ def versions(
 
 
 def serve(
-    model_id: ModelArg,
+    model_id: Annotated[
+        str | None, typer.Argument(help="Model id (or --pool).", callback=_optional_model_id)
+    ] = None,
     version: Annotated[int | None, typer.Option("--version", "-v", help="Version number.")] = None,
     alias: Annotated[str | None, typer.Option("--alias", "-a", help="Version alias.")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+    grpc_port: Annotated[
+        int | None,
+        typer.Option(help="Also serve OIP v2 over gRPC on this port.", min=1, max=65535),
+    ] = None,
+    pool: Annotated[
+        str | None,
+        typer.Option("--pool", help="Serve every model of this pool (modelyard.yaml pools)."),
+    ] = None,
     workspace: WorkspaceOpt = Path(),
 ) -> None:
-    """Serve a registered version over HTTP (OIP v2 and v1 predict) until interrupted.
+    """Serve a registered version over HTTP (OIP v2 and v1 predict), and over gRPC (OIP v2)
+    with --grpc-port, until interrupted.
 
     The newest version is served when neither --version nor --alias is given. The artifacts'
-    checksum is verified before the model is loaded.
+    checksum is verified before the model is loaded. With --pool NAME, one process serves every
+    model whose deploy.yaml names the pool (production alias, else newest), loading each on
+    first use within the pool's memory budget.
     """
     from modelyard.config import load_workspace
     from modelyard.errors import ConfigError
@@ -322,9 +335,29 @@ def serve(
 
     if version is not None and alias is not None:
         raise ConfigError("give --version or --alias, not both")
+    if (model_id is None) == (pool is None):
+        raise ConfigError("give a model id or --pool NAME (one of the two)")
     ws = load_workspace(workspace)
-    console.print(f"serving {model_id} on http://{host}:{port} (Ctrl-C stops)")
-    run_serve(ws, model_id, version, alias, host, port, workers)
+    if pool is not None:
+        from modelyard.workflows.pools import serve_pool
+
+        if version is not None or alias is not None or workers != 1 or grpc_port is not None:
+            raise ConfigError(
+                "--version, --alias, --workers and --grpc-port are per model; not with --pool"
+            )
+        console.print(f"serving pool {pool} on http://{host}:{port} (Ctrl-C stops)")
+        serve_pool(ws, pool, host, port)
+        return
+    assert model_id is not None
+    if grpc_port is not None and grpc_port == port:
+        raise ConfigError(f"--grpc-port {grpc_port} is also --port; give gRPC a port of its own")
+    grpc = f" and grpc://{host}:{grpc_port}" if grpc_port is not None else ""
+    console.print(f"serving {model_id} on http://{host}:{port}{grpc} (Ctrl-C stops)")
+    run_serve(ws, model_id, version, alias, host, port, workers, grpc_port)
+
+
+def _optional_model_id(value: str | None) -> str | None:
+    return None if value is None else model_id_param(value)
 
 
 def _run_row(view: RunView) -> dict[str, object]:

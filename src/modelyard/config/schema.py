@@ -139,6 +139,29 @@ class NodeClass(Strict):
     """Taint key such nodes carry, if any, so that avoiding pods need no toleration."""
 
 
+POOL_NAME = r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$"
+"""A pool's name: a DNS label (it names a process locally and a Deployment on Kubernetes)."""
+PoolName = Annotated[str, Field(pattern=POOL_NAME)]
+MIN_POOL_MEMORY = 64 * 2**20
+
+
+class PoolSettings(Strict):
+    memory: Memory
+    """Memory budget of the pool's server, for the models it holds (``2Gi``). A model's share
+    is *measured*: the growth of the server's RSS its load caused. A load that would exceed the
+    budget first evicts the least recently used models that are not pinned and answer nothing."""
+    load_timeout: Duration = Field(default=10.0, ge=0.01, le=600)
+    """How long a request to a model that is not loaded waits for its load before it is
+    answered 503 with ``Retry-After``: ``10s``."""
+
+    @field_validator("memory")
+    @classmethod
+    def _room_for_a_model(cls, value: str) -> str:
+        if memory_bytes(value) < MIN_POOL_MEMORY:
+            raise ValueError(f"a pool's memory budget must be at least 64Mi, not {value}")
+        return value
+
+
 class KafkaSettings(Strict):
     bootstrap_servers: str = Field(min_length=1, pattern=r"^[^\s,]+:\d+(,[^\s,]+:\d+)*$")
     """Brokers to bootstrap from: ``host:port``, several separated by commas."""
@@ -204,6 +227,9 @@ class WorkspaceSettings(Strict):
     """Monitoring of the local backend."""
     kafka: KafkaSettings | None = None
     """Kafka brokers, for ``prediction_log.sink: kafka`` and datasets built from topics."""
+    pools: dict[PoolName, PoolSettings] = {}
+    """Shared model servers by name (``small: {memory: 2Gi}``): a model whose ``deploy.yaml``
+    names a pool is served there, with many others, instead of in a process of its own."""
 
 
 # --------------------------------------------------------------------------- runtimes.yaml
@@ -657,6 +683,34 @@ class PredictionLog(Strict):
         return self
 
 
+def _pool_by_name(value: object) -> object:
+    return {"name": value} if isinstance(value, str) else value
+
+
+class PoolPlacement(Strict):
+    name: PoolName
+    """The pool (``modelyard.yaml`` ``pools``) whose server serves this model."""
+    pinned: bool = False
+    """Keep the model loaded for the pool's whole life: loaded at start, never evicted."""
+
+
+_POOL_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "pattern": POOL_NAME},
+        {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "pattern": POOL_NAME},
+                "pinned": {"type": "boolean", "default": False},
+            },
+            "required": ["name"],
+            "additionalProperties": False,
+        },
+        {"type": "null"},
+    ]
+}
+
+
 class DeploySpec(Strict):
     resources: Resources = Resources()
     """Requests and limits of each replica."""
@@ -678,3 +732,11 @@ class DeploySpec(Strict):
     """Prediction logging."""
     request_limits: RequestLimits = RequestLimits()
     """Largest request the model server accepts (body size, rows)."""
+    grpc: bool = False
+    """Also serve the Open Inference Protocol v2 over gRPC (port 9000 in the pod and on the
+    Service, behind the same limits, breaker and canary weights as HTTP)."""
+    pool: Annotated[
+        PoolPlacement | None, BeforeValidator(_pool_by_name), WithJsonSchema(_POOL_SCHEMA)
+    ] = None
+    """Serve the model in a shared pool server (``pool: small``, or ``pool: {name: small,
+    pinned: true}``) rather than in a server of its own; unset: a server of its own."""

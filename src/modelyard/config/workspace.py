@@ -310,6 +310,18 @@ def _cross_checks(
                             "pick a runtime with 'cuda' set",
                         )
                     )
+        pool = entry.deploy.pool
+        if pool is not None and pool.name not in settings.pools:
+            known = ", ".join(sorted(settings.pools)) or "none defined"
+            issues.append(
+                ConfigIssue(
+                    deploy_doc.path,
+                    deploy_doc.line_of(("pool",)),
+                    "pool",
+                    f"unknown pool {pool.name!r} (modelyard.yaml pools: {known}); add it under "
+                    f"pools: in {WORKSPACE_FILE}, e.g. {pool.name}: {{memory: 2Gi}}",
+                )
+            )
         for index, name in enumerate(entry.deploy.scheduling.avoid):
             if name not in settings.node_classes:
                 known = ", ".join(sorted(settings.node_classes)) or "none defined"

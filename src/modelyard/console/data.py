@@ -52,6 +52,9 @@ class ConsoleData:
     clock: Callable[[], float] = time.time
     experiment_of: Callable[[str], str | None] = lambda _model: None
     """Model id -> its MLflow experiment id, for run links."""
+    pools: Callable[[], list[dict[str, Any]]] = lambda: []
+    """The pool servers' admin views (``backends.local.pools.views``): loaded models, their
+    measured memory and evictions; none where the backend runs no pools."""
 
     def entry(self, model_id: str) -> ModelEntry:
         """The model, or ConfigError for a malformed id, NotFound for an unknown one."""

@@ -108,7 +108,36 @@ def index_page(data: ConsoleData) -> str:
     body = "<h2>Models</h2>" + table(
         ["model", "team", "DRI", "state", "serving", "rollout"], rows, "no model in this workspace"
     )
-    return layout("models", body + _cost_section(data.cost()), data)
+    return layout("models", body + _pools_section(data.pools()) + _cost_section(data.cost()), data)
+
+
+def _pools_section(pools: list[dict[str, Any]]) -> str:
+    """Each running pool: which models are loaded, their measured memory, evictions."""
+    parts = []
+    for view in pools:
+        if not view.get("running"):
+            parts.append(f"<h2>Pool {cell(view['pool'])}</h2><p>not running</p>")
+            continue
+        rows = [
+            [
+                cell(m["model"]),
+                "yes" if m["loaded"] else "no",
+                "yes" if m["pinned"] else "",
+                cell(m["version"] or "-"),
+                f"{m['memory_bytes'] / 2**20:.1f}" if m["loads"] else "-",
+                str(m["evictions"]),
+            ]
+            for m in view["models"]
+        ]
+        title = (
+            f"<h2>Pool {cell(view['pool'])}: {view['loaded']} loaded, "
+            f"{view['memory_used_bytes'] / 2**20:.0f} of {view['memory_budget_bytes'] / 2**20:.0f}"
+            f" MiB measured, {view['evictions']} evictions</h2>"
+        )
+        parts.append(
+            title + table(["model", "loaded", "pinned", "version", "MiB", "evictions"], rows)
+        )
+    return "".join(parts)
 
 
 def _cost_section(report: dict[str, Any]) -> str:

@@ -1,6 +1,8 @@
 """The seam between modelyard and a Kubernetes API: a small :class:`Cluster` protocol, the
 kinds modelyard manages, and :class:`InMemoryCluster`, a test double that behaves like
-server-side apply closely enough to test planning, applying and pruning without a cluster.
+server-side apply closely enough to test planning, applying and pruning without a cluster,
+and runs the Jobs applied to it (:mod:`~modelyard.k8s.jobsim`), so a training run is tested
+through the same seam.
 
 The real implementation is :class:`modelyard.k8s.kube.KubeCluster` (the only module that
 imports lightkube).
@@ -10,11 +12,12 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from modelyard.errors import NotFound
+from modelyard.k8s.jobsim import JobRunner, run_job, succeed
 from modelyard.k8s.plan import ObjectKey
 
 
@@ -78,7 +81,8 @@ def kind_of(key: ObjectKey) -> Kind:
 
 
 class Cluster(Protocol):
-    """What apply and prune need from a Kubernetes API."""
+    """What modelyard needs from a Kubernetes API: apply and prune, steering a rollout,
+    reading pods, logs, events and metrics, and following a training Job."""
 
     def list_owned(
         self, kinds: Sequence[Kind], namespace: str, selector: Mapping[str, str]
@@ -122,6 +126,10 @@ class Cluster(Protocol):
         """The log of the pod's (first) container; ``previous``: of its last terminated one."""
         ...
 
+    def follow_log(self, namespace: str, pod: str) -> Iterator[str]:
+        """The lines of the pod's (first) container's log, until the container ends."""
+        ...
+
     def event_list(self, namespace: str, name: str) -> list[dict[str, Any]]:
         """Core v1 Events whose ``involvedObject.name`` is ``name``."""
         ...
@@ -157,6 +165,8 @@ class InMemoryCluster:
     """``(namespace, pod, previous)`` -> the container's log text."""
     event_objects: list[dict[str, Any]] = field(default_factory=list)
     """Core v1 Event objects that :meth:`event_list` serves."""
+    run_job: JobRunner = succeed
+    """How the pods of an applied Job end (each Job's first pod exits 0 by default)."""
     _uids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def with_credentials(self, namespace: str) -> InMemoryCluster:
@@ -202,7 +212,16 @@ class InMemoryCluster:
         self.calls.append(("apply-dry-run" if dry_run else "apply", str(key)))
         if not dry_run:
             self.objects[key] = stored
+            if key.kind == "Job" and previous is None:  # the Job controller takes it from here
+                self._run(key, stored)
         return copy.deepcopy(stored)
+
+    def _run(self, key: ObjectKey, job: dict[str, Any]) -> None:
+        outcome = run_job(job, self.run_job)
+        job["status"] = outcome.status
+        self.pod_objects.extend(outcome.pods)
+        self.logs.update({(key.namespace, pod, False): text for pod, text in outcome.logs.items()})
+        self.event_objects.extend(outcome.events)
 
     def delete(self, key: ObjectKey, *, dry_run: bool = False) -> None:
         self.calls.append(("delete-dry-run" if dry_run else "delete", str(key)))
@@ -252,6 +271,9 @@ class InMemoryCluster:
             raise NotFound(f"{namespace}/{pod}: no {which} log")
         lines = found.splitlines(keepends=True)
         return "".join(lines[-tail_lines:] if tail_lines else lines)
+
+    def follow_log(self, namespace: str, pod: str) -> Iterator[str]:
+        yield from self.pod_log(namespace, pod).splitlines(keepends=True)
 
     def event_list(self, namespace: str, name: str) -> list[dict[str, Any]]:
         return [

@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from math import ceil
 
 from modelyard.config import ModelEntry, NodeClass, Runtime, Workspace, WorkspaceSettings
+from modelyard.environments import image_for, pinned_images
 from modelyard.errors import ConfigError
-from modelyard.runtimes import image_for, pinned_images
 
 MANAGED_BY = "modelyard"
 """Value of ``app.kubernetes.io/managed-by`` on everything modelyard renders."""
 FIELD_MANAGER = "modelyard"
 """Field manager name of server-side apply."""
 HTTP_PORT = 8080
+GRPC_PORT = 9000
+"""The server's gRPC port (container and Service), where ``deploy.yaml`` has ``grpc: true``."""
 """Port the model server listens on inside the pod."""
 DEFAULT_PROMETHEUS_URL = "http://prometheus-operated.monitoring.svc:9090"
 """Prometheus that Argo Rollouts' analysis queries (kube-prometheus-stack's default service)."""

@@ -1,39 +1,30 @@
 """``modelyard train --backend kubernetes``: create a training Job from the specs, stream its
 pods' logs and events to the caller, and return the exit code of the run.
 
-The cluster calls go through :class:`JobCluster`, a small protocol that
-:class:`~modelyard.k8s.kube.KubeCluster` implements, so the follow-loop is tested with a fake.
+The cluster calls go through the :class:`~modelyard.k8s.cluster.Cluster` seam like every
+other, so the follow-loop runs against :class:`~modelyard.k8s.cluster.InMemoryCluster`, which
+runs the Jobs applied to it.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from modelyard.config import Workspace
+from modelyard.errors import NotFound
 from modelyard.k8s.bundle import source_configmap
+from modelyard.k8s.cluster import Cluster
 from modelyard.k8s.context import RenderContext
+from modelyard.k8s.jobsim import JOB_NAME_LABEL
+from modelyard.k8s.plan import ObjectKey
 from modelyard.k8s.render import read_folder
 from modelyard.k8s.training import job
 
 POLL_S = 2.0
-
-
-class JobCluster(Protocol):
-    """The cluster calls a training run makes."""
-
-    def apply(self, obj: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]: ...
-
-    def job_status(self, namespace: str, name: str) -> dict[str, Any]: ...
-
-    def job_pods(self, namespace: str, job: str) -> list[dict[str, Any]]: ...
-
-    def follow_logs(self, namespace: str, pod: str) -> Iterator[str]: ...
-
-    def events(self, namespace: str, name: str) -> list[str]: ...
 
 
 def run_name(model_id: str, now: datetime | None = None, token: str | None = None) -> str:
@@ -76,7 +67,7 @@ def run_training_job(
     model_id: str,
     params: Mapping[str, str],
     *,
-    cluster: JobCluster | None = None,
+    cluster: Cluster | None = None,
     echo: Callable[[str], None] = print,
     poll_s: float = POLL_S,
 ) -> int:
@@ -96,21 +87,24 @@ def run_training_job(
     echo(f"job {namespace}/{name} created")
     followed: set[str] = set()
     seen_events: set[str] = set()
+    key = ObjectKey("batch", "Job", namespace, name)
     while True:
-        for line in cluster.events(namespace, name):
+        for line in _event_lines(cluster, namespace, name):
             if line not in seen_events:
                 seen_events.add(line)
                 echo(f"[event] {line}")
-        pods = cluster.job_pods(namespace, name)
+        pods = cluster.pods(namespace, {JOB_NAME_LABEL: name})
         for pod in pods:
             pod_name = pod["metadata"]["name"]
             phase = (pod.get("status") or {}).get("phase")
             if pod_name not in followed and phase in ("Running", "Succeeded", "Failed"):
                 followed.add(pod_name)
-                for line in cluster.follow_logs(namespace, pod_name):
+                for line in cluster.follow_log(namespace, pod_name):
                     echo(line.rstrip("\n"))
-        status = cluster.job_status(namespace, name)
-        for condition in status.get("conditions") or []:
+        found = cluster.get(key)
+        if found is None:
+            raise NotFound(f"job {namespace}/{name} is gone before it finished (deleted?)")
+        for condition in (found.get("status") or {}).get("conditions") or []:
             if condition.get("status") != "True":
                 continue
             if condition.get("type") == "Complete":
@@ -118,5 +112,13 @@ def run_training_job(
                 return 0
             if condition.get("type") == "Failed":
                 echo(f"job {name} failed: {condition.get('reason')}: {condition.get('message')}")
-                return _exit_code(cluster.job_pods(namespace, name))
+                return _exit_code(cluster.pods(namespace, {JOB_NAME_LABEL: name}))
         time.sleep(poll_s)
+
+
+def _event_lines(cluster: Cluster, namespace: str, name: str) -> list[str]:
+    """The Job's Events, one line each (``Warning BackoffLimitExceeded: ...``)."""
+    return [
+        f"{e.get('type')} {e.get('reason')}: {e.get('message')}"
+        for e in cluster.event_list(namespace, name)
+    ]

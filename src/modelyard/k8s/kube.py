@@ -1,9 +1,9 @@
 """The thin adapter over lightkube: the only module that imports the Kubernetes client.
 
 :class:`KubeCluster` implements :class:`~modelyard.k8s.cluster.Cluster` (server-side apply with
-field manager ``modelyard``, list by labels, delete) and the few calls a training run needs
-(pods of a Job, their logs, events). lightkube is imported when a KubeCluster is made, never
-at module import, and its errors are translated once, here.
+field manager ``modelyard``, list by labels, delete, patch, pods, logs, events, metrics).
+lightkube is imported when a KubeCluster is made, never at module import, and its errors are
+translated once, here.
 """
 
 from __future__ import annotations
@@ -210,45 +210,8 @@ class KubeCluster:
         )
         return [e.to_dict() for e in found]
 
-    # -- what a training run needs -------------------------------------------------------
-
-    def create(self, obj: Mapping[str, Any]) -> None:
-        """Server-side apply (used to create a Job, which must not exist yet)."""
-        self.apply(obj)
-
-    def job_status(self, namespace: str, name: str) -> dict[str, Any]:
-        from lightkube.resources.batch_v1 import Job
-
-        job = _translate(lambda: self._client.get(Job, name, namespace=namespace), f"get {name}")
-        status = job.to_dict().get("status") or {}
-        return dict(status)
-
-    def job_pods(self, namespace: str, job: str) -> list[dict[str, Any]]:
-        from lightkube.resources.core_v1 import Pod
-
-        pods = _translate(
-            lambda: list(
-                self._client.list(
-                    Pod, namespace=namespace, labels={"batch.kubernetes.io/job-name": job}
-                )
-            ),
-            f"list pods of {job}",
-        )
-        return [pod.to_dict() for pod in pods]
-
-    def follow_logs(self, namespace: str, pod: str) -> Iterator[str]:
+    def follow_log(self, namespace: str, pod: str) -> Iterator[str]:
         yield from _translate(
             lambda: self._client.log(pod, namespace=namespace, follow=True, newlines=False),
             f"logs of {pod}",
         )
-
-    def events(self, namespace: str, name: str) -> list[str]:
-        from lightkube.resources.core_v1 import Event
-
-        found = _translate(
-            lambda: list(
-                self._client.list(Event, namespace=namespace, fields={"involvedObject.name": name})
-            ),
-            f"events of {name}",
-        )
-        return [f"{e.type} {e.reason}: {e.message}" for e in found]

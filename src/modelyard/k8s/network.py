@@ -23,7 +23,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from modelyard.config import ModelEntry
-from modelyard.k8s.context import HTTP_PORT, RenderContext, RenderError, metadata, selector_labels
+from modelyard.k8s.context import (
+    GRPC_PORT,
+    HTTP_PORT,
+    RenderContext,
+    RenderError,
+    metadata,
+    selector_labels,
+)
 
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 """Label the API server puts on every namespace (its name), for namespace selectors."""
@@ -73,7 +80,7 @@ def server_policy(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
         for namespace in k8s.caller_namespaces
     ]
     callers += ingress_gateway_peers(ctx)
-    scrape_ports = _server_port() + [
+    scrape_ports = [{"protocol": "TCP", "port": HTTP_PORT}] + [
         {"protocol": "TCP", "port": port} for port in ISTIO_METRICS_PORTS
     ]
     return _policy(
@@ -83,15 +90,18 @@ def server_policy(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
         {
             "policyTypes": ["Ingress"],
             "ingress": [
-                {"from": callers, "ports": _server_port()},
+                {"from": callers, "ports": _server_ports(entry)},
                 {"from": [prometheus], "ports": scrape_ports},
             ],
         },
     )
 
 
-def _server_port() -> list[dict[str, Any]]:
-    return [{"protocol": "TCP", "port": HTTP_PORT}]
+def _server_ports(entry: ModelEntry) -> list[dict[str, Any]]:
+    ports = [{"protocol": "TCP", "port": HTTP_PORT}]
+    if entry.deploy.grpc:
+        ports.append({"protocol": "TCP", "port": GRPC_PORT})
+    return ports
 
 
 def training_policy(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:

@@ -13,7 +13,13 @@ from typing import Any
 
 from modelyard.config import ModelEntry, cpu_millis, memory_bytes
 from modelyard.k8s.bundle import MOUNT_PATH
-from modelyard.k8s.context import HTTP_PORT, RenderContext, RenderError, selector_labels
+from modelyard.k8s.context import (
+    GRPC_PORT,
+    HTTP_PORT,
+    RenderContext,
+    RenderError,
+    selector_labels,
+)
 from modelyard.k8s.security import (
     ADMIN_TOKEN_FILE,
     container_security,
@@ -149,10 +155,18 @@ def server_container(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
         "args": [
             *("modelyard", "serve", entry.id, "-w", MOUNT_PATH),
             *("--host", "0.0.0.0", "--port", str(HTTP_PORT)),  # noqa: S104 - inside the pod
+            *(("--grpc-port", str(GRPC_PORT)) if entry.deploy.grpc else ()),
             # A pinned version changes the pod template, which is what starts a rollout.
             *("--version", str(ctx.version(entry))),
         ],
-        "ports": [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}],
+        "ports": [
+            {"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"},
+            *(
+                [{"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"}]
+                if entry.deploy.grpc
+                else []
+            ),
+        ],
         "env": [*env(ctx, entry), {"name": ADMIN_TOKEN_FILE_ENV, "value": ADMIN_TOKEN_FILE}],
         "resources": server_resources(entry),
         # Ready only once the model is loaded and warm-up requests have run.

@@ -15,6 +15,7 @@ from modelyard.config import ModelEntry
 from modelyard.k8s.analysis import gate_step, rollout_args
 from modelyard.k8s.bundle import server_volume
 from modelyard.k8s.context import (
+    GRPC_PORT,
     HTTP_PORT,
     RenderContext,
     RenderError,
@@ -37,6 +38,9 @@ from modelyard.observe import names
 
 MIRROR_ROUTE = "mirror"
 PRIMARY_ROUTE = "primary"
+GRPC_ROUTE = "grpc"
+"""The VirtualService route of the gRPC port (``grpc: true``); Argo moves its weights with
+the primary route's, so a canary gets the same share of gRPC calls as of HTTP requests."""
 MATCH_ALL = [{"path": {"prefix": "/"}}]
 RPS_METRIC = f"{names.REQUESTS.removesuffix('_total')}_per_second"
 """Pods metric the HPA scales on; prometheus-adapter derives it from the requests counter."""
@@ -181,10 +185,15 @@ def canary_steps(ctx: RenderContext, entry: ModelEntry) -> list[dict[str, Any]]:
     return steps
 
 
+def traffic_routes(entry: ModelEntry) -> list[str]:
+    """The VirtualService routes whose weights the canary steps move."""
+    return [GRPC_ROUTE, PRIMARY_ROUTE] if entry.deploy.grpc else [PRIMARY_ROUTE]
+
+
 def rollout(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
     """The Argo Rollouts ``Rollout`` with Istio host-level traffic splitting."""
     routing: dict[str, Any] = {
-        "istio": {"virtualService": {"name": entry.id, "routes": [PRIMARY_ROUTE]}}
+        "istio": {"virtualService": {"name": entry.id, "routes": traffic_routes(entry)}}
     }
     if entry.deploy.rollout.shadow:
         routing["managedRoutes"] = [{"name": MIRROR_ROUTE}]
@@ -210,9 +219,16 @@ def rollout(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
 
 
 def _service(
-    ctx: RenderContext, entry: ModelEntry, name: str, port: int, **extra: Any
+    ctx: RenderContext, entry: ModelEntry, name: str, port: int, grpc: bool, **extra: Any
 ) -> dict[str, Any]:
     meta = metadata(ctx, entry, name, "server")
+    ports = [{"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}]
+    if grpc:
+        # Istio reads appProtocol before the port name, and knows "grpc" (HTTP/2 in clear)
+        ports.append(
+            {"name": "grpc", "port": GRPC_PORT, "targetPort": "grpc", "protocol": "TCP",
+             "appProtocol": "grpc"}
+        )  # fmt: skip
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -220,7 +236,7 @@ def _service(
         "spec": {
             **extra,
             "selector": selector_labels(entry, "server"),
-            "ports": [{"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}],
+            "ports": ports,
         },
     }
 
@@ -231,10 +247,11 @@ def services(ctx: RenderContext, entry: ModelEntry) -> list[dict[str, Any]]:
     Argo narrows the stable and canary selectors to their pod hashes; the metrics Service
     selects every pod once, so that Prometheus scrapes each pod exactly once.
     """
-    out = [_service(ctx, entry, entry.id, 80)]
+    grpc = entry.deploy.grpc
+    out = [_service(ctx, entry, entry.id, 80, grpc)]
     if entry.deploy.rollout.enabled:
-        out.append(_service(ctx, entry, canary_service_name(entry), 80))
-    metrics = _service(ctx, entry, f"{entry.id}-metrics", HTTP_PORT, clusterIP="None")
+        out.append(_service(ctx, entry, canary_service_name(entry), 80, grpc))
+    metrics = _service(ctx, entry, f"{entry.id}-metrics", HTTP_PORT, False, clusterIP="None")
     metrics["metadata"]["labels"]["modelyard.dev/metrics"] = "true"
     out.append(metrics)
     return out

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from modelyard.config import ModelEntry
-from modelyard.k8s.context import RenderContext, metadata
-from modelyard.k8s.serving import PRIMARY_ROUTE, canary_service_name
+from modelyard.k8s.context import GRPC_PORT, RenderContext, metadata
+from modelyard.k8s.serving import GRPC_ROUTE, PRIMARY_ROUTE, canary_service_name
 
 ADMIN_BLOCK_ROUTE = "no-admin-from-gateway"
 
@@ -55,6 +55,14 @@ def virtual_service(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
                 "route": [{"destination": {"host": _host(ctx, entry.id), "port": dict(port)}}],
             }
         )
+    if entry.deploy.grpc:
+        # first: the primary route matches every port, and would send gRPC calls to port 80
+        grpc_route = [
+            {**item, "destination": {**target, "port": {"number": GRPC_PORT}}}
+            for item in route
+            if isinstance(target := item["destination"], dict)
+        ]
+        http.append({"name": GRPC_ROUTE, "match": [{"port": GRPC_PORT}], "route": grpc_route})
     http.append({"name": PRIMARY_ROUTE, "route": route})
     spec["http"] = http
     return {

@@ -12,6 +12,9 @@ PREFIX = "modelyard"
 
 REQUESTS = f"{PREFIX}_requests_total"
 """Counter{model, version, role, code}: requests answered (shadow: mirrored copies run)."""
+GRPC_REQUESTS = f"{PREFIX}_grpc_requests_total"
+"""Counter{model, grpc_code}: the requests of ``REQUESTS`` that came over gRPC (which counts
+them too, under their HTTP-equivalent ``code``), by gRPC status code name."""
 REQUEST_LATENCY = f"{PREFIX}_request_duration_seconds"
 """Histogram{model, version, role}: time from request received to response sent."""
 INFERENCE_LATENCY = f"{PREFIX}_inference_duration_seconds"

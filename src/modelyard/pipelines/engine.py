@@ -9,10 +9,10 @@ exported Airflow tasks do; it picks up the outputs of the steps before it.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.config import Workspace
 from modelyard.errors import ConfigError, Conflict, ModelyardError
 from modelyard.pipelines.history import PipelineHistory, RunRecord
@@ -23,8 +23,6 @@ from modelyard.pipelines.steps import (
     default_steps,
     pipeline_lock,
 )
-
-Clock = Callable[[], float]
 
 
 class PipelineBusy(Conflict):
@@ -57,19 +55,19 @@ def execute(
 ) -> bool:
     """Run ``steps`` of run ``run`` in order, recording each; False at the first failure."""
     for name, step in steps:
-        history.set_step(run, name, "running", clock())
+        history.set_step(run, name, "running", clock.now())
         try:
             detail = step(ctx)
         except ModelyardError as exc:
-            history.set_step(run, name, "failed", clock(), str(exc))
+            history.set_step(run, name, "failed", clock.now(), str(exc))
             history.set_outputs(run, ctx.outputs)
             if finish:
-                history.finish_run(run, "failed", clock())
+                history.finish_run(run, "failed", clock.now())
             return False
-        history.set_step(run, name, "ok", clock(), detail)
+        history.set_step(run, name, "ok", clock.now(), detail)
         history.set_outputs(run, ctx.outputs)
     if finish:
-        history.finish_run(run, "ok", clock())
+        history.finish_run(run, "ok", clock.now())
     return True
 
 
@@ -83,7 +81,7 @@ def run_pipeline(
     model_id: str,
     *,
     steps: Sequence[tuple[str, Step]] | None = None,
-    clock: Clock = time.time,
+    clock: Clock = SYSTEM_CLOCK,
     trigger: str = "manual",
     scheduled_for: float | None = None,
     wait_lock: float = 0.0,
@@ -100,7 +98,7 @@ def run_pipeline(
         raise PipelineBusy(f"a pipeline run of {model_id!r} is in progress; try again later")
     try:
         run = history.start_run(
-            model_id, [n for n, _ in chosen], clock(), trigger, scheduled_for=scheduled_for
+            model_id, [n for n, _ in chosen], clock.now(), trigger, scheduled_for=scheduled_for
         )
         if run is None:
             return None
@@ -117,7 +115,7 @@ def run_step(
     run_key: str,
     *,
     steps: Sequence[tuple[str, Step]] | None = None,
-    clock: Clock = time.time,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> PipelineResult:
     """Run one step of the run named ``run_key`` (created by its first step)."""
     workspace.model(model_id)
@@ -128,7 +126,7 @@ def run_step(
     history = history_for(workspace)
     run = history.run_by_key(run_key)
     if run is None:
-        run = history.start_run(model_id, names, clock(), "external", key=run_key)
+        run = history.start_run(model_id, names, clock.now(), "external", key=run_key)
         if run is None:
             run = history.run_by_key(run_key)
     assert run is not None
@@ -138,7 +136,7 @@ def run_step(
     with pipeline_lock(workspace, model_id).hold(timeout=3600.0):
         ok = execute(history, run, ctx, [chosen[position]], clock, finish=False)
         if not ok or last:
-            history.finish_run(run, "ok" if ok else "failed", clock())
+            history.finish_run(run, "ok" if ok else "failed", clock.now())
     result = _result(history, model_id, run)
     if not ok:
         failed = next(s for s in result.record.steps if s.name == step)

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
 
+from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.config import Workspace
 from modelyard.config.cron import Cron
 from modelyard.errors import ModelyardError
 from modelyard.pipelines.engine import (
-    Clock,
     PipelineBusy,
     PipelineResult,
     history_for,
@@ -37,7 +36,7 @@ class Scheduler:
         self,
         workspace: Workspace,
         *,
-        clock: Clock = time.time,
+        clock: Clock = SYSTEM_CLOCK,
         steps: Callable[[str], Sequence[tuple[str, Step]]] | None = None,
     ) -> None:
         self.workspace = workspace
@@ -66,7 +65,7 @@ class Scheduler:
         """Run every due pipeline once; returns the runs this call made."""
         done: list[PipelineResult] = []
         for model_id, cron in self.scheduled().items():
-            now = self.clock()
+            now = self.clock.now()
             fire = self.due(model_id, cron, now)
             if fire is None:
                 continue
@@ -86,7 +85,7 @@ class Scheduler:
         return done
 
 
-def run_due_pipelines(workspace: Workspace, clock: Clock = time.time) -> list[PipelineResult]:
+def run_due_pipelines(workspace: Workspace, clock: Clock = SYSTEM_CLOCK) -> list[PipelineResult]:
     """One tick of the workspace's scheduler: the hook ``modelyard up`` calls at start."""
     return Scheduler(workspace, clock=clock).tick()
 

@@ -9,8 +9,8 @@ once. The index is only a pointer; the checksum check at load is what makes it s
 
 An entry may also name a *fast-load copy*: a server that loaded a skops file (safely, with its
 trusted-type list) writes the estimator back as a pickle beside the folder, with that file's
-checksum and a key of the libraries that wrote it (``serving.runtimes.sklearn``). A later server with
-the same key loads the pickle, after checking its checksum, instead of importing skops
+checksum and a key of the libraries that wrote it (``serving.runtimes.sklearn``). A later
+server with the same key loads the pickle, after checking its checksum, instead of importing skops
 (which imports much of scikit-learn). Re-fetching a version drops the copy.
 """
 

@@ -3,7 +3,7 @@
 ``advance(state, event, now)`` takes an event (time passing, the server's answers, a user's
 command) and returns the next :class:`RolloutState` with the :data:`Action` list the controller
 carries out on the model server. No I/O, no threads, no clock of its own: the time comes in
-with each call, or from the :class:`Clock` a :class:`RolloutMachine` is given.
+with each call, or from the :class:`~modelyard.clock.Clock` a :class:`RolloutMachine` is given.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from modelyard.rollout.analysis import (
     analyse_shadow,
     overall,
 )
-from modelyard.rollout.clock import Clock, ManualClock
 from modelyard.rollout.errors import PlanError, RolloutConflict, RolloutStateError
 from modelyard.rollout.events import (
     Event,
@@ -60,11 +59,9 @@ __all__ = [
     "TERMINAL",
     "Action",
     "CheckResult",
-    "Clock",
     "Event",
     "LoadFailed",
     "LoadVersion",
-    "ManualClock",
     "Metrics",
     "MetricsSnapshot",
     "Outcome",

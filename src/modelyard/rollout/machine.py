@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from modelyard.clock import Clock
 from modelyard.rollout.actions import (
     Action,
     LoadVersion,
@@ -19,7 +20,6 @@ from modelyard.rollout.actions import (
     SetShadow,
     Unload,
 )
-from modelyard.rollout.clock import Clock
 from modelyard.rollout.errors import RolloutConflict
 from modelyard.rollout.events import (
     Event,

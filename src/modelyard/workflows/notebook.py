@@ -28,8 +28,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from modelyard.config import ModelEntry, Runtime, Workspace
+from modelyard.environments import local_environment
 from modelyard.errors import ConfigError, Conflict, JobFailed, Unavailable
-from modelyard.runtimes import local_environment
 
 DEFAULT_PORT = 8888
 DEFAULT_HOST = "127.0.0.1"

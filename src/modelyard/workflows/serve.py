@@ -104,6 +104,7 @@ def launch_spec(
     host: str = "127.0.0.1",
     port: int = 8080,
     workers: int = 1,
+    grpc_port: int | None = None,
 ) -> LaunchSpec:
     """The launch spec of a server for ``version`` of ``entry`` (which must be cached)."""
     from modelyard.serving.process.launch import LaunchSpec
@@ -120,6 +121,7 @@ def launch_spec(
         host=host,
         port=port,
         workers=workers,
+        grpc_port=grpc_port,
         allow_pickle=entry.spec.serving.allow_pickle,
     )
 
@@ -153,9 +155,10 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8080,
     workers: int = 1,
+    grpc_port: int | None = None,
 ) -> None:
-    """Serve a version of ``model_id`` until interrupted: this process becomes the lean
-    server process (``exec``, same pid) for the version.
+    """Serve a version of ``model_id`` until interrupted (over gRPC too with ``grpc_port``):
+    this process becomes the lean server process (``exec``, same pid) for the version.
 
     A ``version`` the cache index records is served without MLflow ever loading; otherwise
     the version is resolved and fetched through the registry first. Either way the server
@@ -171,5 +174,5 @@ def serve(
         or not cache.has(cache_dir(workspace), model_id, version)
     ):
         version = fetch(workspace, model_id, version, alias)
-    spec = launch_spec(workspace, entry, version, host, port, workers)
+    spec = launch_spec(workspace, entry, version, host, port, workers, grpc_port)
     exec_server(spec, spec_path(workspace, f"serve-{model_id}-{port}"))

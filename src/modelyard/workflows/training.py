@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelyard.config import ModelEntry, Workspace, memory_bytes
+from modelyard.environments import local_environment
 from modelyard.errors import ConfigError, JobFailed
 from modelyard.jobs import JobResult, JobSpec, LineSink, LocalRunner, Runner
 from modelyard.observe.usage import training_subject
 from modelyard.registry import ModelVersion, Registry
-from modelyard.runtimes import local_environment
 from modelyard.workflows.runs import parent_tags, reap_orphans
 from modelyard.workflows.trainer import ChildSpec, close_run, open_run
 

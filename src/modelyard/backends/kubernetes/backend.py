@@ -12,26 +12,24 @@ undo: the previous version pinned again and applied. Revisions are kept in a Con
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from modelyard.backends.backend import (
     BackendName,
     Command,
-    DeployAction,
     DeploymentEvent,
     DeployResult,
     LogText,
     Revision,
-    RevisionOutcome,
     RollbackResult,
     RolloutStatus,
     TrainRun,
 )
 from modelyard.backends.kubernetes.history import history_key, history_object, read_history
 from modelyard.backends.kubernetes.usage import samples_of
+from modelyard.backends.revisions import Revisions, revision_events
+from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.config import Workspace
 from modelyard.errors import Conflict, JobFailed, NotFound
 from modelyard.k8s import Cluster, InMemoryCluster, ObjectKey, describe, desired_objects
@@ -63,7 +61,7 @@ class KubernetesBackend:
         *,
         cluster: Cluster | None = None,
         registry: Registry | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.workspace = workspace
         self._cluster_given = cluster
@@ -89,11 +87,19 @@ class KubernetesBackend:
             self._registry = Registry.for_workspace(self.workspace)
         return self._registry
 
-    def _history(self, model_id: str) -> list[Revision]:
-        return read_history(self.cluster.get(history_key(self.namespace, model_id)))
+    def _history(self, model_id: str) -> Revisions:
+        found = self.cluster.get(history_key(self.namespace, model_id))
+        return Revisions(model_id, tuple(read_history(found)))
 
-    def _save(self, model_id: str, revisions: list[Revision]) -> None:
-        self.cluster.apply(history_object(self.namespace, model_id, revisions))
+    def _save(self, revisions: Revisions) -> None:
+        """Write the revisions to the history ConfigMap."""
+        self.cluster.apply(history_object(self.namespace, revisions.model_id, revisions.items))
+
+    def _promoted(self, revisions: Revisions) -> None:
+        """The active revision serves all traffic: the registry's ``production`` alias moves."""
+        active = revisions.active
+        if active is not None:
+            self.registry.mark_production(active.model_id, active.version)
 
     def _workload(self, model_id: str) -> tuple[ObjectKey, dict[str, Any]] | None:
         for group, kind in ((ARGO, "Rollout"), ("apps", "Deployment")):
@@ -109,41 +115,6 @@ class KubernetesBackend:
         )
         return tuple(describe(the_plan))
 
-    def _add(
-        self,
-        revisions: list[Revision],
-        model_id: str,
-        version: str,
-        outcome: RevisionOutcome,
-        by: str,
-        reason: str = "",
-    ) -> Revision:
-        made = Revision(model_id, len(revisions) + 1, version, by, self.clock(), outcome, reason)
-        revisions.append(made)
-        return made
-
-    @staticmethod
-    def _set(revisions: list[Revision], number: int, outcome: RevisionOutcome, why: str) -> None:
-        for i, rev in enumerate(revisions):
-            if rev.revision == number:
-                revisions[i] = replace(rev, outcome=outcome, reason=why or rev.reason)
-
-    @staticmethod
-    def _active(revisions: list[Revision]) -> Revision | None:
-        return next((r for r in reversed(revisions) if r.outcome == "active"), None)
-
-    @staticmethod
-    def _pending(revisions: list[Revision]) -> Revision | None:
-        return next((r for r in reversed(revisions) if r.outcome == "pending"), None)
-
-    def _make_active(self, revisions: list[Revision], made: Revision) -> None:
-        """``made`` serves all traffic now: the one before is superseded, the alias moves."""
-        for rev in revisions:
-            if rev.outcome == "active" and rev.revision != made.revision:
-                self._set(revisions, rev.revision, "superseded", "")
-        self._set(revisions, made.revision, "active", "")
-        self.registry.mark_production(made.model_id, made.version)
-
     # ------------------------------------------------------------------ the seam
 
     def train(
@@ -154,9 +125,10 @@ class KubernetesBackend:
 
         parse_params(list(params), self.workspace.model(model_id).spec.training.params)
         overrides = {k.strip(): v for k, _, v in (p.partition("=") for p in params)}
-        cluster: Any = self.cluster
         echo: Callable[[str], None] = on_line if on_line is not None else print
-        code = run_training_job(self.workspace, model_id, overrides, cluster=cluster, echo=echo)
+        code = run_training_job(
+            self.workspace, model_id, overrides, cluster=self.cluster, echo=echo
+        )
         if code != 0:
             raise JobFailed(f"the training Job of {model_id!r} failed (exit code {code})", code)
         return TrainRun(model_id, "kubernetes")
@@ -169,25 +141,15 @@ class KubernetesBackend:
             return self._dry_run(model_id, version)
         number = str(self.registry.resolve(model_id, version).version)
         revisions = self._history(model_id)
-        active, pending = self._active(revisions), self._pending(revisions)
-        if active is not None and active.version == number and pending is None:
-            return DeployResult(model_id, number, active.revision, "unchanged", None)
-        if pending is not None:
-            raise Conflict(
-                f"a rollout of {model_id} version {pending.version} is in progress; "
-                "promote, abort or roll it back first"
-            )
+        done = revisions.deployed(number, by=by, at=self.clock.now())
+        made = done.revision.revision if done.revision is not None else None
+        if done.action == "unchanged":
+            return DeployResult(model_id, number, made, done.action, None)
         lines = self._apply(model_id, number)
-        action: DeployAction
-        if active is None:
-            made = self._add(revisions, model_id, number, "active", by)
-            self._make_active(revisions, made)
-            action = "started"
-        else:
-            made = self._add(revisions, model_id, number, "pending", by)
-            action = "rollout"
-        self._save(model_id, revisions)
-        return DeployResult(model_id, number, made.revision, action, None, plan=lines)
+        if done.action == "started":
+            self._promoted(done.revisions)
+        self._save(done.revisions)
+        return DeployResult(model_id, number, made, done.action, None, plan=lines)
 
     def _dry_run(self, model_id: str, version: int | None) -> DeployResult:
         """The objects and the plan, against the cluster when one is reachable, else none.
@@ -248,7 +210,7 @@ class KubernetesBackend:
     def rollout(self, model_id: str, command: Command, *, by: str = "") -> RolloutStatus:
         self.workspace.model(model_id)
         revisions = self._history(model_id)
-        pending = self._pending(revisions)
+        pending = revisions.pending
         found = self._workload(model_id)
         if pending is None or found is None:
             raise NoRolloutHere(f"model {model_id!r} has no rollout in progress on the cluster")
@@ -260,65 +222,54 @@ class KubernetesBackend:
             )
         if command == "promote":
             self.cluster.patch(key, {"status": {"promoteFull": True}}, subresource="status")
-            self._make_active(revisions, pending)
+            revisions = revisions.with_outcome(pending.revision, "active")
+            self._promoted(revisions)
         elif command == "pause":
             self.cluster.patch(key, {"spec": {"paused": True}})
         elif command == "resume":
             self.cluster.patch(key, {"spec": {"paused": False}})
         else:
             self.cluster.patch(key, {"status": {"abort": True}}, subresource="status")
-            self._set(revisions, pending.revision, "aborted", f"aborted by {by or 'a user'}")
-        self._save(model_id, revisions)
+            why = f"aborted by {by or 'a user'}"
+            revisions = revisions.with_outcome(pending.revision, "aborted", why)
+        self._save(revisions)
         return self.status(model_id)
 
     def rollback(self, model_id: str, *, by: str = "") -> RollbackResult:
         self.workspace.model(model_id)
         revisions = self._history(model_id)
-        pending, active = self._pending(revisions), self._active(revisions)
+        pending, active = revisions.pending, revisions.active
         if pending is not None and active is not None:
             why = f"rollback of revision {pending.revision} during its rollout"
             found = self._workload(model_id)
             if found is not None and found[0].kind == "Rollout":
                 self.cluster.patch(found[0], {"status": {"abort": True}}, subresource="status")
             self._apply(model_id, active.version)  # undo: the stable version pinned again
-            self._set(revisions, pending.revision, "rolled_back", why)
-            self._save(model_id, revisions)
+            self._save(revisions.with_outcome(pending.revision, "rolled_back", why))
             return RollbackResult(model_id, active.version, active.revision, pending.revision, True)
-        previous = next(
-            (
-                r
-                for r in reversed(revisions)
-                if active and r.revision < active.revision and r.outcome == "superseded"
-            ),
-            None,
-        )
-        if active is None or previous is None:
-            raise NotFound(
-                f"model {model_id!r} has no earlier revision that served; see `modelyard history`"
-            )
-        why = f"rollback of revision {active.revision} to {previous.revision}"
-        self._apply(model_id, previous.version)
-        made = self._add(revisions, model_id, previous.version, "active", by, why)
-        self._set(revisions, active.revision, "rolled_back", why)
-        self._make_active(revisions, made)
-        self._save(model_id, revisions)
-        return RollbackResult(model_id, previous.version, made.revision, active.revision, False)
+        done = revisions.roll_back(by=by, at=self.clock.now())
+        self._apply(model_id, done.made.version)
+        self._promoted(done.revisions)
+        self._save(done.revisions)
+        made, old = done.made, done.rolled_back
+        return RollbackResult(model_id, made.version, made.revision, old.revision, False)
 
     def status(self, model_id: str) -> RolloutStatus:
         self.workspace.model(model_id)
         revisions = self._history(model_id)
         found = self._workload(model_id)
-        pending, active = self._pending(revisions), self._active(revisions)
+        pending, active = revisions.pending, revisions.active
         live = found[1] if found else None
         state = (live or {}).get("status") or {}
         if pending is not None and _completed(live):
             # Argo finished the steps by itself: the new version is stable now
-            self._make_active(revisions, pending)
-            self._save(model_id, revisions)
-            pending, active = None, self._active(revisions)
+            revisions = revisions.with_outcome(pending.revision, "active")
+            self._promoted(revisions)
+            self._save(revisions)
+            pending, active = None, revisions.active
         weight = ((state.get("canary") or {}).get("weights") or {}).get("canary") or {}
         step = state.get("currentStepIndex")
-        latest = revisions[-1] if revisions else None
+        latest = revisions.latest
         return RolloutStatus(
             model_id,
             "kubernetes",
@@ -335,7 +286,7 @@ class KubernetesBackend:
 
     def history(self, model_id: str) -> list[Revision]:
         self.workspace.model(model_id)
-        return self._history(model_id)
+        return list(self._history(model_id).items)
 
     def usage(self, model_id: str, *, since: float | None = None) -> list[UsageSample]:
         self.workspace.model(model_id)
@@ -349,17 +300,7 @@ class KubernetesBackend:
         from modelyard.backends.kubernetes.podlogs import pod_events
 
         self.workspace.model(model_id)
-        found = [
-            DeploymentEvent(
-                r.created_at,
-                f"revision_{r.outcome}",
-                f"revision {r.revision}: version {r.version} {r.outcome.replace('_', ' ')}"
-                + (f" ({r.reason})" if r.reason else "")
-                + (f" by {r.created_by}" if r.created_by else ""),
-                {"revision": r.revision, "version": r.version},
-            )
-            for r in self._history(model_id)
-        ]
+        found = revision_events(self._history(model_id))
         workload = self._workload(model_id)
         names = [workload[0].name] if workload is not None else []
         found.extend(pod_events(self.cluster, self.namespace, model_id, names))

@@ -9,6 +9,7 @@ The ConfigMap carries no owner label, so ``apply``'s prune never deletes it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -22,7 +23,7 @@ def history_key(namespace: str, model_id: str) -> ObjectKey:
     return ObjectKey("", "ConfigMap", namespace, f"{model_id}-modelyard-history")
 
 
-def history_object(namespace: str, model_id: str, revisions: list[Revision]) -> dict[str, Any]:
+def history_object(namespace: str, model_id: str, revisions: Sequence[Revision]) -> dict[str, Any]:
     """The ConfigMap that holds ``revisions``."""
     key = history_key(namespace, model_id)
     return {

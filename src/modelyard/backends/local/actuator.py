@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from modelyard.config import Workspace
 from modelyard.errors import IntegrityError, NotFound
 from modelyard.rollout import (
     Action,
@@ -33,6 +34,7 @@ from modelyard.rollout import (
     VersionStats,
 )
 from modelyard.serving.admin.client import AdminClient, AdminRefused
+from modelyard.workflows.serve import ensure_cached
 
 
 @dataclass(frozen=True)
@@ -157,3 +159,13 @@ class ServerActuator:
         found = self.served().get(version)
         if found is not None and found.role != "primary":
             self.client.remove(version)
+
+
+def cache_fetcher(workspace: Workspace, model_id: str) -> Callable[[str], None]:
+    """What runs before the server is asked to load a version: fetch it into the verified
+    cache (Registry.fetch, MLflow) unless the cache index records it already."""
+
+    def fetch(version: str) -> None:
+        ensure_cached(workspace, model_id, int(version))
+
+    return fetch

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from modelyard.backends.local.locks import FileLock, run_dir, supervisor_lock
 from modelyard.backends.local.state import StateStore
+from modelyard.config import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,29 @@ def marker(
             hand_off(workspace_root, state_dir, model_id)
 
     return mark
+
+
+def production_marker(
+    workspace: Workspace, model_id: str, *, hand_off: bool = False
+) -> Callable[[str], None]:
+    """What moves the registry's ``production`` alias when ``model_id`` gets a new primary.
+
+    The move is recorded in the state store, then applied here (this process builds a
+    Registry: MLflow) or, with ``hand_off``, by the running supervisor or a detached helper,
+    so that the caller never imports MLflow (this module).
+    """
+    registry: list[object] = []
+
+    def registry_now() -> object:
+        if not registry:
+            from modelyard.registry import Registry
+
+            registry.append(Registry.for_workspace(workspace))
+        return registry[0]
+
+    return marker(
+        workspace.root, workspace.state_dir, model_id, now=None if hand_off else registry_now
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,6 @@ idempotent. The supervisor and the CLI both use this class, the lock keeps them 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
@@ -20,6 +19,7 @@ from modelyard.backends.local.actuator import ServerActuator
 from modelyard.backends.local.locks import FileLock
 from modelyard.backends.local.records import Deployment, RevisionOutcome
 from modelyard.backends.local.state import StateStore
+from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.errors import ModelyardError, NotFound
 from modelyard.rollout import (
     Action,
@@ -57,7 +57,7 @@ class RolloutController:
         model_id: str,
         lock: FileLock,
         admin: ServerActuator | None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = SYSTEM_CLOCK,
         on_promoted: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
@@ -105,7 +105,7 @@ class RolloutController:
 
     def _run(self, revision: int, state: RolloutState, events: list[Event]) -> RolloutState:
         while events:
-            transition = advance(state, events.pop(0), self.clock())
+            transition = advance(state, events.pop(0), self.clock.now())
             state = transition.state
             if transition.actions:
                 self.commit(revision, transition)

@@ -15,22 +15,23 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from modelyard.backends.backend import Command, DeployResult, RollbackResult
-from modelyard.backends.local import aliases
-from modelyard.backends.local.actuator import ServerActuator
+from modelyard.backends.local.actuator import ServerActuator, cache_fetcher
+from modelyard.backends.local.aliases import production_marker
 from modelyard.backends.local.controller import NoRollout, RolloutController
 from modelyard.backends.local.locks import rollout_lock, supervisor_lock
 from modelyard.backends.local.records import Deployment, Revision, RolloutEvent
 from modelyard.backends.local.sink_health import PredictionLogHealth, read_health
 from modelyard.backends.local.state import StateStore
+from modelyard.backends.revisions import RolloutInProgress
 from modelyard.config import Workspace
 from modelyard.config.ids import parse_model_id
-from modelyard.errors import Conflict, IntegrityError, ModelyardError, NotFound, Unavailable
+from modelyard.errors import Conflict, IntegrityError, ModelyardError, Unavailable
 from modelyard.rollout import (
     Event,
     RolloutPlan,
@@ -45,13 +46,9 @@ from modelyard.rollout import (
     new_rollout,
 )
 from modelyard.serving.admin.client import ServerUnreachable
-from modelyard.workflows.serve import admin_token, ensure_cached
+from modelyard.workflows.serve import admin_token
 
 SERVED_STATES = ("production", "staging")
-
-
-class NothingToRollBack(NotFound):
-    """The model has no earlier revision that served."""
 
 
 class DeployFailed(ModelyardError):
@@ -86,16 +83,6 @@ def store_for(workspace: Workspace) -> StateStore:
     return StateStore.for_workspace(workspace)
 
 
-def cache_fetcher(workspace: Workspace, model_id: str) -> Callable[[str], None]:
-    """What runs before the server is asked to load a version: fetch it into the verified
-    cache (Registry.fetch, MLflow) unless the cache index records it already."""
-
-    def fetch(version: str) -> None:
-        ensure_cached(workspace, model_id, int(version))
-
-    return fetch
-
-
 def _admin(workspace: Workspace, deployment: Deployment | None) -> ServerActuator | None:
     if deployment is None or deployment.port is None or deployment.status != "serving":
         return None
@@ -106,29 +93,6 @@ def _admin(workspace: Workspace, deployment: Deployment | None) -> ServerActuato
         admin_token(workspace),
         timeout=60.0,
         prepare=cache_fetcher(workspace, deployment.model_id),
-    )
-
-
-def production_marker(
-    workspace: Workspace, model_id: str, *, hand_off: bool = False
-) -> Callable[[str], None]:
-    """What moves the registry's ``production`` alias when ``model_id`` gets a new primary.
-
-    The move is recorded in the state store, then applied here (this process builds a
-    Registry: MLflow) or, with ``hand_off``, by the running supervisor or a detached helper,
-    so that the caller never imports MLflow (``modelyard.backends.local.aliases``).
-    """
-    registry: list[object] = []
-
-    def registry_now() -> object:
-        if not registry:
-            from modelyard.registry import Registry
-
-            registry.append(Registry.for_workspace(workspace))
-        return registry[0]
-
-    return aliases.marker(
-        workspace.root, workspace.state_dir, model_id, now=None if hand_off else registry_now
     )
 
 
@@ -277,17 +241,17 @@ def deploy(
                     )
                 )
             action: Literal["started", "rollout", "unchanged"] = "started"
+        elif (running := controller.unfinished()) is not None:
+            # whichever version is asked for, as on every backend (Revisions.deploy_action)
+            raise RolloutInProgress(
+                f"a rollout of {model_id} version {running[1].version} is in progress "
+                f"({running[1].status}); promote, abort or roll it back first"
+            )
         elif primary == number:
             revision, action = store.current_revision(model_id), "unchanged"
         else:
-            running = controller.unfinished()
-            if running is not None:
-                raise Conflict(
-                    f"a rollout of {model_id} version {running[1].version} is in progress "
-                    f"({running[1].status}); promote, abort or roll it back first"
-                )
             rollout_plan = plan or RolloutPlan.from_config(entry.deploy.rollout)
-            now = time.time()
+            now = controller.clock.now()
             state = new_rollout(
                 rollout_plan, model=model_id, version=number, current=primary, now=now
             )
@@ -306,8 +270,9 @@ def up(workspace: Workspace, *, env: Mapping[str, str] | None = None) -> list[De
     """Start every deployment whose model.yaml state is production or staging."""
     results = []
     store = store_for(workspace)
+    results.extend(_up_pools(workspace))
     for model_id, entry in sorted(workspace.models.items()):
-        if entry.spec.state not in SERVED_STATES:
+        if entry.spec.state not in SERVED_STATES or entry.deploy.pool is not None:
             continue
         deployment = store.get_deployment(model_id)
         if deployment is not None and deployment.primary_version is not None:
@@ -329,13 +294,34 @@ def up(workspace: Workspace, *, env: Mapping[str, str] | None = None) -> list[De
     return results
 
 
+def _up_pools(workspace: Workspace) -> list[DeployResult]:
+    """Start one server per pool that a served model names (see ``pools.py``)."""
+    from modelyard.backends.local import pools
+
+    served = [m for m, e in sorted(workspace.models.items()) if e.spec.state in SERVED_STATES]
+    results = []
+    for pool, model_ids in sorted(pools.pooled_pools(workspace, served).items()):
+        run, started, versions = pools.start(workspace, pool)
+        action: Literal["started", "unchanged"] = "started" if started else "unchanged"
+        for model_id in model_ids:
+            results.append(DeployResult(model_id, str(versions[model_id]), None, action, run.url))
+    return results
+
+
 def down(
     workspace: Workspace, model_ids: list[str] | None = None, timeout: float = 60.0
 ) -> list[str]:
-    """Stop the supervisors (their servers drain first); returns the models stopped."""
+    """Stop the supervisors (their servers drain first); returns the models stopped. Without
+    model ids, the pool servers too (``pool:<name>``)."""
     import signal
 
+    from modelyard.backends.local import pools
+
     stopped: list[str] = []
+    if not model_ids:
+        stopped.extend(
+            f"pool:{p}" for p in sorted(workspace.settings.pools) if pools.stop(workspace, p)
+        )
     for model_id in [parse_model_id(m) for m in model_ids or sorted(workspace.models)]:
         lock = supervisor_lock(workspace.state_dir, model_id)
         if not lock.held_elsewhere():
@@ -406,39 +392,28 @@ def rollback(workspace: Workspace, model_id: str, *, by: str = "") -> RollbackRe
                     f"took effect while this rollback waited; nothing was changed: see "
                     "`modelyard history`, then roll back again if you still mean to"
                 )
-            previous = store.previous_revision(model_id)
-            if current is None or previous is None:
-                raise NothingToRollBack(
-                    f"model {model_id!r} has no earlier revision that served; "
-                    "see `modelyard history`"
-                )
-            reason = f"rollback of revision {current.revision} to {previous.revision}"
             with store.transaction():
-                made = store.add_revision(
-                    model_id, previous.version, outcome="active", reason=reason, by=by or None
-                )
-                store.set_revision_outcome(model_id, current.revision, "rolled_back", reason)
-                detail = {"version": previous.version, "from": current.version, "by": by}
+                done = store.roll_back(model_id, by=by or None)  # NothingToRollBack: none
+                made, old = done.made, done.rolled_back
+                detail = {"version": made.version, "from": old.version, "by": by}
                 store.append_event(model_id, made.revision, "rolled_back", detail)
                 deployment = store.get_deployment(model_id) or Deployment(model_id, "stopped")
                 store.upsert_deployment(
                     replace(
                         deployment,
-                        primary_version=previous.version,
+                        primary_version=made.version,
                         canary_version=None,
                         canary_weight=0.0,
                         shadow_version=None,
                     )
                 )
             if controller.on_promoted is not None:
-                controller.on_promoted(previous.version)
+                controller.on_promoted(made.version)
             if controller.admin is not None:
                 # an unreachable server gets the routing from the supervisor when it is back
                 with contextlib.suppress(ServerUnreachable):
-                    controller.admin.promote(previous.version)
-            return RollbackResult(
-                model_id, previous.version, made.revision, current.revision, False
-            )
+                    controller.admin.promote(made.version)
+            return RollbackResult(model_id, made.version, made.revision, old.revision, False)
     finally:
         if controller.admin is not None:
             controller.admin.close()

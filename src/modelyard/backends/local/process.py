@@ -181,10 +181,12 @@ class ServerProcess(_Child):
         host: str = "127.0.0.1",
         log_path: Path | None = None,
         extra_env: dict[str, str] | None = None,
+        grpc_port: int | None = None,
     ) -> None:
         self.workspace = workspace
         self.model_id = model_id
         self.version = version
+        self.grpc_port = grpc_port
         self.port = port if port is not None else free_port()
         self.host = host
         self.log_path = log_path
@@ -198,6 +200,8 @@ class ServerProcess(_Child):
         cmd = [sys.executable, "-m", "modelyard", "serve", self.model_id, "-w", str(self.workspace)]
         if self.version is not None:
             cmd += ["--version", str(self.version)]
+        if self.grpc_port is not None:
+            cmd += ["--grpc-port", str(self.grpc_port)]
         return [*cmd, "--host", self.host, "--port", str(self.port)]
 
 

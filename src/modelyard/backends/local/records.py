@@ -12,7 +12,8 @@ from typing import Any
 
 from modelyard.backends.backend import Revision as Revision
 from modelyard.backends.backend import RevisionOutcome as RevisionOutcome
-from modelyard.errors import ModelyardError, NotFound, Unavailable
+from modelyard.backends.revisions import RevisionNotFound as RevisionNotFound
+from modelyard.errors import ModelyardError, Unavailable
 
 
 class StateError(ModelyardError):
@@ -21,10 +22,6 @@ class StateError(ModelyardError):
 
 class StateBusy(Unavailable):
     """Another process held ``state.db`` locked for too long; try again."""
-
-
-class RevisionNotFound(NotFound):
-    """A revision number that the model does not have."""
 
 
 @dataclass(frozen=True)

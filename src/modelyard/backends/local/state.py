@@ -14,8 +14,7 @@ import getpass
 import json
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import astuple, replace
 from pathlib import Path
@@ -31,6 +30,8 @@ from modelyard.backends.local.records import (
     StateBusy,
     StateError,
 )
+from modelyard.backends.revisions import Revisions, RolledBack
+from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.config import Workspace
 from modelyard.config.workspace import STATE_DIR
 from modelyard.observe.usage import UsageSample
@@ -103,11 +104,6 @@ revision that never served because its version could not be started; 3: the pend
 alias moves)."""
 
 
-_REVISIONS = (
-    "SELECT * FROM revisions WHERE model_id = :model"
-    " AND (:revision IS NULL OR revision = :revision)"
-    " AND (:outcome IS NULL OR outcome = :outcome) AND (:below IS NULL OR revision < :below)"
-)
 _Params = tuple[Any, ...] | Mapping[str, Any]
 
 
@@ -124,7 +120,7 @@ def _user() -> str:
 class StateStore:
     """The state database at ``path``, created with its schema on first use."""
 
-    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, path: str | Path, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self.path = Path(path)
         self._clock = clock
         self._local = threading.local()
@@ -241,7 +237,7 @@ class StateStore:
 
     def upsert_deployment(self, deployment: Deployment) -> Deployment:
         """Write ``deployment`` whole (insert or replace); returns it with ``updated_at`` set."""
-        stored = replace(deployment, updated_at=self._clock())
+        stored = replace(deployment, updated_at=self._clock.now())
         self._run(
             "INSERT OR REPLACE INTO deployments (model_id, status, port, pid, primary_version, "
             "canary_version, canary_weight, shadow_version, updated_at) "
@@ -265,6 +261,17 @@ class StateStore:
 
     # ------------------------------------------------------------------ revisions
 
+    def _log(self, model_id: str) -> Revisions:
+        rows = self._select(
+            Revision, "SELECT * FROM revisions WHERE model_id = ? ORDER BY revision", model_id
+        )
+        return Revisions(model_id, tuple(rows))
+
+    def _write(self, before: Revisions, after: Revisions) -> None:
+        """Store the rows ``after`` changed (in the caller's transaction)."""
+        for rev in after.changed_since(before):
+            self._run("INSERT OR REPLACE INTO revisions VALUES (?, ?, ?, ?, ?, ?, ?)", astuple(rev))
+
     def add_revision(
         self,
         model_id: str,
@@ -276,15 +283,10 @@ class StateStore:
     ) -> Revision:
         """A new revision numbered one above the last; an active one supersedes the current."""
         with self.transaction():
-            last = self._rows(
-                "SELECT COALESCE(MAX(revision), 0) FROM revisions WHERE model_id = ?", (model_id,)
-            )[0][0]
-            if outcome == "active":
-                self._supersede(model_id)
-            made = Revision(
-                model_id, last + 1, version, by or _user(), self._clock(), outcome, reason
-            )
-            self._run("INSERT INTO revisions VALUES (?, ?, ?, ?, ?, ?, ?)", astuple(made))
+            before = self._log(model_id)
+            at = self._clock.now()
+            after, made = before.add(version, outcome, by=by or _user(), at=at, reason=reason)
+            self._write(before, after)
         return made
 
     def set_revision_outcome(
@@ -292,54 +294,37 @@ class StateStore:
     ) -> Revision:
         """Record how a revision ended; ``active`` supersedes the model's current revision."""
         with self.transaction():
-            found = self.get_revision(model_id, revision)
-            if found is None:
-                raise RevisionNotFound(f"model {model_id!r} has no revision {revision}")
-            if outcome == "active":
-                self._supersede(model_id)
-            self._run(
-                "UPDATE revisions SET outcome = ?, reason = ? WHERE model_id = ? AND revision = ?",
-                (outcome, reason, model_id, revision),
-            )
-        return replace(found, outcome=outcome, reason=reason)
+            before = self._log(model_id)
+            after = before.with_outcome(revision, outcome, reason)
+            self._write(before, after)
+        found = after.get(revision)
+        assert found is not None  # with_outcome raised otherwise
+        return found
 
-    def _supersede(self, model_id: str) -> None:
-        self._run(
-            "UPDATE revisions SET outcome = 'superseded' WHERE model_id = ? AND outcome = 'active'",
-            (model_id,),
-        )
-
-    def _revisions(self, model_id: str, order: str = "", **filters: Any) -> list[Revision]:
-        named = {"revision": None, "outcome": None, "below": None, **filters}
-        return self._select(
-            Revision, f"{_REVISIONS} ORDER BY revision {order}", model=model_id, **named
-        )
+    def roll_back(self, model_id: str, *, by: str | None = None) -> RolledBack:
+        """Back to the version that served before the current one (after a finished
+        rollout): a new active revision of it, the current one ``rolled_back``."""
+        with self.transaction():
+            before = self._log(model_id)
+            done = before.roll_back(by=by or _user(), at=self._clock.now())
+            self._write(before, done.revisions)
+        return done
 
     def revisions(self, model_id: str) -> list[Revision]:
         """Every revision of ``model_id``, oldest first."""
-        return self._revisions(model_id)
+        return list(self._log(model_id).items)
 
     def get_revision(self, model_id: str, revision: int) -> Revision | None:
         """Revision number ``revision`` of ``model_id``, or ``None``."""
-        found = self._revisions(model_id, revision=revision)
-        return found[0] if found else None
+        return self._log(model_id).get(revision)
 
     def current_revision(self, model_id: str) -> Revision | None:
         """The active revision: the one serving now."""
-        found = self._revisions(model_id, "DESC", outcome="active")
-        return found[0] if found else None
+        return self._log(model_id).active
 
     def previous_revision(self, model_id: str) -> Revision | None:
-        """The latest revision that served before the current one: where a rollback goes.
-
-        A revision of the version serving now is skipped: going "back" to it changes nothing
-        (after a rollback, the revision it went back to is superseded by its own copy).
-        """
-        current = self.current_revision(model_id)
-        below = current.revision if current else None
-        found = self._revisions(model_id, "DESC", outcome="superseded", below=below)
-        differs = [r for r in found if current is None or r.version != current.version]
-        return differs[0] if differs else None
+        """Where a rollback goes (:meth:`Revisions.rollback_target`)."""
+        return self._log(model_id).rollback_target()
 
     # ------------------------------------------------------------------ rollouts
 
@@ -348,7 +333,7 @@ class StateStore:
     ) -> RolloutRecord:
         """Store the committed state of a revision's rollout, replacing the previous one."""
         body = json.dumps(state, sort_keys=True)
-        record = RolloutRecord(model_id, revision, json.loads(body), finished, self._clock())
+        record = RolloutRecord(model_id, revision, json.loads(body), finished, self._clock.now())
         self._run(
             "INSERT OR REPLACE INTO rollouts VALUES (?, ?, ?, ?, ?)",
             (model_id, revision, body, int(finished), record.updated_at),
@@ -383,7 +368,7 @@ class StateStore:
     ) -> RolloutEvent:
         """Add one entry to the rollout history of ``model_id``'s ``revision``."""
         body = json.dumps(dict(detail or {}), sort_keys=True)
-        when = self._clock() if at is None else at
+        when = self._clock.now() if at is None else at
         cursor = self._run(
             "INSERT INTO rollout_events (model_id, revision, at, kind, detail) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -410,7 +395,7 @@ class StateStore:
     def request_alias(self, model_id: str, alias: str, version: str) -> float:
         """Record that ``alias`` of ``model_id`` must name ``version`` (the latest request
         wins); returns the request's time, which :meth:`alias_applied` is given back."""
-        when = self._clock()
+        when = self._clock.now()
         self._run(
             "INSERT OR REPLACE INTO pending_aliases (model_id, alias, version, requested_at) "
             "VALUES (?, ?, ?, ?)",

@@ -26,12 +26,11 @@ from types import FrameType
 import httpx
 import psutil
 
-from modelyard.backends.local.actuator import ServerActuator
-from modelyard.backends.local.aliases import apply_pending
+from modelyard.backends.local.actuator import ServerActuator, cache_fetcher
+from modelyard.backends.local.aliases import apply_pending, production_marker
 from modelyard.backends.local.controller import RolloutController
 from modelyard.backends.local.locks import rollout_lock, supervisor_lock
 from modelyard.backends.local.logs import describe, exit_reason
-from modelyard.backends.local.operations import cache_fetcher, production_marker
 from modelyard.backends.local.process import (
     READY_PATH,
     LaunchedServer,
@@ -43,12 +42,13 @@ from modelyard.backends.local.process import (
 )
 from modelyard.backends.local.records import Deployment, Revision
 from modelyard.backends.local.state import StateError, StateStore
+from modelyard.clock import SYSTEM_CLOCK, Clock
 from modelyard.config import ModelEntry, Workspace, load_workspace, memory_bytes, parse_model_id
 from modelyard.errors import ModelyardError
 from modelyard.jobs import ProcessTreeSampler
 from modelyard.observe.usage import UsageSample, serving_subject
 from modelyard.rollout import Metrics, ServerCrashed
-from modelyard.serving.process.launch import write_spec
+from modelyard.serving.process.launch import read_spec, write_spec
 from modelyard.workflows.serve import admin_token, ensure_cached, launch_spec, spec_path
 
 log = logging.getLogger("modelyard.supervisor")
@@ -94,8 +94,13 @@ class Supervisor:
         model_id: str,
         poll: float = 0.5,
         max_start_failures: int = MAX_START_FAILURES,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.workspace = workspace
+        self.clock = clock
+        """Backoff, "stable after" and the usage cadence are measured on its monotonic
+        reading; recorded times are its wall time."""
         self.model_id = model_id
         self.poll = poll
         self.store = StateStore.for_workspace(workspace)
@@ -124,6 +129,8 @@ class Supervisor:
         """The pre-imported parent that forks this deployment's servers (no cold start)."""
         self.use_template = os.environ.get("MODELYARD_SERVER_TEMPLATE", "1") != "0"
         self._registry_obj: object | None = None
+        self._grpc: int | None = None
+        """The gRPC port of a ``grpc: true`` model, kept across its servers' restarts."""
 
     # ------------------------------------------------------------------ life
 
@@ -239,10 +246,13 @@ class Supervisor:
         on first use, warmed with this spec), else as a plain child process."""
         ensure_cached(self.workspace, self.model_id, version)  # Registry.fetch, here
         entry = self.workspace.model(self.model_id)
-        spec = launch_spec(self.workspace, entry, version, port=port)
+        grpc_port = self._grpc_port(entry)
+        spec = launch_spec(self.workspace, entry, version, port=port, grpc_port=grpc_port)
         path = write_spec(spec, spec_path(self.workspace, f"{self.model_id}.server"))
         logs = self.workspace.state_dir / "logs"
         log_path = logs / f"{self.model_id}-server.log"
+        if grpc_port is not None:
+            log.info("%s: gRPC on 127.0.0.1:%d", self.model_id, grpc_port)
         if self.use_template:
             if self.template is None or not self.template.alive():
                 self.template = ServerTemplate(path, logs / f"{self.model_id}-template.log")
@@ -255,13 +265,27 @@ class Supervisor:
         server.start()
         return server
 
+    def _grpc_port(self, entry: ModelEntry) -> int | None:
+        """The gRPC port of a ``grpc: true`` model: the one its last server had (its launch
+        spec says), so that callers keep their address across restarts; else a free one."""
+        if not entry.deploy.grpc:
+            return None
+        if self._grpc is None:
+            try:
+                previous = read_spec(spec_path(self.workspace, f"{self.model_id}.server"))
+                self._grpc = previous.grpc_port
+            except ModelyardError:  # no spec yet, or an unreadable one: a fresh port
+                self._grpc = None
+            self._grpc = self._grpc or free_port()
+        return self._grpc
+
     def _start_server(self) -> bool:
         deployment = self._deployment()
         if deployment.primary_version is None:
             raise RuntimeError(f"{self.model_id} has no primary version to serve")
         port = deployment.port or free_port()
         self._set(status="starting", port=port)
-        started = time.monotonic()
+        started = self.clock.monotonic()
         try:
             server = self._launch(int(deployment.primary_version), port)
         except ModelyardError as exc:  # the version cannot be fetched or verified
@@ -273,14 +297,15 @@ class Supervisor:
             server.stop(grace_s=2.0)
             self._start_failed(str(exc), server.log_path)
             return False
-        self._first_start_served()  # before "serving": whoever waits for it sees it active
-        self._set(status="serving", pid=server.pid, port=port)
+        # both before "serving": whoever waits for it sees the revision active and the start
+        self._first_start_served()
         self._event(
             "server_started",
             {"pid": server.pid, "port": port, "version": deployment.primary_version},
         )
+        self._set(status="serving", pid=server.pid, port=port)
         self.server = server
-        self._started_at = time.monotonic()
+        self._started_at = self.clock.monotonic()
         self._attach(server)
         log.info(
             "server of %s serving on %s (pid %s), ready %.2f s after its start",
@@ -336,7 +361,7 @@ class Supervisor:
         first = self._never_served()
         if first is None and self._failures < self.max_start_failures:
             log.warning("%s: start %d failed: %s", self.model_id, self._failures, why)
-            self._next_start = time.monotonic() + self._backoff
+            self._next_start = self.clock.monotonic() + self._backoff
             self._backoff = min(self._backoff * 2, BACKOFF_MAX)
             self._set(status="restarting", pid=None)
             return
@@ -383,7 +408,8 @@ class Supervisor:
         try:
             ensure_cached(self.workspace, self.model_id, version)
             entry = self.workspace.model(self.model_id)
-            spec = launch_spec(self.workspace, entry, version, port=port)
+            grpc_port = self._grpc_port(entry)
+            spec = launch_spec(self.workspace, entry, version, port=port, grpc_port=grpc_port)
             path = write_spec(spec, spec_path(self.workspace, f"{self.model_id}.server"))
             logs = self.workspace.state_dir / "logs"
             self.template = ServerTemplate(path, logs / f"{self.model_id}-template.log")
@@ -392,10 +418,10 @@ class Supervisor:
             log.exception("%s: could not start the server template", self.model_id)
             self.template = None
 
-    def _keep_alive(self) -> bool:
+    def keep_alive(self) -> bool:
         """Restart a dead server (with backoff); whether one is serving now."""
         if self.server is not None and self.server.alive():
-            if time.monotonic() - self._started_at > STABLE_AFTER:
+            if self.clock.monotonic() - self._started_at > STABLE_AFTER:
                 self._backoff = BACKOFF_START
                 self._failures = 0
             return True
@@ -403,13 +429,13 @@ class Supervisor:
             log.warning("the server of %s died; restarting", self.model_id)
             self._record_exit(self.server)
             self._crash_counts(self.server)
-            if time.monotonic() - self._started_at <= STABLE_AFTER:
+            if self.clock.monotonic() - self._started_at <= STABLE_AFTER:
                 self._failures += 1
             self.server = None
-            self._next_start = time.monotonic() + self._backoff
+            self._next_start = self.clock.monotonic() + self._backoff
             self._backoff = min(self._backoff * 2, BACKOFF_MAX)
             self._set(status="restarting", pid=None)
-        if time.monotonic() < self._next_start or self.stopping:
+        if self.clock.monotonic() < self._next_start or self.stopping:
             return False
         return self._start_server()
 
@@ -437,7 +463,7 @@ class Supervisor:
         }
         self._event("server_exited", detail)
         if server.log_path is not None:
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock.now()))
             line = f"{stamp} [modelyard supervisor] {describe('server_exited', detail)}\n"
             with contextlib.suppress(OSError), server.log_path.open("a") as out:
                 out.write(line)
@@ -448,7 +474,7 @@ class Supervisor:
     def _record_usage(self) -> None:
         """Sample the server's process tree into the usage history every USAGE_EVERY s."""
         server = self.server
-        now = time.monotonic()
+        now = self.clock.monotonic()
         if server is None or server.pid is None or now < self._next_usage:
             return
         if self._sampler is None or self._sampler[0] != server.pid:
@@ -462,14 +488,14 @@ class Supervisor:
         cpu_percent, rss = self._sampler[1].read()
         self._last_rss = rss
         self.store.record_usage(
-            UsageSample(usage_subject(self.model_id), time.time(), cpu_percent / 100, rss)
+            UsageSample(usage_subject(self.model_id), self.clock.now(), cpu_percent / 100, rss)
         )
         self._next_usage = now + USAGE_EVERY
 
     def _once(self) -> None:
         if self.store.pending_aliases(self.model_id):
             self._apply_aliases()
-        if not self._keep_alive():
+        if not self.keep_alive():
             return
         self._record_usage()
         if self.controller is None:

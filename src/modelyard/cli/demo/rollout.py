@@ -20,8 +20,8 @@ from rich.table import Table
 from modelyard.backends.local.operations import deploy, history, rollout_view
 from modelyard.cli.views import checks_table
 from modelyard.config import Workspace
+from modelyard.faults.models import register_variant
 from modelyard.rollout import RolloutPlan, RolloutState, Thresholds
-from modelyard.testing.faults import register_variant
 
 DEMO_PLAN = RolloutPlan(
     steps=(10.0, 50.0, 100.0),

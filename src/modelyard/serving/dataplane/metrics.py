@@ -39,6 +39,10 @@ class ServingMetrics:
         reg = self.registry
         mvr = ("model", "version", "role")
         self.requests = Counter(names.REQUESTS, "Requests answered.", [*mvr, "code"], registry=reg)
+        self.grpc_requests = Counter(
+            names.GRPC_REQUESTS, "Requests answered over gRPC.", ["model", "grpc_code"],
+            registry=reg,
+        )  # fmt: skip
         self.request_latency = Histogram(
             names.REQUEST_LATENCY, "Request time.", mvr, buckets=_LATENCY_BUCKETS, registry=reg
         )

@@ -59,6 +59,8 @@ class LaunchSpec:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
+    grpc_port: int | None = None
+    """Also serve OIP v2 over gRPC on this port (same host, same data plane), when set."""
 
 
 def cached_source(spec: LaunchSpec, version: int | None = None) -> ModelSource:
@@ -126,6 +128,7 @@ def serve_cached(spec: LaunchSpec) -> None:
         port=spec.port,
         workers=spec.workers,
         loader=cache_loader(spec),
+        grpc_port=spec.grpc_port,
     )
 
 

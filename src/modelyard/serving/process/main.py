@@ -1,4 +1,4 @@
-"""``python -m modelyard.serving SPEC.json``: a model server process from a launch spec.
+"""``python -m modelyard.serving SPEC.json``: a model (or pool) server process from a launch spec.
 
 The lean entry point: it reads a ``LaunchSpec`` (see ``modelyard.serving.process.launch``), verifies
 the cached artifacts and serves them, without importing the CLI, MLflow or SQLAlchemy.
@@ -8,12 +8,15 @@ Exit codes: 0 after a graceful stop, 2 for a bad spec, 3 for a version not in th
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from modelyard.errors import ConfigError, IntegrityError, NotFound
 from modelyard.serving.process.arenas import limit_malloc_arenas
 from modelyard.serving.process.launch import read_spec, serve_cached
+from modelyard.serving.process.pool_launch import is_pool_spec, read_pool_spec, serve_pool_cached
 
 _EXIT = ((ConfigError, 2), (NotFound, 3), (IntegrityError, 6))
 
@@ -24,8 +27,22 @@ def main(argv: list[str]) -> int:
         return 2
     limit_malloc_arenas()  # before the server's threads start
     try:
-        serve_cached(read_spec(Path(argv[0])))
+        path = Path(argv[0])
+        if is_pool_spec(_peek(path)):
+            serve_pool_cached(read_pool_spec(path))
+        else:
+            serve_cached(read_spec(path))
     except (ConfigError, NotFound, IntegrityError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return next(code for kind, code in _EXIT if isinstance(exc, kind))
     return 0
+
+
+def _peek(path: Path) -> dict[str, Any]:
+    """The spec's JSON object, to tell a pool's from a model's ({} when unreadable: the
+    model spec's reader then says what is wrong)."""
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return body if isinstance(body, dict) else {}

@@ -1,4 +1,5 @@
-"""The model server's errors and the one table that maps every error to an HTTP status.
+"""The model server's errors and the one table that maps every error to an HTTP status
+(and, from that status, to a gRPC status code: ``grpc_code_for``).
 
 Handlers raise these; the middleware in ``app.py`` turns them into ``{"error": ...}`` bodies
 with the status from ``status_for`` and, for refusals, a ``Retry-After`` header.
@@ -99,6 +100,34 @@ def status_for(exc: BaseException) -> int:
         if isinstance(exc, cls):
             return status
     return 500
+
+
+_GRPC_CODES: dict[int, str] = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    413: "RESOURCE_EXHAUSTED",
+    429: "RESOURCE_EXHAUSTED",
+    431: "RESOURCE_EXHAUSTED",
+    503: "UNAVAILABLE",
+}
+"""HTTP status -> gRPC status code name, as Google's API design maps them (the OIP gRPC text
+only says that errors are a ``google.rpc.Status``). Keyed by status rather than by class, so
+that ``status_for`` stays the one place that classifies an error."""
+
+
+def grpc_code_for(exc: BaseException) -> str:
+    """The gRPC status code name (``grpc.StatusCode[...]``) of an error; INTERNAL for 5xx."""
+    return grpc_code_for_status(status_for(exc))
+
+
+def grpc_code_for_status(status: int) -> str:
+    """The gRPC status code name of an HTTP status (``OK`` for 2xx)."""
+    if 200 <= status < 300:
+        return "OK"
+    return _GRPC_CODES.get(status, "INTERNAL")
 
 
 def retry_after_header(exc: BaseException) -> dict[str, str]:

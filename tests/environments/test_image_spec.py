@@ -11,15 +11,15 @@ import pytest
 
 import modelyard
 from modelyard.config import Runtime
-from modelyard.runtimes import base_image, containerfile, image_for, image_spec
-from modelyard.runtimes.images import (
+from modelyard.environments import base_image, containerfile, image_for, image_spec
+from modelyard.environments.images import (
     POD_REQUIREMENTS,
     WORKSTATION_ONLY,
     content_hash,
     image_requirements,
     requirement_name,
 )
-from modelyard.runtimes.wheel import build_wheel, package_dir
+from modelyard.environments.wheel import build_wheel, package_dir
 
 REGISTRY = "registry.example.com/modelyard"
 SKLEARN = Runtime(packages=["scikit-learn>=1.5", "mlflow>=3.0"])

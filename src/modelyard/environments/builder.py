@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from modelyard.environments.images import CONTENT_LABEL
 from modelyard.errors import ConfigError, ModelyardError
-from modelyard.runtimes.images import CONTENT_LABEL
 
 CA_BUNDLE_DIR = Path("/etc/ssl/certs")
 BUILDERS = ("podman", "buildah")

@@ -78,7 +78,7 @@ def build_wheel(version: str | None = None, root: Path | None = None) -> Wheel:
         ),
         (
             f"{dist_info}/WHEEL",
-            b"Wheel-Version: 1.0\nGenerator: modelyard.runtimes.wheel\n"
+            b"Wheel-Version: 1.0\nGenerator: modelyard.environments.wheel\n"
             b"Root-Is-Purelib: true\nTag: py3-none-any\n",
         ),
         (f"{dist_info}/entry_points.txt", b"[console_scripts]\nmodelyard = modelyard.cli:main\n"),

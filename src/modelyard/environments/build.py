@@ -17,9 +17,8 @@ from functools import partial
 from pathlib import Path
 
 from modelyard.config import Runtime, Workspace
-from modelyard.errors import ConfigError
-from modelyard.runtimes.builder import BuildRequest, ImageBuilder, build_command
-from modelyard.runtimes.images import (
+from modelyard.environments.builder import BuildRequest, ImageBuilder, build_command
+from modelyard.environments.images import (
     CONTENT_LABEL,
     NOTEBOOK_REQUIREMENTS,
     RUNTIME_LABEL,
@@ -28,9 +27,10 @@ from modelyard.runtimes.images import (
     content_hash,
     image_spec,
 )
-from modelyard.runtimes.index import ImageRecord, read_index, record_digest, record_image
-from modelyard.runtimes.lock import compile_lock, uv_binary
-from modelyard.runtimes.wheel import Wheel, build_wheel
+from modelyard.environments.index import ImageRecord, read_index, record_digest, record_image
+from modelyard.environments.lock import compile_lock, uv_binary
+from modelyard.environments.wheel import Wheel, build_wheel
+from modelyard.errors import ConfigError
 
 
 @dataclass(frozen=True)

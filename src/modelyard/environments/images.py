@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, replace
 
 from modelyard.config import Runtime
-from modelyard.runtimes.wheel import running_version
+from modelyard.environments.wheel import running_version
 
 FORMAT = 1
 """Revision of the image layout; a change here retags every image."""

@@ -11,13 +11,13 @@ import json
 import pytest
 
 from modelyard.config import Workspace, load_workspace
+from modelyard.environments.build import build_images, list_images
+from modelyard.environments.builder import FakeBuilder
+from modelyard.environments.images import CONTENT_LABEL
+from modelyard.environments.index import read_index
+from modelyard.environments.wheel import build_wheel
 from modelyard.errors import ConfigError
 from modelyard.k8s.context import RenderContext
-from modelyard.runtimes.build import build_images, list_images
-from modelyard.runtimes.builder import FakeBuilder
-from modelyard.runtimes.images import CONTENT_LABEL
-from modelyard.runtimes.index import read_index
-from modelyard.runtimes.wheel import build_wheel
 
 
 def test_an_unchanged_runtime_is_not_rebuilt(workspace: Workspace) -> None:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelyard.config import Runtime
+from modelyard.environments.images import image_spec
 from modelyard.errors import ModelyardError
-from modelyard.runtimes.images import image_spec
 
 
 class EnvironmentBuildError(ModelyardError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from modelyard.runtimes.index import (
+from modelyard.environments.index import (
     ImageRecord,
     pinned_images,
     read_index,
