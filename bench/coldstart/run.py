@@ -192,7 +192,7 @@ SERVED_REQUESTS = 200
 
 def served_rss(client: Any, server: ColdServer, port: int, pid: int) -> float:
     """RSS after ``SERVED_REQUESTS`` one-row requests and a pause for the prediction log's
-    first write (modelyard loads PyArrow then): what a replica holds once it has traffic."""
+    first write: what a replica holds once it has traffic."""
     url = f"http://127.0.0.1:{port}{server.path}"
     headers = {"content-type": "application/json"}
     for _ in range(SERVED_REQUESTS):
@@ -414,6 +414,12 @@ def main() -> None:
         action="store_true",
         help="only the live-deployment rows (restart, rollback) and --help, printed",
     )
+    parser.add_argument(
+        "--only-cold",
+        default="",
+        help="comma-separated label prefixes: only these servers' cold starts (KServe always "
+        "runs, as the ratios' base), printed; LATEST.md is left as is",
+    )
     args = parser.parse_args()
     if args.only_train:
         train_only(args.train_rounds)
@@ -445,12 +451,18 @@ def main() -> None:
         servers.modelyard_lean("modelyard lean server, `serving.format: onnx`", onnx),
         servers.modelyard_cli(ws),
     ]
+    if args.only_cold:
+        wanted = [w.strip().lower() for w in args.only_cold.split(",") if w.strip()]
+        contenders = [s for s in contenders if s is kserve or any(
+            s.label.lower().lstrip("`").startswith(w) for w in wanted)]  # fmt: skip
+        floor = next((s for s in contenders if s is floor), kserve)
     pythons = {s.label: peer_python(s, sklearn.__version__) for s in contenders}
     cold: dict[str, list[dict[str, float]]] = {s.label: [] for s in contenders}
     loads = [load_avg()]
     # The first native start finds no fast-load copy in the cache: it loads the skops file
     # (importing skops) and writes the copy that every later start of the version reads.
-    first = cold_start(contenders[3], PY, work, args.server_cpu)
+    lean = servers.modelyard_lean("first start", native)
+    first = cold_start(lean, PY, work, args.server_cpu)
     print(f"first native start (skops, writes the fast-load copy): {first}", flush=True)
     for round_ in range(args.rounds):
         order = contenders[round_ % len(contenders) :] + contenders[: round_ % len(contenders)]
@@ -460,6 +472,12 @@ def main() -> None:
             )
         loads.append(load_avg())
         print(f"round {round_ + 1}/{args.rounds} done; load {loads[-1]}", flush=True)
+    if args.only_cold:
+        loads.append(load_avg())
+        print(f"load over the run: {', '.join(x.split()[0] for x in loads)}")
+        print(table(cold, floor.label, kserve.label))
+        shutil.rmtree(work, ignore_errors=True)
+        return
     train = training(ws, args.train_rounds)
     live = live_deployment(ws, args.rounds)
     helps = help_times(args.help_rounds)
@@ -473,8 +491,8 @@ def main() -> None:
         "",
         "The native rows load the cache's fast-load copy. The first start of a version, before "
         f"that copy exists, loaded the skops file: {first['ready_s']:.2f} s to ready, "
-        f"{first['rss_mib']:.0f} MiB. modelyard loads PyArrow at the prediction log's first "
-        "write, which the RSS after requests includes.",
+        f"{first['rss_mib']:.0f} MiB. The RSS after requests includes the prediction log's "
+        "first write (Parquet, written without PyArrow).",
         "",
         "| command | median | runs |",
         "|---|---:|---|",

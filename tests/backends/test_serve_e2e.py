@@ -148,17 +148,14 @@ def test_missing_version_is_refused_before_serving(trained_workspace_dir: Path) 
     assert "version" in done.stderr
 
 
-# `modelyard serve` itself, with a handler that writes what the process imported once uvicorn
-# has shut down gracefully on SIGTERM (it re-raises the signal to the handler found before).
-CLI_CHILD = """
-import json, runpy, signal, sys
-out = sys.argv[1]
-def done(*args):
-    open(out, "w").write(json.dumps(sorted(sys.modules)))
-    sys.exit(0)
-signal.signal(signal.SIGTERM, done)
-sys.argv = ["modelyard", *sys.argv[2:]]
-runpy.run_module("modelyard", run_name="__main__", alter_sys=True)
+# Loaded into every interpreter of the child's process (sitecustomize, on its PYTHONPATH): at
+# its exit it writes what that interpreter imported. `modelyard serve` replaces itself with the
+# lean server (exec), so what is written is the serving interpreter's. uvicorn shuts down
+# gracefully on SIGTERM, then re-raises it to the handler it found: this one, which exits.
+SITECUSTOMIZE = """
+import atexit, json, os, signal, sys
+atexit.register(lambda: open(os.environ["MODULES_OUT"], "w").write(json.dumps(sorted(sys.modules))))
+signal.signal(signal.SIGTERM, lambda *args: sys.exit(0))
 """
 
 
@@ -166,19 +163,26 @@ def test_serve_of_a_cached_version_imports_no_mlflow(
     server: ServerProcess, trained_workspace_dir: Path, tmp_path: Path
 ) -> None:
     """The module's server fetched version 1 into the verified cache; serving it again takes
-    the lean path: no Registry, no Tracking, no mlflow or sqlalchemy in the process."""
+    the lean path: no Registry, no Tracking, no mlflow or sqlalchemy in the process, and the
+    CLI becomes the lean server (same pid), which holds no CLI module either."""
     import json
+    import os
     import signal
 
     from modelyard.backends.local.process import free_port
 
     port, out = free_port(), tmp_path / "modules.json"
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p)
     argv = ["serve", "ctr", "--version", "1", "-w", str(trained_workspace_dir)]
     child = subprocess.Popen(
-        [sys.executable, "-c", CLI_CHILD, str(out), *argv, "--port", str(port)],
+        [sys.executable, "-m", "modelyard", *argv, "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "PYTHONPATH": path, "MODULES_OUT": str(out)},
     )
     try:
         assert child.stderr is not None
@@ -188,6 +192,8 @@ def test_serve_of_a_cached_version_imports_no_mlflow(
                 break
         assert child.poll() is None, "the server exited"
         assert httpx.get(f"http://127.0.0.1:{port}/v2/health/ready").status_code == 200
+        cmdline = Path(f"/proc/{child.pid}/cmdline").read_bytes().split(b"\0")
+        assert b"modelyard.serving" in cmdline  # the same pid now runs the lean server
         child.send_signal(signal.SIGTERM)
         child.wait(60)
     finally:
@@ -195,4 +201,5 @@ def test_serve_of_a_cached_version_imports_no_mlflow(
             child.kill()
             child.wait()
     modules = json.loads(out.read_text())
-    assert [m for m in modules if m.split(".")[0] in ("mlflow", "sqlalchemy")] == []
+    assert "modelyard.serving.process.main" in modules
+    assert [m for m in modules if m.split(".")[0] in ("mlflow", "sqlalchemy", "typer")] == []

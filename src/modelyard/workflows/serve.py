@@ -4,9 +4,9 @@ The server only ever loads what the registry fetched and verified into the model
 (``modelyard.registry.cache``), and the admin API's loader reads the same cache, verified the
 same way. A version the cache index already records is served without touching MLflow at
 all (no Registry, no Tracking, no mlflow import); anything else (an alias, the newest
-version, a version not fetched yet) is resolved and fetched through the registry, and then
-this process is replaced by the lean server process (``python -m modelyard.serving
-SPEC.json``), so the serving process never holds MLflow either way.
+version, a version not fetched yet) is resolved and fetched through the registry. Then this
+process is replaced by the lean server process (``python -m modelyard.serving SPEC.json``),
+so the serving process holds neither MLflow nor the CLI.
 """
 
 from __future__ import annotations
@@ -157,20 +157,22 @@ def serve(
     workers: int = 1,
     grpc_port: int | None = None,
 ) -> None:
-    """Serve a version of ``model_id`` until interrupted (over gRPC too with ``grpc_port``).
+    """Serve a version of ``model_id`` until interrupted (over gRPC too with ``grpc_port``):
+    this process becomes the lean server process (``exec``, same pid) for the version.
 
-    A ``version`` the cache index records is served in this process, with no MLflow import.
-    Otherwise the version is resolved and fetched through the registry, and this process
-    becomes the lean server process (``exec``, same pid), leaving MLflow behind.
+    A ``version`` the cache index records is served without MLflow ever loading; otherwise
+    the version is resolved and fetched through the registry first. Either way the server
+    holds neither the CLI's modules (typer, rich, pydantic, the config schemas: about 11 MiB)
+    nor MLflow: it is the process a deployment runs.
     """
     entry = workspace.model(model_id)
-    if version is not None and alias is None and cache.has(cache_dir(workspace), model_id, version):
-        from modelyard.serving.process.launch import serve_cached
-
-        serve_cached(launch_spec(workspace, entry, version, host, port, workers, grpc_port))
-        return
     from modelyard.serving.process.launch import exec_server
 
-    number = fetch(workspace, model_id, version, alias)
-    spec = launch_spec(workspace, entry, number, host, port, workers, grpc_port)
+    if (
+        version is None
+        or alias is not None
+        or not cache.has(cache_dir(workspace), model_id, version)
+    ):
+        version = fetch(workspace, model_id, version, alias)
+    spec = launch_spec(workspace, entry, version, host, port, workers, grpc_port)
     exec_server(spec, spec_path(workspace, f"serve-{model_id}-{port}"))

@@ -3,7 +3,8 @@
 Requests only append a record to a bounded queue (a full queue drops the record and counts
 it, never blocking a request); a writer thread encodes and writes the records every
 ``flush_interval`` seconds to ``<dir>/model=<name>/date=YYYY-MM-DD/hour=HH/*.parquet``
-(written under a temporary name, then renamed). ``close()`` flushes what is left.
+(written under a temporary name, then renamed) by the small writer in ``parquet``, so that
+PyArrow never loads in a server. ``close()`` flushes what is left.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ import numpy as np
 import orjson
 
 from modelyard.serving.dataplane.metrics import ServingMetrics
+from modelyard.serving.dataplane.parquet import Column, write_table
 from modelyard.serving.options import PredictionLogOptions
-from modelyard.serving.runtimes.imports import need
 
 _YIELD_EVERY = 64
 _YIELD_SECONDS = 0.0001
@@ -120,12 +121,8 @@ class PredictionLog(BufferedSink):
         self._metrics.log_written.labels(self.model).inc(len(records))
 
     def _write(self, directory: Path, recs: list[PredictionRecord]) -> None:
-        # PyArrow loads at the first write, whole, under the import gate: scikit-learn's input
-        # checks on the inference threads look it up in sys.modules (see serving.imports)
-        need("pyarrow.parquet")
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
+        # Written by modelyard's own small Parquet writer, not PyArrow: PyArrow would add
+        # about 37 MiB to every replica for this one use (see ``parquet``).
         opt = orjson.OPT_SERIALIZE_NUMPY
 
         def encode(arr: np.ndarray) -> str:
@@ -141,22 +138,18 @@ class PredictionLog(BufferedSink):
             inputs.append(encode(rec.inputs))
             outputs.append(encode(rec.outputs))
 
-        table = pa.table(
-            {
-                "request_id": pa.array([r.request_id for r in recs], pa.string()),
-                "model": pa.array([self.model] * len(recs), pa.string()),
-                "version": pa.array([r.version for r in recs], pa.string()),
-                "role": pa.array([r.role for r in recs], pa.string()),
-                "timestamp": pa.array(
-                    [int(r.timestamp * 1e6) for r in recs], pa.timestamp("us", tz="UTC")
-                ),
-                "latency_ms": pa.array([r.latency_ms for r in recs], pa.float64()),
-                "inputs": pa.array(inputs, pa.string()),
-                "outputs": pa.array(outputs, pa.string()),
-            }
-        )
+        columns = [
+            Column("request_id", "string", [r.request_id for r in recs]),
+            Column("model", "string", [self.model] * len(recs)),
+            Column("version", "string", [r.version for r in recs]),
+            Column("role", "string", [r.role for r in recs]),
+            Column("timestamp", "timestamp_us", [int(r.timestamp * 1e6) for r in recs]),
+            Column("latency_ms", "double", [r.latency_ms for r in recs]),
+            Column("inputs", "string", inputs),
+            Column("outputs", "string", outputs),
+        ]
         directory.mkdir(parents=True, exist_ok=True)
         name = f"part-{int(time.time() * 1000)}-{os.getpid()}-{next(self._seq)}.parquet"
         tmp = directory / f".{name}.tmp"
-        pq.write_table(table, tmp)
+        write_table(tmp, columns)
         tmp.rename(directory / name)

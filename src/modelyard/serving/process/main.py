@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.entry import run_main
+from modelyard.serving.process.arenas import limit_malloc_arenas
 from modelyard.serving.process.launch import read_spec, serve_cached
 from modelyard.serving.process.pool_launch import is_pool_spec, read_pool_spec, serve_pool_cached
 
@@ -23,6 +24,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] in ("-h", "--help"):
         print("usage: python -m modelyard.serving SPEC.json", file=sys.stderr)
         return 2
+    limit_malloc_arenas()  # before the server's threads start
     return run_main(lambda: _serve(Path(argv[0])), prog="modelyard.serving")
 
 

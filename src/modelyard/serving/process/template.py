@@ -27,6 +27,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from modelyard.serving.process.arenas import limit_malloc_arenas
+
 
 def warm(spec_path: Path | None) -> None:
     """Import what a server needs; with a spec, load (and drop) its model once."""
@@ -132,6 +134,7 @@ def _serve_forks(argv: list[str]) -> int:
     # Forking a process whose native libraries hold threads (OpenBLAS) is what this is for;
     # the libraries re-create their pools in the child (pthread_atfork).
     warnings.filterwarnings("ignore", message=r".*fork\(\).*", category=DeprecationWarning)
+    limit_malloc_arenas()  # the forked servers inherit the cap (see process.arenas)
     try:
         warm(Path(argv[0]) if argv else None)
     except Exception as exc:  # a model that will not load: the children will say why

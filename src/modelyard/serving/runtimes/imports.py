@@ -9,8 +9,9 @@ Two libraries cost a replica far more than serving its model needs:
   finder, so pandas stays absent from ``sys.modules``, as where it is not installed).
   A column-signature model loaded later (a canary), or a model whose load turns out to import
   pandas, calls :func:`need_pandas`: the refusal is lifted and pandas imported.
-- **PyArrow.** Only the prediction log's writer needs it, at its first write (about 40 MiB):
-  :func:`need` imports it then.
+- **PyArrow.** About 37 MiB. The prediction log writes its Parquet files without it
+  (``dataplane.parquet``), so a server never imports it; anything that must import it (or
+  another module scikit-learn looks up) late does so through :func:`need`.
 
 A module being imported sits half-initialised in ``sys.modules`` until its import ends, and
 scikit-learn's input checks look pandas and pyarrow up there on every call
