@@ -102,7 +102,7 @@ def test_every_dependency_of_modelyard_is_in_the_pod_or_named_workstation_only()
         for requirement in pyproject["project"]["dependencies"]
         if requirement_name(requirement) not in in_pod | WORKSTATION_ONLY
     ]
-    assert missing == [], "add them to POD_REQUIREMENTS or WORKSTATION_ONLY (runtimes/images.py)"
+    assert missing == [], "add them to POD_REQUIREMENTS or WORKSTATION_ONLY (environments/images.py)"
 
 
 def _instructions(text: str) -> list[str]:
@@ -146,7 +146,7 @@ def test_a_one_line_change_to_modelyard_changes_the_wheel_but_not_the_tag(tmp_pa
     copy = tmp_path / "modelyard"
     shutil.copytree(package_dir(), copy, ignore=shutil.ignore_patterns("__pycache__"))
     before = build_wheel(root=copy)
-    target = copy / "runtimes" / "images.py"
+    target = copy / "environments" / "images.py"
     target.write_text(target.read_text() + "# one more line\n")
 
     after = build_wheel(root=copy)
