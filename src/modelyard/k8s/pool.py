@@ -86,8 +86,9 @@ def check(ctx: RenderContext, pool: Pool, model_ids: Sequence[str]) -> None:
                 "remove grpc: true, or remove pool: to serve the model on its own",
             )
     if len(images) > 1:
-        # The odd ones out are the models not on the most common image.
-        groups = sorted(images.items(), key=lambda item: (-len(item[1]), item[0]))
+        # The odd ones out: the models not on the most common image (on a tie, the image of
+        # the first model by id, since images keeps the members' order).
+        groups = sorted(images.items(), key=lambda item: -len(item[1]))
         odd = [m for _, ids in groups[1:] for m in ids]
         first = next(e for e in pool.members if e.id == odd[0])
         listed = "; ".join(f"{', '.join(ids)} on {image}" for image, ids in sorted(images.items()))
