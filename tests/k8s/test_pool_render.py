@@ -10,41 +10,20 @@ import pytest
 import yaml
 from zoo_versions import pins
 
-from conftest import RUNTIMES, SETTINGS, ZOO, write_model, write_yaml
+from conftest import POOLED, write_pooled
 from modelyard.config import Workspace, load_workspace
 from modelyard.k8s import RenderError, Validator, all_objects, render_workspace
 from modelyard.k8s.bundle import flat_keys
 
-POOLED: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-    "tiny-a": (
-        {"id": "tiny-a", "owner": {"team": "search", "dri": "ada"}, "state": "production"},
-        {"pool": "small", "resources": {"cpu": "250m", "memory": "256Mi"}},
-    ),
-    "tiny-b": (
-        {"id": "tiny-b", "owner": {"team": "ads", "dri": "bo"}, "state": "staging"},
-        {"pool": {"name": "small", "pinned": True}, "resources": {"cpu": "500m"}},
-    ),
-    "tiny-draft": (  # a pooled model that is not served: not in the pool's server
-        {"id": "tiny-draft", "owner": {"team": "ads", "dri": "bo"}},
-        {"pool": "small"},
-    ),
-}
 
-
-def _workspace(
-    root: Path, models: dict[str, tuple[dict[str, Any], dict[str, Any]]], **settings: Any
-) -> Workspace:
-    write_yaml(root / "modelyard.yaml", {**SETTINGS, "pools": {"small": {"memory": "1Gi"}}})
-    write_yaml(root / "runtimes.yaml", RUNTIMES)
-    for model, deploy in models.values():
-        write_model(root, model, deploy)
-    return load_workspace(root, env={})
+def _workspace(root: Path, models: dict[str, tuple[dict[str, Any], dict[str, Any]]]) -> Workspace:
+    return load_workspace(write_pooled(root, models), env={})
 
 
 @pytest.fixture
 def pooled(tmp_path: Path) -> Workspace:
     """Two served pooled models, one unserved pooled model, and a plain zoo model."""
-    return _workspace(tmp_path / "ws", {**POOLED, "plain": ZOO["plain"]})
+    return load_workspace(write_pooled(tmp_path / "ws"), env={})
 
 
 def _by_kind(objects: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
