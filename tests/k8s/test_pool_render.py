@@ -165,3 +165,21 @@ def test_the_pool_pods_workspace_serves_the_pooled_models(
     members = pool_models(served, "small")
     assert [e.id for e in members] == ["tiny-a", "tiny-b"]
     assert [bool(e.deploy.pool and e.deploy.pool.pinned) for e in members] == [False, True]
+
+
+def test_render_out_writes_the_pool_folder(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+    from zoo_versions import workspace_pin_args
+
+    from modelyard.cli import app
+    from registry_bed import POD_REACHABLE_ENV
+
+    root = write_pooled(tmp_path / "ws")
+    out = tmp_path / "out"
+    args = ["render", "--check", "--out", str(out), "-w", str(root), *workspace_pin_args(root)]
+    result = CliRunner().invoke(app, args, env=POD_REACHABLE_ENV)
+    assert result.exit_code == 0, result.output
+    assert "rendered 4 model(s)" in result.output  # the pool's folder is not a model
+    top = yaml.safe_load((out / "kustomization.yaml").read_text(encoding="utf-8"))
+    assert "_pool-small" in top["resources"]
+    assert (out / "_pool-small" / "deployment-pool-small.yaml").is_file()
