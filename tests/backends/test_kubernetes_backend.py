@@ -193,3 +193,39 @@ def test_train_runs_the_job_through_the_cluster_seam(workspace_dir: Path) -> Non
     with pytest.raises(ConfigError, match="expected a float"):  # model.yaml's C is a float
         backend.train(MODEL, ["C=abc"], on_line=lines.append)
     assert [k for k in cluster.objects if k.kind == "Job"] == jobs  # no Job for bad input
+
+
+def test_deploying_a_pooled_model_applies_its_pool_with_the_neighbours_production(
+    workspace_dir: Path, tmp_path: Path
+) -> None:
+    """The pool's template names every model's version: deploying one keeps the others'."""
+    import shutil
+
+    import yaml
+
+    settings = yaml.safe_load((workspace_dir / "modelyard.yaml").read_text(encoding="utf-8"))
+    settings["pools"] = {"small": {"memory": "1Gi"}}
+    (workspace_dir / "modelyard.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    folder = workspace_dir / "models" / MODEL
+    with (folder / "deploy.yaml").open("a", encoding="utf-8") as out:
+        out.write("pool: small\n")
+    shutil.copytree(folder, workspace_dir / "models" / "ctr-b")
+    spec = workspace_dir / "models" / "ctr-b" / "model.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("id: ctr\n", "id: ctr-b\n"))
+    ws = load_workspace(workspace_dir)
+    base = register_base(ws, tmp_path)
+    registry = Registry.for_workspace(ws)
+    run_id = registry.tracking.start_run(registry.tracking.experiment_id("ctr-b"), {}, {})
+    source = str(registry.fetch(MODEL, base).path)
+    for _ in range(2):  # ctr-b has version 2 in production
+        neighbour = registry.register(ws.model("ctr-b"), run_id, source, None, {}).version
+    registry.mark_production("ctr-b", neighbour)
+    cluster = InMemoryCluster()
+    cluster.apply(_secret(ws.settings.kubernetes.namespace))
+    backend_for(ws, "kubernetes", cluster=cluster).deploy(MODEL, base)
+    namespace = ws.settings.kubernetes.namespace
+    pool = cluster.objects[ObjectKey("apps", "Deployment", namespace, "pool-small")]
+    annotations = pool["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["modelyard.dev/versions"] == f"{MODEL}={base},ctr-b={neighbour}"
+    assert ObjectKey("argoproj.io", "Rollout", namespace, MODEL) not in cluster.objects
+    assert ObjectKey("", "Service", namespace, MODEL) in cluster.objects

@@ -134,6 +134,30 @@ def write_zoo(root: Path, models: dict[str, tuple[dict[str, Any], dict[str, Any]
     return root
 
 
+POOLED: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "tiny-a": (
+        _model("tiny-a", state="production"),
+        {"pool": "small", "resources": {"cpu": "250m", "memory": "256Mi"}},
+    ),
+    "tiny-b": (
+        _model("tiny-b", state="staging", owner={"team": "ads", "dri": "bo"}),
+        {"pool": {"name": "small", "pinned": True}, "resources": {"cpu": "500m"}},
+    ),
+    "tiny-draft": (_model("tiny-draft"), {"pool": "small"}),  # not served: not in the pool
+}
+"""Models of pool ``small`` (see :func:`write_pooled`)."""
+
+
+def write_pooled(
+    root: Path, models: dict[str, tuple[dict[str, Any], dict[str, Any]]] | None = None
+) -> Path:
+    """A workspace with pool ``small`` (1Gi), ``models`` (:data:`POOLED` and the zoo's
+    ``plain`` when None)."""
+    write_zoo(root, {**POOLED, "plain": ZOO["plain"]} if models is None else models)
+    write_yaml(root / "modelyard.yaml", {**SETTINGS, "pools": {"small": {"memory": "1Gi"}}})
+    return root
+
+
 @pytest.fixture
 def zoo_dir(tmp_path: Path) -> Path:
     return write_zoo(tmp_path / "zoo")

@@ -1,5 +1,6 @@
 """checkov, a policy scanner, finds nothing to fail in what ``modelyard render`` writes, for the
-example workspace and for the ten-model zoo, training Jobs and CronJobs included.
+example workspace, for the ten-model zoo and for a workspace with a pool, training Jobs and
+CronJobs included.
 
 checkov pins many packages of its own, so it lives in its own virtual environment, made with
 uv under ``.cache/checkov`` on first use and reused after. checkov has no checks for Argo's
@@ -23,6 +24,7 @@ import yaml
 from typer.testing import CliRunner
 from zoo_versions import workspace_pin_args
 
+from conftest import write_pooled
 from modelyard.config import init_workspace
 from registry_bed import POD_REACHABLE_ENV
 
@@ -95,7 +97,7 @@ def _render(workspace: Path, out: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
-@pytest.fixture(scope="session", params=["example", "zoo"])
+@pytest.fixture(scope="session", params=["example", "zoo", "pool"])
 def scan(
     request: pytest.FixtureRequest, checkov: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Scan:
@@ -103,6 +105,8 @@ def scan(
     if request.param == "example":
         workspace = root / "workspace"
         init_workspace(workspace)
+    elif request.param == "pool":  # a pool's Deployment and its models' routes
+        workspace = write_pooled(root / "workspace")
     else:
         workspace = request.getfixturevalue("zoo_session_dir")
     _render(workspace, root / "scanned" / "rendered")
@@ -138,7 +142,10 @@ def test_every_workload_and_its_pods_are_scanned(scan: Scan) -> None:
     assert files
     assert all(count >= 20 for count in checks_per_file.values()), checks_per_file
     network = {r["file_path"] for r in passed if r["check_id"] == "CKV2_K8S_6"}
-    assert any("/rollout-pods/" in f for f in network), "Rollout pods have no NetworkPolicy"
+    if scan.workspace == "pool":  # no Rollout there: the pool's Deployment runs the pods
+        assert any(f.endswith("/deployment-pool-small.yaml") for f in network), network
+    else:
+        assert any("/rollout-pods/" in f for f in network), "Rollout pods have no NetworkPolicy"
     assert any(f.endswith("training-job.yaml") for f in network)
 
 

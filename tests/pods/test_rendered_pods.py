@@ -238,3 +238,41 @@ def test_the_server_pod_serves_the_pinned_version_like_the_model_in_process(
     np.testing.assert_allclose(np.array(out["data"]).reshape(5, 2), expected, rtol=1e-12)
     assert admin.status_code in (401, 403)
     assert authorised.status_code == 200, authorised.text
+
+
+def test_the_pool_pod_serves_a_pooled_model_by_name(
+    trained_in_pod: tuple[Rendered, int, list[str]],
+    remote_registry: RemoteRegistry,
+    tmp_path: Path,
+) -> None:
+    """``ctr`` in pool ``small``: the rendered pool Deployment's pod runs ``serve --pool`` and
+    answers for ctr by its name, and 404 for a model not in the pool."""
+    import shutil
+
+    first, version, _ = trained_in_pod
+    root = tmp_path / "pooled"
+    shutil.copytree(first.root, root, ignore=shutil.ignore_patterns(".modelyard"))
+    with (root / "modelyard.yaml").open("a", encoding="utf-8") as out:
+        out.write("\npools:\n  small: {memory: 512Mi}\n")
+    with (root / "models" / "ctr" / "deploy.yaml").open("a", encoding="utf-8") as out:
+        out.write("\npool: small\n")
+    rendered = _render(root, tmp_path / "render-pool", f"ctr={version}")
+    assert ("Rollout", "ctr") not in rendered.objects
+    pool = rendered.objects[("Deployment", "pool-small")]
+    spec = pod_template(pool)
+    assert spec["containers"][0]["args"][:4] == ["modelyard", "serve", "--pool", "small"]
+    objects = {**rendered.objects, ("Secret", "modelyard-credentials"): _secret(remote_registry)}
+    with PodRun("pool-server", spec, objects, tmp_path / "pool-pod", POD_HOSTS) as pod:
+        assert set(pod.dropped) <= DROPPED_OK, pod.dropped
+        pod.start()
+        pod.wait_ready(deadline_s=300)
+        base = pod.readiness_url().rsplit("/v2/", 1)[0]
+        body = {
+            "inputs": [{"name": "input-0", "shape": [1, 8], "datatype": "FP64", "data": [0.1] * 8}]
+        }
+        reply = httpx.post(f"{base}/v2/models/ctr/infer", json=body, timeout=60)
+        missing = httpx.post(f"{base}/v2/models/not-pooled/infer", json=body, timeout=30)
+    assert reply.status_code == 200, reply.text
+    # The pool serves the production alias, else the newest: the version trained above.
+    assert reply.json()["model_version"] == str(version)
+    assert missing.status_code == 404

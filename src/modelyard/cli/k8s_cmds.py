@@ -133,7 +133,8 @@ def render(
     rendered = render_workspace(
         ws, model_ids or (), _with_production(ws, model_ids, _pins(version))
     )
-    models = len(rendered)
+    # Model ids are DNS labels; folders of what models share (pools) start with "_".
+    models = sum(not m.model_id.startswith("_") for m in rendered)
     rendered.append(shared_objects(RenderContext.of(ws)))
     dashboards = None
     if not model_ids:  # the workspace's Grafana dashboards, beside the models' folders

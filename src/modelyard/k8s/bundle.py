@@ -33,8 +33,11 @@ from modelyard.k8s.security import pod_kafka_settings
 
 MOUNT_PATH = "/workspace"
 """Where the workspace slice is mounted in every modelyard pod."""
-SERVER_DEPLOY_FIELDS = frozenset({"rate_limit", "circuit_breaker", "batching", "prediction_log"})
-"""Sections of ``deploy.yaml`` the server process reads; the rest is rendered into objects."""
+SERVER_DEPLOY_FIELDS = frozenset(
+    {"rate_limit", "circuit_breaker", "batching", "prediction_log", "pool"}
+)
+"""Sections of ``deploy.yaml`` the server process reads; the rest is rendered into objects.
+(``pool``: a pool server finds its models by it; it is absent, hence unwritten, elsewhere.)"""
 SERVER_MODEL_FIELDS_DROPPED = frozenset({"training", "evaluation", "description"})
 """Parts of ``model.yaml`` the server never reads: editing them must not roll the servers."""
 MAX_CONFIGMAP_BYTES = 900 * 1024
@@ -61,17 +64,34 @@ def _settings_files(ctx: RenderContext, entry: ModelEntry) -> dict[str, bytes]:
     settings.update(name=ctx.workspace, backend="local")
     if "kafka" in settings:
         settings["kafka"] = pod_kafka_settings(settings["kafka"])
-    runtime = ctx.runtimes[entry.spec.runtime].model_dump(mode="json", exclude_defaults=True)
-    # The image already holds the runtime's packages; never build a venv in the pod.
-    runtime["local"] = "inherit"
     deploy = entry.deploy.model_dump(
         mode="json", exclude_defaults=True, include=set(SERVER_DEPLOY_FIELDS)
     )
     return {
         "modelyard.yaml": _dump(settings).encode(),
-        "runtimes.yaml": _dump({"runtimes": {entry.spec.runtime: runtime}}).encode(),
+        "runtimes.yaml": _runtimes_file(ctx, [entry.spec.runtime]),
         f"models/{entry.id}/deploy.yaml": _dump(deploy).encode(),
     }
+
+
+def _runtimes_file(ctx: RenderContext, names: list[str]) -> bytes:
+    runtimes: dict[str, Any] = {}
+    for name in sorted(set(names)):
+        runtime = ctx.runtimes[name].model_dump(mode="json", exclude_defaults=True)
+        # The image already holds the runtime's packages; never build a venv in the pod.
+        runtime["local"] = "inherit"
+        runtimes[name] = runtime
+    return _dump({"runtimes": runtimes}).encode()
+
+
+def pool_server_files(ctx: RenderContext, entries: list[ModelEntry]) -> dict[str, bytes]:
+    """Path under ``/workspace`` -> content of a pool server's slice: every pooled model's
+    server files side by side, and the runtimes they name (one image, maybe several names)."""
+    files: dict[str, bytes] = {}
+    for entry in entries:
+        files.update(server_files(ctx, entry))
+    files["runtimes.yaml"] = _runtimes_file(ctx, [e.spec.runtime for e in entries])
+    return files
 
 
 def dataset_uri(ctx: RenderContext, entry: ModelEntry) -> str | None:
@@ -154,9 +174,8 @@ def content_hash(files: Mapping[str, bytes]) -> str:
     return digest.hexdigest()[:HASH_LENGTH]
 
 
-def _configmap(
-    ctx: RenderContext, entry: ModelEntry, role: str, files: Mapping[str, bytes]
-) -> dict[str, Any]:
+def configmap_data(files: Mapping[str, bytes]) -> tuple[dict[str, str], dict[str, str], int]:
+    """A ConfigMap's ``data`` (text files) and ``binaryData`` (base64), and their size."""
     keys = flat_keys(list(files))
     data: dict[str, str] = {}
     binary: dict[str, str] = {}
@@ -166,6 +185,13 @@ def _configmap(
         except UnicodeDecodeError:
             binary[keys[path]] = base64.b64encode(content).decode("ascii")
     size = sum(len(v) for v in data.values()) + sum(len(v) for v in binary.values())
+    return data, binary, size
+
+
+def _configmap(
+    ctx: RenderContext, entry: ModelEntry, role: str, files: Mapping[str, bytes]
+) -> dict[str, Any]:
+    data, binary, size = configmap_data(files)
     if size > MAX_CONFIGMAP_BYTES:
         largest = sorted(files, key=lambda p: len(files[p]), reverse=True)[:3]
         raise RenderError(

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from math import ceil
+from typing import Any
 
 from modelyard.config import ModelEntry, NodeClass, Runtime, Workspace, WorkspaceSettings
 from modelyard.environments import image_for, pinned_images
@@ -151,6 +152,48 @@ def metadata(
         "namespace": ctx.namespace,
         "labels": labels(ctx, entry, component),
         "annotations": {"modelyard.dev/dri": entry.spec.owner.dri, **(annotations or {})},
+    }
+
+
+def pool_object_name(pool: str) -> str:
+    """``pool-<name>``: the name of a pool's Deployment and Service (and prefix of the rest)."""
+    return f"pool-{pool}"
+
+
+def pool_selector_labels(pool: str, component: str) -> dict[str, str]:
+    """The labels that select a pool's pods (immutable, like a model's)."""
+    name = pool_object_name(pool)
+    return {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/instance": name,
+        "app.kubernetes.io/component": component,
+    }
+
+
+def pool_labels(ctx: RenderContext, pool: str, component: str) -> dict[str, str]:
+    """Ownership labels of a pool's objects and pods."""
+    return {
+        **pool_selector_labels(pool, component),
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "app.kubernetes.io/part-of": ctx.workspace,
+        "modelyard.dev/pool": pool,
+    }
+
+
+def pool_metadata(
+    ctx: RenderContext,
+    pool: str,
+    name: str,
+    component: str,
+    annotations: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """``metadata`` of a pool's object: ownership labels and ``modelyard.dev/pool``; no
+    ``modelyard.dev/model``, so pruning one model's objects never touches its pool."""
+    return {
+        "name": name,
+        "namespace": ctx.namespace,
+        "labels": pool_labels(ctx, pool, component),
+        "annotations": dict(annotations or {}),
     }
 
 

@@ -69,6 +69,11 @@ def server_policy(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
     ``kubernetes.caller_namespaces``, the ingress gateway when ``kubernetes.gateway`` routes
     outside traffic here, and Prometheus (the server's port and the sidecar's metrics ports).
     """
+    return _policy(ctx, entry, "server", server_rules(ctx, _server_ports(entry)))
+
+
+def server_rules(ctx: RenderContext, ports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ingress rules of server pods (a model's, or a pool's) listening on ``ports``."""
     k8s = ctx.settings.kubernetes
     prometheus = {
         "namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: monitoring_namespace(ctx)}},
@@ -83,18 +88,13 @@ def server_policy(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
     scrape_ports = [{"protocol": "TCP", "port": HTTP_PORT}] + [
         {"protocol": "TCP", "port": port} for port in ISTIO_METRICS_PORTS
     ]
-    return _policy(
-        ctx,
-        entry,
-        "server",
-        {
-            "policyTypes": ["Ingress"],
-            "ingress": [
-                {"from": callers, "ports": _server_ports(entry)},
-                {"from": [prometheus], "ports": scrape_ports},
-            ],
-        },
-    )
+    return {
+        "policyTypes": ["Ingress"],
+        "ingress": [
+            {"from": callers, "ports": ports},
+            {"from": [prometheus], "ports": scrape_ports},
+        ],
+    }
 
 
 def _server_ports(entry: ModelEntry) -> list[dict[str, Any]]:

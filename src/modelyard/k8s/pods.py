@@ -231,7 +231,12 @@ def node_affinity(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any] | Non
 
 def topology_spread(entry: ModelEntry) -> list[dict[str, Any]]:
     """Spread replicas over zones and nodes, softly so that a small cluster still schedules."""
-    selector = {"matchLabels": selector_labels(entry, "server")}
+    return spread(selector_labels(entry, "server"))
+
+
+def spread(pod_labels: dict[str, str]) -> list[dict[str, Any]]:
+    """Soft zone and node spread of the pods ``pod_labels`` select."""
+    selector = {"matchLabels": pod_labels}
     return [
         {
             "maxSkew": 1,

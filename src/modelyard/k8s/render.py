@@ -13,7 +13,7 @@ from typing import Any
 
 from modelyard.config import ModelEntry, Workspace
 from modelyard.errors import ConfigError
-from modelyard.k8s import analysis, monitoring, network, serving, traffic, training
+from modelyard.k8s import analysis, monitoring, network, pool, serving, traffic, training
 from modelyard.k8s.bundle import dataset_file, source_configmap, workspace_configmap
 from modelyard.k8s.context import RenderContext
 from modelyard.k8s.security import service_account
@@ -25,6 +25,8 @@ SERVED_STATES = frozenset({"staging", "production"})
 """Model states that get serving objects (as ``modelyard up`` serves them locally)."""
 RETIRED_STATES = frozenset({"deprecated"})
 """Model states that get no objects at all: applying prunes what they had."""
+POOL_FOLDER_PREFIX = "_pool-"
+"""``render --out`` folder of a pool's objects: ``_pool-<name>``."""
 WORKSPACE_FOLDER = "_workspace"
 """``render --out`` folder of the objects the workspace's models share (the ServiceAccount)."""
 SKIPPED_PARTS = frozenset({"__pycache__", ".ipynb_checkpoints"})
@@ -44,6 +46,8 @@ def serves(entry: ModelEntry) -> bool:
 
 
 def _serving_objects(ctx: RenderContext, entry: ModelEntry) -> list[Manifest]:
+    if entry.deploy.pool is not None:  # its pool's objects serve it: see render_pools
+        return pool.member_objects(ctx, entry)
     rollout_on = entry.deploy.rollout.enabled
     workload = serving.rollout(ctx, entry) if rollout_on else serving.deployment(ctx, entry)
     objects: list[Manifest | None] = [
@@ -131,6 +135,11 @@ def render_workspace(
             out.append(render_model(ctx, entry, read_folder(entry)))
         except ConfigError as exc:
             problems.append(exc)
+    for name in sorted({e.deploy.pool.name for e in entries if e.deploy.pool and serves(e)}):
+        try:
+            out.append(render_pool(ctx, ws, name))
+        except ConfigError as exc:
+            problems.append(exc)
     if len(problems) == 1:
         raise problems[0]
     if problems:
@@ -139,6 +148,24 @@ def render_workspace(
             + "\n".join(f"  {problem}" for problem in problems)
         )
     return out
+
+
+def render_pool(ctx: RenderContext, ws: Workspace, name: str) -> ModelManifests:
+    """The objects of pool ``name``: one server for every served model that names it (all of
+    the workspace's, whichever models were asked for: the pool's template names them all)."""
+    members = tuple(
+        sorted(
+            (
+                e
+                for e in ws.models.values()
+                if e.deploy.pool and e.deploy.pool.name == name and serves(e)
+            ),
+            key=lambda e: e.id,
+        )
+    )
+    the_pool = pool.Pool(name, ws.settings.pools[name], members)
+    pool.check(ctx, the_pool, list(ws.models))
+    return ModelManifests(POOL_FOLDER_PREFIX + name, tuple(pool.pool_objects(ctx, the_pool)), None)
 
 
 def all_objects(rendered: Iterable[ModelManifests]) -> list[Manifest]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelyard.config import ModelEntry
-from modelyard.k8s.context import GRPC_PORT, RenderContext, metadata
+from modelyard.k8s.context import GRPC_PORT, RenderContext, metadata, pool_object_name
 from modelyard.k8s.serving import GRPC_ROUTE, PRIMARY_ROUTE, canary_service_name
 
 ADMIN_BLOCK_ROUTE = "no-admin-from-gateway"
@@ -34,9 +34,12 @@ def virtual_service(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
     (the admin API is for operators inside the cluster).
     """
     port = {"number": 80}
+    pooled = entry.deploy.pool is not None
+    # A pooled model keeps its host; its requests go to the pool's Service (no canary there).
+    stable = pool_object_name(entry.deploy.pool.name) if entry.deploy.pool else entry.id
     # Each its own dict: a shared one would be written as a YAML alias.
-    route = [{"destination": {"host": _host(ctx, entry.id), "port": dict(port)}, "weight": 100}]
-    if entry.deploy.rollout.enabled:
+    route = [{"destination": {"host": _host(ctx, stable), "port": dict(port)}, "weight": 100}]
+    if entry.deploy.rollout.enabled and not pooled:
         canary = {"host": _host(ctx, canary_service_name(entry)), "port": dict(port)}
         route.append({"destination": canary, "weight": 0})
     hosts = [_host(ctx, entry.id)]
@@ -52,7 +55,7 @@ def virtual_service(ctx: RenderContext, entry: ModelEntry) -> dict[str, Any]:
                 "name": ADMIN_BLOCK_ROUTE,
                 "match": [{"uri": {"prefix": "/admin"}, "gateways": [gateway]}],
                 "fault": {"abort": {"httpStatus": 404, "percentage": {"value": 100}}},
-                "route": [{"destination": {"host": _host(ctx, entry.id), "port": dict(port)}}],
+                "route": [{"destination": {"host": _host(ctx, stable), "port": dict(port)}}],
             }
         )
     if entry.deploy.grpc:

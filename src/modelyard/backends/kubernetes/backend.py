@@ -110,10 +110,23 @@ class KubernetesBackend:
         return None
 
     def _apply(self, model_id: str, version: str) -> tuple[str, ...]:
-        the_plan = apply_workspace(
-            self.cluster, self.workspace, [model_id], versions={model_id: int(version)}
-        )
+        versions = {**self._pool_pins(model_id), model_id: int(version)}
+        the_plan = apply_workspace(self.cluster, self.workspace, [model_id], versions=versions)
         return tuple(describe(the_plan))
+
+    def _pool_pins(self, model_id: str) -> dict[str, int]:
+        """A pooled model renders with its pool, whose template names every model's version:
+        the pool's other models keep their production version (render names any without)."""
+        placement = self.workspace.model(model_id).deploy.pool
+        if placement is None:
+            return {}
+        pins: dict[str, int] = {}
+        for other, entry in self.workspace.models.items():
+            if other != model_id and entry.deploy.pool and entry.deploy.pool.name == placement.name:
+                production = self.registry.production(other)
+                if production is not None:
+                    pins[other] = int(production.version)
+        return pins
 
     # ------------------------------------------------------------------ the seam
 
@@ -170,7 +183,7 @@ class KubernetesBackend:
                     "pin in the pod template; train it first, or name one: "
                     f"`modelyard deploy {model_id} N --dry-run`"
                 ) from exc
-        versions = {model_id: pinned}
+        versions = {**self._pool_pins(model_id), model_id: pinned}
         against: Cluster
         notes: list[str] = []
         try:
