@@ -102,7 +102,7 @@ def test_every_dependency_of_modelyard_is_in_the_pod_or_named_workstation_only()
         for requirement in pyproject["project"]["dependencies"]
         if requirement_name(requirement) not in in_pod | WORKSTATION_ONLY
     ]
-    assert missing == [], "add them to POD_REQUIREMENTS or WORKSTATION_ONLY (environments/images.py)"
+    assert missing == [], "add them to images.POD_REQUIREMENTS or WORKSTATION_ONLY"
 
 
 def _instructions(text: str) -> list[str]:
