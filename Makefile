@@ -20,10 +20,13 @@ install: $(STAMP)
 demo: install
 	$(VENV)/bin/modelyard demo
 
+# STAGES picks among lint, fast and containers (scripts/check); empty runs all three, each timed.
+STAGES ?=
+
 test: install
 	scripts/system-deps
 	CONTAINERS_CONF=$${CONTAINERS_CONF:-$(CURDIR)/scripts/containers.conf} \
-	PATH="$(abspath $(VENV))/bin:$$PATH" scripts/check
+	PATH="$(abspath $(VENV))/bin:$$PATH" scripts/check $(STAGES)
 
 check: test
 

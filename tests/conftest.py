@@ -49,7 +49,26 @@ def _slow_rank(item: pytest.Item) -> int:
     return next((i for i, f in enumerate(SLOW_FILES) if path.endswith(f)), len(SLOW_FILES))
 
 
+# The container stage (`scripts/check containers`): tests that build images with podman or run
+# pods in podman. They are found by the fixtures they use (tests/image_bed.py, also through
+# other fixtures: `fixturenames` is the closure) or by their folder, so that a new test lands in
+# the right stage by itself; the fast stage is everything else (`-m "not containers"`).
+CONTAINER_FIXTURES = frozenset({"podman", "debian_base", "sklearn_image"})
+CONTAINER_FOLDERS = ("tests/pods/",)
+
+
+def _needs_containers(item: pytest.Item) -> bool:
+    path = item.path.as_posix()
+    used = CONTAINER_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+    return bool(used) or any(f"/{folder}" in path for folder in CONTAINER_FOLDERS)
+
+
+# tryfirst: the marker must be on the items before `-m` deselects by it
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _needs_containers(item):
+            item.add_marker(pytest.mark.containers)
     items.sort(key=_slow_rank)  # stable: within a file, and among the others, as collected
     if os.environ.get("KUBECONFIG"):
         return

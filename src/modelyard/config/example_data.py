@@ -27,7 +27,10 @@ def write_example_dataset(target: Path) -> Path | None:
             f"{generator}: cannot be imported as a Python module; rename it to end in .py"
         )
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # The source is run, not imported through the loader: that would leave
+    # models/ctr/__pycache__ in the user's new workspace wherever bytecode writing is on.
+    code = compile(generator.read_bytes(), str(generator), "exec")
+    exec(code, module.__dict__)  # noqa: S102 - the template's own generator, just written
     features, labels = module.impressions(module.EVAL_ROWS, module.EVAL_SEED)
 
     import pyarrow as pa

@@ -47,6 +47,8 @@ POD_REQUIREMENTS: tuple[str, ...] = (
     "prometheus-client>=0.20",
     "psutil>=5.9",
     "pyarrow>=15",
+    # the prediction log's UTC timestamps, read back through PyArrow: the base has no zoneinfo
+    "tzdata>=2024.1",
     "pydantic>=2.7",
     "pyyaml>=6.0",
     "typer>=0.12",
