@@ -43,6 +43,9 @@ POD_REQUIREMENTS: tuple[str, ...] = (
     "numpy>=1.26",
     "starlette>=0.40",
     "uvicorn[standard]>=0.30",
+    # OIP v2 over gRPC (deploy.yaml grpc: true); imported only by a server with a gRPC port
+    "grpcio>=1.81.1",
+    "protobuf>=6.33.5",
     "orjson>=3.10",
     "prometheus-client>=0.20",
     "psutil>=5.9",
