@@ -4,6 +4,7 @@ and 2 of ``ctr``) plus a deliberately poor version 3, so that no test retrains."
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,20 @@ def _register_poor_version(root: Path) -> int:
     return registry.register(ws.model("ctr"), run_id, str(folder), None, {}).version
 
 
+def _copy_databases(source: Path, target: Path) -> None:
+    """Each SQLite database through SQLite's backup API: a file copy of a live WAL database
+    that other workers write to can be torn ("database disk image is malformed")."""
+    for db in source.rglob("*.db"):
+        if {"cache", "run", "logs", "predictions"} & set(db.relative_to(source).parts):
+            continue
+        copy = target / db.relative_to(source)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(db) as src, sqlite3.connect(copy) as dst:
+            src.backup(dst)
+        dst.close()
+        src.close()
+
+
 def _share_artifacts(copy: Path, original: Path) -> None:
     """A copied workspace keeps writing next to the original's artifacts, on purpose (the
     tracking database it copied records them there; see ArtifactStoreMoved)."""
@@ -47,8 +62,11 @@ def eval_base_dir(trained_workspace_dir: Path, tmp_path_factory: pytest.TempPath
     poor version 3 added."""
     root = tmp_path_factory.mktemp("eval") / "ws"
     # what servers on the shared workspace may be writing meanwhile is left out
-    volatile = shutil.ignore_patterns("cache", "run", "logs", "predictions", "*.tmp", "*.lock")
+    volatile = shutil.ignore_patterns(
+        "cache", "run", "logs", "predictions", "*.tmp", "*.lock", "*.db", "*.db-wal", "*.db-shm"
+    )
     shutil.copytree(trained_workspace_dir, root, ignore=volatile)
+    _copy_databases(trained_workspace_dir, root)
     _share_artifacts(root, trained_workspace_dir)
     assert _register_poor_version(root) == 3
     return root
