@@ -205,5 +205,10 @@ def test_follow_prints_what_the_server_appends(workspace_dir: Path) -> None:
         assert proc.stdout.readline() == "appended later\n"  # blocks until it is printed
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # fail, but leave no follower running after the test
+            proc.wait()
+            raise
     assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
