@@ -293,6 +293,22 @@ def wait_ready(
     return False
 
 
+STOP_GRACE_S = 20.0
+"""How long JupyterLab has to stop after a forwarded SIGTERM before it is killed (a
+supervisor, or Kubernetes' grace period, would do the same)."""
+
+
+def _wait_stopping(process: subprocess.Popen[bytes], stopping: list[int]) -> int:
+    """JupyterLab's exit code; once a SIGTERM was forwarded, at most ``STOP_GRACE_S`` later."""
+    while True:
+        try:
+            return process.wait(timeout=STOP_GRACE_S if stopping else 1.0)
+        except subprocess.TimeoutExpired:
+            if stopping:
+                process.kill()
+                return process.wait()
+
+
 def run_notebook(launch: NotebookLaunch, on_ready: Callable[[NotebookLaunch], None]) -> int:
     """Run JupyterLab in the foreground until it stops; its exit code (0 when stopped by
     Ctrl-C or SIGTERM). ``on_ready`` is called once it answers (to print the URL).
@@ -316,7 +332,7 @@ def run_notebook(launch: NotebookLaunch, on_ready: Callable[[NotebookLaunch], No
         ready = wait_ready(launch, lambda: process.poll() is None)
         if ready:
             on_ready(launch)
-        code = process.wait()
+        code = _wait_stopping(process, stopping)
     finally:
         if process.poll() is None:
             process.terminate()
