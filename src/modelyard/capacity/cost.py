@@ -120,11 +120,15 @@ def _group_view(name: str, group: _Group, day_names: list[str]) -> dict[str, obj
     today, yesterday = requested[-1], requested[-2] if len(requested) > 1 else 0.0
     week = sum(requested[-7:])
     previous_week = sum(requested[-14:-7])
+    cost = round(total, 6)
+    training = round(sum(d.training for d in series), 6)
     return {
         "name": name,
-        "cost": round(total, 6),
-        "training": round(sum(d.training for d in series), 6),
-        "serving": round(sum(d.serving for d in series), 6),
+        "cost": cost,
+        "training": training,
+        # the rest of the shown total, so that the two shown parts add up to it (rounding
+        # each part on its own could leave them a millionth apart)
+        "serving": round(cost - training, 6),
         "used": round(used, 6),
         "waste": round(1 - used / total, 4) if total else 0.0,
         "daily": requested,
