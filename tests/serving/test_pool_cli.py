@@ -98,6 +98,9 @@ def test_up_starts_one_pool_server_and_pools_shows_what_it_holds(
 ) -> None:
     import json
 
+    import psutil
+
+    from modelyard.backends.local import pools
     from modelyard.backends.local.backend import LocalBackend
     from modelyard.backends.local.operations import supervisor_running
     from modelyard.config import load_workspace
@@ -125,9 +128,14 @@ def test_up_starts_one_pool_server_and_pools_shows_what_it_holds(
         table = CliRunner().invoke(app, ["pools", "-w", str(root)])
         assert "pool small" in table.output
         assert "ctr" in table.output
+        server = pools.running(backend.workspace, "small")
+        assert server is not None
     finally:
         stopped = backend.down()
     assert stopped == ["pool:small"]
+    # down waited for the server to end and reaped it: a pool server started from this
+    # process was left a zombie, and down waited for it to its full timeout
+    assert not psutil.pid_exists(server.pid)
     try:
         httpx.get(f"{result.url}/v2/health/live", timeout=2)
         raise AssertionError("the pool server still answers after down")

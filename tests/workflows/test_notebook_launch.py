@@ -60,6 +60,7 @@ def test_the_kernel_sees_the_workspace_tracking_uri_and_the_models_experiment(
     assert env["MLFLOW_REGISTRY_URI"] == workspace.tracking_uri
     assert env["MLFLOW_EXPERIMENT_NAME"] == "ctr"  # the experiment `modelyard train` uses
     assert env["MLFLOW_EXPERIMENT_ID"] == "7"
+    assert env["MLFLOW_DISABLE_TELEMETRY"] == "true"  # no usage reports leave the machine
     assert env["PATH"] == "/usr/bin"
     # an inherited run id would make the notebook's start_run() resume someone else's run
     assert "MLFLOW_RUN_ID" not in env

@@ -65,15 +65,25 @@ def _no_versions(root: Path) -> bool:
     return Registry.for_workspace(load_workspace(root)).tracking.versions("ctr") == []
 
 
-def test_failing_script_propagates_exit_code_and_registers_nothing(workspace_dir: Path) -> None:
-    _script(workspace_dir, "import sys\nprint('loading data')\nraise SystemExit(3)\n")
+def test_failing_script_propagates_exit_code_and_registers_nothing(
+    workspace_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the script also says whether MLflow may report usage over the network: the trainer
+    # turns that off for the run, whatever this process had set
+    monkeypatch.delenv("MLFLOW_DISABLE_TELEMETRY", raising=False)
+    _script(
+        workspace_dir,
+        "import os\nprint('loading data')\n"
+        "print('telemetry off:', os.environ.get('MLFLOW_DISABLE_TELEMETRY'))\n"
+        "raise SystemExit(3)\n",
+    )
     lines: list[str] = []
     with pytest.raises(JobFailed) as caught:
         train(load_workspace(workspace_dir), "ctr", on_line=lines.append)
     assert caught.value.exit_code == 3
     assert "exited with code 3" in str(caught.value)
     assert "loading data" in str(caught.value)  # the log tail
-    assert lines == ["loading data"]
+    assert lines == ["loading data", "telemetry off: true"]
     assert _no_versions(workspace_dir)
     runs = _client(workspace_dir).search_runs(
         [_client(workspace_dir).get_experiment_by_name("ctr").experiment_id]

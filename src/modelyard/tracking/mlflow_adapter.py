@@ -39,6 +39,8 @@ class TrackingRefused(Refused):
     """MLflow refused the request for good (a bad value, no permission): retrying won't help."""
 
 
+NO_TELEMETRY_VAR = "MLFLOW_DISABLE_TELEMETRY"
+
 _TRANSIENT_CODES = frozenset(
     {"TEMPORARILY_UNAVAILABLE", "INTERNAL_ERROR", "REQUEST_LIMIT_EXCEEDED", "ABORTED"}
 )
@@ -183,6 +185,11 @@ class Tracking:
     @property
     def client(self) -> MlflowClient:
         if self._client is None:
+            # MLflow 3 reports usage to its makers over the network unless told not to; a
+            # modelyard process reaches nothing but its own stores. Set before the import
+            # (read then), inherited by the training script and what it starts; an explicit
+            # value of the user's stays.
+            os.environ.setdefault(NO_TELEMETRY_VAR, "true")
             from mlflow.tracking import MlflowClient
 
             # MLflow's INFO lines (database migrations, run links) are noise on a terminal.

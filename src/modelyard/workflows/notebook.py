@@ -82,6 +82,8 @@ def kernel_env(tracking_uri: str, experiment_name: str, experiment_id: str) -> d
         "MLFLOW_REGISTRY_URI": tracking_uri,
         "MLFLOW_EXPERIMENT_NAME": experiment_name,
         "MLFLOW_EXPERIMENT_ID": experiment_id,
+        # no usage reports to MLflow's makers from the kernel (see modelyard.tracking)
+        "MLFLOW_DISABLE_TELEMETRY": "true",
     }
 
 

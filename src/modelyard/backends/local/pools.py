@@ -10,6 +10,7 @@ admin API which models are loaded, their measured memory and evictions (``modely
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -41,11 +42,21 @@ def _record_path(workspace: Workspace, pool: str) -> Path:
 
 
 def _alive(pid: int) -> bool:
+    """Whether the process runs. A zombie does not: a pool server that this process started
+    (``up`` and ``down`` from one Python session) stays one after it exits until reaped, and
+    ``down`` would otherwise wait for it to its timeout."""
+    import psutil
+
     try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
         return False
-    return True
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status of a pool server this process started (no zombie is left)."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
 
 
 def running(workspace: Workspace, pool: str) -> PoolRun | None:
@@ -138,6 +149,7 @@ def stop(workspace: Workspace, pool: str, timeout: float = 60.0) -> bool:
     deadline = time.monotonic() + timeout
     while _alive(found.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
+    _reap(found.pid)
     _record_path(workspace, pool).unlink(missing_ok=True)
     return True
 
