@@ -30,6 +30,7 @@ STAGES ?=
 
 test: install
 	scripts/system-deps
+	$(PY) tests/tool_venvs.py
 	CONTAINERS_CONF=$${CONTAINERS_CONF:-$(CURDIR)/scripts/containers.conf} \
 	PATH="$(abspath $(VENV))/bin:$$PATH" scripts/check $(STAGES)
 

@@ -13,11 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from modelyard.backends import DeploymentEvent, LogText, backend_for
 from modelyard.backends.fake import InMemoryBackend
 from modelyard.backends.local.state import StateStore
 from modelyard.backends.model_logs import model_logs
+from modelyard.cli.app import app
 from modelyard.config import Workspace, load_workspace
 from modelyard.errors import ConfigError, NotFound
 from modelyard.k8s import InMemoryCluster
@@ -26,12 +28,10 @@ from waiting import wait_until
 
 
 def _cli(root: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "modelyard", "logs", *argv, "-w", str(root)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """``modelyard logs ...`` run by the CLI's own app in this process: its exit code and its
+    two streams, as a shell would see them (no process of the workspace runs meanwhile)."""
+    result = CliRunner().invoke(app, ["logs", *argv, "-w", str(root)])
+    return subprocess.CompletedProcess(argv, result.exit_code, result.stdout, result.stderr)
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 example workspace, for the ten-model zoo and for a workspace with a pool, training Jobs and
 CronJobs included.
 
-checkov pins many packages of its own, so it lives in its own virtual environment, made with
-uv under ``.cache/checkov`` on first use and reused after. checkov has no checks for Argo's
+checkov pins many packages of its own, so it lives in its own virtual environment under
+``.cache/checkov`` (tests/tool_venvs.py). checkov has no checks for Argo's
 ``Rollout``, so each Rollout's pod template is also scanned as a Deployment twin: the pods
 that Argo runs meet the same policy. One checkov run per workspace, shared by the tests.
 """
@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,42 +25,23 @@ from zoo_versions import workspace_pin_args
 from conftest import write_pooled
 from modelyard.config import init_workspace
 from registry_bed import POD_REACHABLE_ENV
+from tool_venvs import ToolUnavailable, tool_venv
 
-REPO = Path(__file__).resolve().parents[2]
-CHECKOV_VENV = REPO / ".cache" / "checkov"
-CHECKOV_REQUIREMENT = "checkov>=3.2"
 WORKLOAD_KINDS = frozenset({"Deployment", "Job", "CronJob"})
 # A first run installs checkov from PyPI before it scans: more than the default 300 s budget
 # on a slow runner.
 pytestmark = pytest.mark.timeout(600)
 
 
-def _install(venv: Path) -> None:
-    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
-    if uv is None:
-        raise RuntimeError("uv is not installed (make install puts it in .venv)")
-    shutil.rmtree(venv, ignore_errors=True)
-    run = {"check": True, "capture_output": True, "text": True, "timeout": 280}
-    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], **run)
-    python = str(venv / "bin" / "python")
-    subprocess.run([uv, "pip", "install", "-q", "--python", python, CHECKOV_REQUIREMENT], **run)
-    (venv / ".complete").touch()
-
-
 @pytest.fixture(scope="session")
 def checkov() -> Path:
-    """checkov's executable, installed on first use; in CI a failed install fails the test."""
-    exe = CHECKOV_VENV / "bin" / "checkov"
-    if not (CHECKOV_VENV / ".complete").exists():
-        try:
-            _install(CHECKOV_VENV)
-        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
-            detail = getattr(exc, "stderr", None) or exc
-            message = f"cannot install {CHECKOV_REQUIREMENT} into {CHECKOV_VENV}: {detail}"
-            if os.environ.get("CI") == "true":
-                pytest.fail(message)
-            pytest.skip(message)
-    return exe
+    """checkov's executable (tests/tool_venvs.py); in CI a failed install fails the test."""
+    try:
+        return tool_venv("checkov") / "bin" / "checkov"
+    except ToolUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The exported DAG file is imported by Apache Airflow 3, in a venv of its own.
 
-The venv is made with uv under ``.cache/airflow`` on first use and reused. Where Airflow
+Airflow lives in a venv of its own under ``.cache/airflow`` (tests/tool_venvs.py). Where it
 cannot be installed the test skips, except in CI (``CI=true``), where it fails.
 """
 
@@ -18,8 +18,7 @@ import pytest
 
 from modelyard.config import Workspace, load_workspace
 from modelyard.pipelines import STEP_NAMES, export_airflow
-
-VENV = Path(__file__).resolve().parents[2] / ".cache" / "airflow"
+from tool_venvs import ToolUnavailable, tool_venv
 
 PROBE = """
 import json, sys
@@ -39,23 +38,13 @@ print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "
 
 
 def _airflow_python() -> Path:
-    python = VENV / "bin" / "python"
-    if python.exists():
-        return python
-    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    """Airflow's interpreter (tests/tool_venvs.py; `make test` makes it before the tests)."""
     try:
-        subprocess.run([uv, "venv", "-q", str(VENV)], check=True, timeout=300)
-        subprocess.run(
-            [uv, "pip", "install", "-q", "--python", str(python), "apache-airflow>=3,<4"],
-            check=True,
-            timeout=1500,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        shutil.rmtree(VENV, ignore_errors=True)
+        return tool_venv("airflow") / "bin" / "python"
+    except ToolUnavailable as exc:
         if os.environ.get("CI") == "true":
-            pytest.fail(f"cannot install Apache Airflow 3 into {VENV}: {exc}")
-        pytest.skip(f"cannot install Apache Airflow 3 into {VENV}: {exc}")
-    return python
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
 
 
 @pytest.mark.slow

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from modelyard.cli.app import app
 
 
 def _build(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "modelyard", "dataset", "build", "ctr",
-         "--out", str(root / "train.parquet"), "-w", str(root), *args],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    """``modelyard dataset build ctr ...`` run by the CLI's own app in this process: its exit
+    code and its two streams."""
+    argv = ["dataset", "build", "ctr", "--out", str(root / "train.parquet"), "-w", str(root)]
+    result = CliRunner().invoke(app, [*argv, *args])
+    return subprocess.CompletedProcess(argv, result.exit_code, result.stdout, result.stderr)
 
 
 @pytest.mark.parametrize(
