@@ -42,9 +42,12 @@ def _free_port() -> int:
 NO_JOB_RUNNER = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 
-@pytest.fixture
-def tracking_server(tmp_path: Path) -> Iterator[str]:
-    """A real ``mlflow server`` (SQLite backend) on a free loopback port, ready."""
+@pytest.fixture(scope="module")
+def tracking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``mlflow server`` (SQLite backend) on a free loopback port, ready; one for this
+    file's tests, which train models of different names in it (the server made its schema
+    itself when it started: the race on the schema is the SQLite case's)."""
+    tmp_path = tmp_path_factory.mktemp("mlflow-server")
     port = _free_port()
     log = (tmp_path / "mlflow-server.log").open("w")
     mlflow_bin = Path(sys.executable).with_name("mlflow")
@@ -87,12 +90,15 @@ def tracking_server(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-def _workspace(root: Path, tracking_uri: str | None) -> Path:
+def _workspace(root: Path, tracking_uri: str | None, models: tuple[str, ...] = MODELS) -> Path:
+    """A fresh workspace with ``models``, each a copy of the example ``ctr``."""
     init_workspace(root)
     source = root / "models" / "ctr"
     model = source / "model.yaml"
     model.write_text(model.read_text().replace("n_samples: 20000", "n_samples: 2000"))
-    for model_id in MODELS[1:]:
+    for model_id in models:
+        if model_id == "ctr":
+            continue
         shutil.copytree(source, root / "models" / model_id)
         copy = root / "models" / model_id / "model.yaml"
         copy.write_text(copy.read_text().replace("id: ctr", f"id: {model_id}", 1))
@@ -151,8 +157,12 @@ def test_eight_trainings_over_four_models_at_once(tmp_path: Path, tracking_uri: 
     assert _half_written(root) == []
 
 
+PIPELINE_MODELS = ("pipe-a", "pipe-b")
+"""Not the trainings' models: the tracking server is shared with that test."""
+
+
 def test_two_pipelines_run_side_by_side(tmp_path: Path, tracking_uri: str | None) -> None:
-    root = _workspace(tmp_path / "ws", tracking_uri)
+    root = _workspace(tmp_path / "ws", tracking_uri, PIPELINE_MODELS)
     program = (
         "import sys; from modelyard.config import load_workspace; "
         "from modelyard.pipelines import run_pipeline; "
@@ -168,7 +178,7 @@ def test_two_pipelines_run_side_by_side(tmp_path: Path, tracking_uri: str | None
             stderr=subprocess.PIPE,
             text=True,
         )
-        for model_id in MODELS[:2]
+        for model_id in PIPELINE_MODELS
     ]
     ended = [(p.wait(600), *p.communicate()) for p in racers]
     assert [code for code, _, _ in ended] == [0, 0], [err[-2000:] for _, _, err in ended]
@@ -178,7 +188,7 @@ def test_two_pipelines_run_side_by_side(tmp_path: Path, tracking_uri: str | None
     ws = load_workspace(root)
     history = history_for(ws)
     registry = Registry.for_workspace(ws)
-    for model_id in MODELS[:2]:
+    for model_id in PIPELINE_MODELS:
         runs = history.runs(model_id)
         assert [r.status for r in runs] == ["ok"], runs
         assert [s.status for s in runs[0].steps] == ["ok"] * 4
