@@ -25,7 +25,8 @@ install: $(STAMP)
 demo: install
 	$(VENV)/bin/modelyard demo
 
-# STAGES picks among lint, fast and containers (scripts/check); empty runs all three, each timed.
+# STAGES picks among lint, fast, stress and containers (scripts/check); empty runs all four, each
+# timed.
 STAGES ?=
 
 test: install

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +11,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from sklearn.metrics import log_loss, roc_auc_score
+from typer.testing import CliRunner
 
 from modelyard.backends.local.process import ServerProcess
+from modelyard.cli.app import app
 from modelyard.config import load_workspace
 from modelyard.registry import Registry
 
@@ -33,24 +33,10 @@ METRICS = {
 
 @pytest.fixture(scope="module")
 def evaluated(eval_base_dir: Path) -> dict[str, object]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "modelyard",
-            "evaluate",
-            "ctr",
-            "--version",
-            "1",
-            "--json",
-            "-w",
-            str(eval_base_dir),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
+    # the CLI's own app in this process: its exit code and its JSON, as a shell would see them
+    argv = ["evaluate", "ctr", "--version", "1", "--json", "-w", str(eval_base_dir)]
+    out = CliRunner().invoke(app, argv)
+    assert out.exit_code == 0, out.output
     result: dict[str, object] = json.loads(out.stdout)
     return result
 
@@ -102,12 +88,7 @@ def test_figures_land_on_the_run_and_the_version(
     assert isinstance(metrics, dict)
     assert run.metrics["eval_auc"] == pytest.approx(metrics["auc"])
     assert version.tags["modelyard.eval.dataset_sha256"] == evaluated["dataset_sha256"]
-    listed = subprocess.run(
-        [sys.executable, "-m", "modelyard", "versions", "ctr", "--json", "-w", str(eval_base_dir)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    listed = CliRunner().invoke(app, ["versions", "ctr", "--json", "-w", str(eval_base_dir)])
+    assert listed.exit_code == 0, listed.output
     row = next(r for r in json.loads(listed.stdout) if r["version"] == 1)
     assert float(row["evaluation"]["auc"]) == pytest.approx(metrics["auc"], abs=1e-5)

@@ -26,7 +26,8 @@ from modelyard.config import init_workspace, load_workspace
 from modelyard.registry import Registry
 from waiting import wait_until
 
-pytestmark = pytest.mark.slow
+# the stress stage (scripts/check stress): eight trainings at once keep both cores busy
+pytestmark = [pytest.mark.slow, pytest.mark.stress]
 
 MODELS = ("ctr", "ctr-b", "ctr-c", "ctr-d")
 

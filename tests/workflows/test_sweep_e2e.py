@@ -32,6 +32,7 @@ def _children(tracking: Tracking, experiment: str, parent: str) -> list[object]:
     )
 
 
+@pytest.mark.stress  # eight trainings, two at a time, from a fresh workspace: the stress stage
 def test_sweep_of_eight_trials_two_at_a_time_registers_only_the_winner(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     init_workspace(root)
