@@ -11,15 +11,16 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 from rollout_harness import MODEL, register_base
+from typer.testing import CliRunner
 
 from modelyard.backends.local.operations import supervisor_running
+from modelyard.cli.app import app
 from modelyard.config import Workspace, init_workspace, load_workspace
 from modelyard.pipelines import PipelineHistory
 from modelyard.pipelines.daemon import scheduler_running
@@ -27,13 +28,11 @@ from waiting import wait_until
 
 
 def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "modelyard", *args, "-w", str(root)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    """The CLI's own app in this process, as a 200-column terminal would show it; what it
+    starts (supervisors, servers, Prometheus, the pipeline scheduler) are processes of their
+    own, detached, as from a shell."""
+    ran = CliRunner().invoke(app, [*args, "-w", str(root)], env={"COLUMNS": "200"})
+    done = subprocess.CompletedProcess(args, ran.exit_code, ran.stdout, ran.stderr)
     assert done.returncode == 0, done.stdout + done.stderr
     return done
 

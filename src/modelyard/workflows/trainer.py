@@ -16,7 +16,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import gc
-import importlib
 import importlib.machinery
 import json
 import os
@@ -241,21 +240,6 @@ def _run_script(script: Path, args: Sequence[str]) -> int:
     return 0
 
 
-# Imported first, before MLflow, when the framework's flavor saves with it: skops builds its
-# table of trusted types at import by searching every loaded module for each scipy ufunc (they
-# carry no ``__module__``), so after MLflow and pandas (3,400 modules against 2,000) it costs
-# about 0.25 s more CPU of every scikit-learn training (measured: 2.96 s against 2.71 s for
-# the imports of a training). Only an ordering: the script imports what it imports.
-_IMPORT_FIRST = {"sklearn": "skops.io"}
-
-
-def _import_first(framework: str) -> None:
-    name = _IMPORT_FIRST.get(framework)
-    if name is not None:
-        with contextlib.suppress(ImportError):  # an environment without it saves another way
-            importlib.import_module(name)
-
-
 def main(spec_path: Path) -> int:
     """Open the run, run the script in it, close it; the script's exit code, or the exit code
     of the error that stopped it (``modelyard.entry.run_main`` is the edge)."""
@@ -265,7 +249,6 @@ def main(spec_path: Path) -> int:
 def _train(spec_path: Path) -> int:
     spec = ChildSpec.read(spec_path)
     entry = load_workspace(spec.workspace).model(spec.model_id)
-    _import_first(entry.spec.framework)
     tracking = Tracking(spec.tracking_uri, spec.artifact_store, StoreAccess(**spec.access))
     registry = Registry(tracking, Path(spec.cache_dir))
     result = Path(spec.result_path)
