@@ -24,23 +24,34 @@ from registry_bed import remote_registry as start_remote_registry
 # leaves the other workers idle at the end. Measured with --durations=0; order matters only
 # for the suite's wall time, never for a result.
 SLOW_FILES = (
-    "pods/test_rendered_pods.py",
-    "runtimes/test_image_podman.py",
+    # the stress stage (two workers, one file each)
     "workflows/test_concurrent_training.py",
     "workflows/test_sweep_e2e.py",
+    # the fast stage, longest first (wall seconds summed over a file's tests)
     "console/test_up_down.py",
-    "registry/test_remote_registry.py",
     "workflows/test_training.py",
-    "backends/test_rollout_e2e.py",
-    "evaluation/test_train_deploy_gate.py",
-    "backends/test_serve_e2e.py",
     "backends/test_start_faults.py",
-    "k8s/test_checkov.py",
-    "serving/test_serving_launch.py",
+    "backends/test_rollout_e2e.py",
     "evaluation/test_evaluate.py",
+    "registry/test_remote_registry.py",
     "backends/test_lifecycle.py",
+    "backends/test_serve_e2e.py",
+    "cli/test_notebook_cli.py",
+    "console/test_console_http.py",
+    "observe/test_promql_live.py",
+    "k8s/test_checkov.py",
+    "evaluation/test_train_deploy_gate.py",
+    "evaluation/test_dataset_build.py",
+    "evaluation/test_dataset_from_topics.py",
+    "serving/test_schema_fuzz.py",
+    "workflows/test_notebook_mlflow.py",
+    "console/test_console_browser.py",
+    "serving/test_runtime_plugin.py",
     "backends/test_logs_events.py",
+    "pipelines/test_pipeline_runs.py",
     "backends/test_python_api.py",
+    "serving/test_pool_cli.py",
+    "workflows/test_dead_parent.py",
 )
 
 
