@@ -52,6 +52,21 @@ def tool_venv(name: str) -> Path:
     return venv
 
 
+def tool_for_test(name: str) -> Path:
+    """:func:`tool_venv` for a test: where the tool cannot be made, the test skips, except in
+    CI (``CI=true``), where it fails."""
+    import os
+
+    import pytest
+
+    try:
+        return tool_venv(name)
+    except ToolUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
 def _make(venv: Path, requirements: tuple[str, ...]) -> None:
     uv = _uv()
     shutil.rmtree(venv, ignore_errors=True)

@@ -25,7 +25,7 @@ from zoo_versions import workspace_pin_args
 from conftest import write_pooled
 from modelyard.config import init_workspace
 from registry_bed import POD_REACHABLE_ENV
-from tool_venvs import ToolUnavailable, tool_venv
+from tool_venvs import tool_for_test
 
 WORKLOAD_KINDS = frozenset({"Deployment", "Job", "CronJob"})
 # A first run installs checkov from PyPI before it scans: more than the default 300 s budget
@@ -36,12 +36,7 @@ pytestmark = pytest.mark.timeout(600)
 @pytest.fixture(scope="session")
 def checkov() -> Path:
     """checkov's executable (tests/tool_venvs.py); in CI a failed install fails the test."""
-    try:
-        return tool_venv("checkov") / "bin" / "checkov"
-    except ToolUnavailable as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+    return tool_for_test("checkov") / "bin" / "checkov"
 
 
 @dataclass(frozen=True)
