@@ -53,10 +53,10 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _reap(pid: int) -> None:
-    """Collect the exit status of a pool server this process started (no zombie is left)."""
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
+"""The pool servers this process started, by pid: ``stop`` waits for these itself, which also
+collects their exit status (a process's first thread can show as a zombie while the others
+still exit, so polling for the zombie and then reaping can come too early)."""
 
 
 def running(workspace: Workspace, pool: str) -> PoolRun | None:
@@ -110,6 +110,7 @@ def start(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    _STARTED[proc.pid] = proc
     run = PoolRun(pool, proc.pid, port)
     _write_record(workspace, run)
     _wait_ready(run, proc, timeout, logs / f"pool-{pool}.log")
@@ -145,11 +146,15 @@ def stop(workspace: Workspace, pool: str, timeout: float = 60.0) -> bool:
     found = running(workspace, pool)
     if found is None:
         return False
+    started = _STARTED.pop(found.pid, None)
     os.kill(found.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while _alive(found.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    _reap(found.pid)
+    if started is not None:  # a child of this process: wait for it, which reaps it
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            started.wait(timeout)
+    else:
+        deadline = time.monotonic() + timeout
+        while _alive(found.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
     _record_path(workspace, pool).unlink(missing_ok=True)
     return True
 
