@@ -20,7 +20,8 @@ from modelyard.config import init_workspace, load_workspace
 from modelyard.registry import Registry
 from modelyard.tracking import Tracking
 
-pytestmark = pytest.mark.slow
+# the stress stage (scripts/check stress): each test runs its trials two at a time
+pytestmark = [pytest.mark.slow, pytest.mark.stress]
 
 
 def _children(tracking: Tracking, experiment: str, parent: str) -> list[object]:
@@ -32,7 +33,6 @@ def _children(tracking: Tracking, experiment: str, parent: str) -> list[object]:
     )
 
 
-@pytest.mark.stress  # eight trainings, two at a time, from a fresh workspace: the stress stage
 def test_sweep_of_eight_trials_two_at_a_time_registers_only_the_winner(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     init_workspace(root)
