@@ -20,54 +20,32 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Receive, Scope
 
 from modelyard.serving.pool.pool import SERVER_VERSION, ModelPool, PoolMember
 from modelyard.serving.protocol.errors import (
     Forbidden,
-    HeadersTooLarge,
     ModelNotFound,
     NotReady,
     Unauthorized,
 )
 from modelyard.serving.protocol.http import Reply, error_reply, guarded, json_response
 from modelyard.serving.protocol.limits import (
-    MAX_HEADER_BYTES,
     BodyTooLarge,
     declared_length,
-    headers_too_large,
     read_body,
 )
-from modelyard.serving.rest.asgi import match_inference
+from modelyard.serving.rest.asgi import InferenceFirstApp
 
 MemberHandler = Callable[[PoolMember, Request], Awaitable[Response]]
 
 
-class PoolApp(Starlette):
-    """The pool's Starlette app with the inference routes answered before its middleware."""
+class PoolApp(InferenceFirstApp):
+    """The pool's app: inference goes to the named model's member, loaded on first use."""
 
     def __init__(self, pool: ModelPool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.pool = pool
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (size := headers_too_large(scope["headers"])):
-            exc = HeadersTooLarge(
-                f"the request headers are {size:,} bytes, above the limit of "
-                f"{MAX_HEADER_BYTES:,}; send fewer or shorter headers"
-            )
-            reply = error_reply(exc)
-            reply.headers.append((b"connection", b"close"))
-            await _send(send, reply)
-            return
-        if scope["type"] == "http" and scope["method"] == "POST":
-            route = match_inference(scope["path"])
-            if route is not None:
-                answer = await self._infer(route, scope, receive)
-                if answer is not None:  # None: the client went away mid-body
-                    await _send(send, answer)
-                return
-        await super().__call__(scope, receive, send)
 
     async def _infer(
         self, route: tuple[bool, str, str | None], scope: Scope, receive: Receive
@@ -184,9 +162,3 @@ def _authorize(request: Request, token: str | None) -> None:
         raise Unauthorized("send 'Authorization: Bearer <admin token>'")
     if not hmac.compare_digest(given.encode(), token.encode()):
         raise Forbidden("the admin token is wrong")
-
-
-async def _send(send: Send, reply: Reply) -> None:
-    out = [*reply.headers, (b"content-length", str(len(reply.body)).encode())]
-    await send({"type": "http.response.start", "status": reply.status, "headers": out})
-    await send({"type": "http.response.body", "body": reply.body})

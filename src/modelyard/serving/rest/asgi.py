@@ -45,12 +45,10 @@ def match_inference(path: str) -> tuple[bool, str, str | None] | None:
     return None
 
 
-class ModelServerApp(Starlette):
-    """The Starlette app with the inference routes answered before its middleware stack."""
-
-    def __init__(self, api: InferenceApi, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.inference = api
+class InferenceFirstApp(Starlette):
+    """A Starlette app that answers the inference routes before its middleware stack (and
+    oversized headers before anything): the hot path of a server and of a pool server.
+    Subclasses say how one inference request is answered (:meth:`_infer`)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (size := headers_too_large(scope["headers"])):
@@ -65,28 +63,40 @@ class ModelServerApp(Starlette):
         if scope["type"] == "http" and scope["method"] == "POST":
             route = match_inference(scope["path"])
             if route is not None:
-                await self._infer(route, scope, receive, send)
+                answer = await self._infer(route, scope, receive)
+                if answer is not None:  # None: the client went away mid-body
+                    await _send(send, answer)
                 return
         await super().__call__(scope, receive, send)
 
     async def _infer(
-        self, route: tuple[bool, str, str | None], scope: Scope, receive: Receive, send: Send
-    ) -> None:
+        self, route: tuple[bool, str, str | None], scope: Scope, receive: Receive
+    ) -> Reply | None:
+        raise NotImplementedError
+
+
+class ModelServerApp(InferenceFirstApp):
+    """The one-model server's app: inference goes to its :class:`InferenceApi`."""
+
+    def __init__(self, api: InferenceApi, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.inference = api
+
+    async def _infer(
+        self, route: tuple[bool, str, str | None], scope: Scope, receive: Receive
+    ) -> Reply | None:
         headers = scope["headers"]
         api = self.inference
         try:
             body = await read_body(receive, api.limits.max_body_bytes, declared_length(headers))
         except BodyTooLarge as exc:  # answered before anything is parsed
-            await _send(send, api.too_large(exc.size, close=not exc.drained))
-            return
+            return api.too_large(exc.size, close=not exc.drained)
         if body is None:
-            return
+            return None
         is_v2, name, version = route
         if is_v2:
-            reply = await api.infer_v2_raw(name, version, headers, body)
-        else:
-            reply = await api.predict_v1_raw(name, headers, body)
-        await _send(send, reply)
+            return await api.infer_v2_raw(name, version, headers, body)
+        return await api.predict_v1_raw(name, headers, body)
 
 
 async def _send(send: Send, reply: Reply) -> None:
